@@ -1,0 +1,29 @@
+//! The Confab chat server.
+//!
+//! It speaks the seed chat protocol over socket.io v4 exactly, plus the extensions written down in
+//! `docs/PROTOCOL.md` (ids, history, presence, password, flood control). Start it with [`start`], stop it
+//! with [`ServerHandle::stop`].
+//!
+//! ```no_run
+//! # async fn demo() -> confab_server::Result<()> {
+//! let server = confab_server::start("127.0.0.1:0".parse().unwrap(), Default::default()).await?;
+//! println!("join at http://{}", server.local_addr());
+//! server.stop().await
+//! # }
+//! ```
+
+mod auth;
+mod config;
+mod error;
+mod handlers;
+mod history;
+pub mod names;
+mod net;
+pub mod payload;
+mod room;
+mod server;
+
+pub use config::{Limits, ServerConfig};
+pub use error::{Error, Result};
+pub use net::join_urls;
+pub use server::{start, ServerHandle};

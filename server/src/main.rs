@@ -1,0 +1,140 @@
+//! `confab-server`: the headless chat server for a real host.
+
+use std::{
+    net::{IpAddr, SocketAddr},
+    num::NonZeroU32,
+    path::PathBuf,
+    process::ExitCode,
+    time::Duration,
+};
+
+use clap::Parser;
+use confab_server::{Limits, ServerConfig};
+use tracing_subscriber::EnvFilter;
+
+/// A Confab chat server: any socket.io v4 chat client can join it.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Address to listen on (0.0.0.0 or :: for every interface).
+    #[arg(long, env = "CONFAB_BIND", default_value = "0.0.0.0")]
+    bind: IpAddr,
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, short, env = "CONFAB_PORT", default_value_t = 7878)]
+    port: u16,
+    /// Room password clients must send in the handshake `auth.password` (prefer the env variable:
+    /// command lines are visible to other users of the machine).
+    #[arg(long, env = "CONFAB_PASSWORD", hide_env_values = true)]
+    password: Option<String>,
+    /// How many chat messages to keep for late joiners and reconnecting clients.
+    #[arg(long, env = "CONFAB_HISTORY", default_value_t = 200)]
+    history: usize,
+    /// Sustained messages per second per connection (0 disables flood control).
+    #[arg(long, env = "CONFAB_RATE", default_value_t = 10)]
+    rate: u32,
+    /// Messages a connection may send in a burst before the sustained rate applies.
+    #[arg(long, env = "CONFAB_BURST", default_value_t = 20)]
+    burst: u32,
+    /// Longest chat message, in characters.
+    #[arg(long, default_value_t = 2000)]
+    max_message_chars: usize,
+    /// Outgoing packets queued per connection before a client counts as too slow.
+    #[arg(long, default_value_t = 2048)]
+    max_queued_packets: usize,
+    /// Seconds between heartbeats; a vanished client is announced after interval + timeout.
+    #[arg(long, default_value_t = 5)]
+    ping_interval: u64,
+    /// Seconds to wait for a heartbeat answer.
+    #[arg(long, default_value_t = 4)]
+    ping_timeout: u64,
+    /// Folder served at `/` (for example the browser join page).
+    #[arg(long, env = "CONFAB_WEB_ROOT")]
+    web_root: Option<PathBuf>,
+}
+
+impl Cli {
+    fn config(&self) -> Result<ServerConfig, String> {
+        let burst = NonZeroU32::new(self.burst).ok_or("--burst must be at least 1")?;
+        if self.max_message_chars == 0 {
+            return Err("--max-message-chars must be at least 1".into());
+        }
+        Ok(ServerConfig {
+            password: self.password.clone().filter(|p| !p.is_empty()),
+            history_capacity: self.history,
+            limits: Limits {
+                max_message_chars: self.max_message_chars,
+                messages_per_second: NonZeroU32::new(self.rate),
+                message_burst: burst,
+                ..Limits::default()
+            },
+            ping_interval: Duration::from_secs(self.ping_interval.max(1)),
+            ping_timeout: Duration::from_secs(self.ping_timeout.max(1)),
+            max_queued_packets: self.max_queued_packets.max(16),
+            web_root: self.web_root.clone(),
+        })
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .init();
+    let cli = Cli::parse();
+    let config = match cli.config() {
+        Ok(config) => config,
+        Err(problem) => {
+            eprintln!("confab-server: {problem}");
+            return ExitCode::from(2);
+        }
+    };
+    let protected = config.password.is_some();
+    let server = match confab_server::start(SocketAddr::new(cli.bind, cli.port), config).await {
+        Ok(server) => server,
+        Err(error) => {
+            eprintln!("confab-server: {error}");
+            if matches!(error, confab_server::Error::AddressInUse { .. }) {
+                eprintln!("Another program uses port {}: pick another with --port.", cli.port);
+            }
+            return ExitCode::FAILURE;
+        }
+    };
+
+    let urls = server.join_urls();
+    println!("Confab server running on {}{}", server.local_addr(), if protected { " (password protected)" } else { "" });
+    if urls.is_empty() {
+        println!("No network address found: others cannot join; this machine can use http://127.0.0.1:{}", server.local_addr().port());
+    } else {
+        println!("Others can join at:");
+        for url in &urls {
+            println!("  {url}");
+        }
+    }
+    println!("Press Ctrl+C to stop.");
+
+    wait_for_stop_signal().await;
+    tracing::info!("stopping: disconnecting every client");
+    match server.stop().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("confab-server: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Resolves on SIGINT (Ctrl+C) or SIGTERM (service managers).
+async fn wait_for_stop_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing the SIGTERM handler");
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}

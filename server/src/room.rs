@@ -1,0 +1,303 @@
+//! The chat room: who is registered, the message sequence, history, and fan-out.
+//!
+//! One mutex guards the whole room. Everything that must be atomic for the protocol's guarantees happens
+//! under it: a name is checked and taken in one step (racing clients: exactly one wins), an id is
+//! assigned and the message handed to every member's queue in one step (everyone sees ids in order),
+//! and a newcomer gets its history snapshot and joins the recipients in one step (no gap, no duplicate).
+//! Handing a message to a queue never waits (socketioxide's `emit` is a non-blocking channel send), so
+//! the lock is held only for memory work.
+
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::{Arc, Mutex, MutexGuard, PoisonError},
+    time::{Duration, Instant},
+};
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use indexmap::IndexMap;
+use socketioxide::{
+    extract::{AckSender, SocketRef},
+    socket::Sid,
+    SendError, SocketError,
+};
+
+use crate::{
+    config::Limits,
+    history::History,
+    names,
+    payload::{now_millis, AnnouncementKind, ChatMessage, Notice, RefusalCode, TypingNotice},
+};
+
+/// A relayed `typing: true` is repeated at most this often per user (protocol §2.3).
+const TYPING_RELAY_INTERVAL: Duration = Duration::from_secs(1);
+/// How long an evicted slow client gets to drain its queue before it is left to the ping timeout.
+const EVICTION_GRACE: Duration = Duration::from_secs(30);
+
+/// The single room of a Confab server.
+pub struct Room {
+    state: Mutex<RoomState>,
+    limits: Limits,
+}
+
+/// Everything the room mutex protects.
+struct RoomState {
+    /// Registered sockets in order of joining: the recipients of room traffic.
+    members: IndexMap<Sid, Member>,
+    /// Folded name → owner, for case-insensitive uniqueness.
+    names: HashMap<String, Sid>,
+    history: History,
+    /// The id of the last sequenced message; ids start at 1.
+    last_id: u64,
+    /// Set once the server is stopping: no registrations, no leave announcements.
+    closed: bool,
+}
+
+/// One registered user.
+struct Member {
+    name: Arc<str>,
+    socket: SocketRef,
+    /// Flood control; `None` when the server runs without a rate limit.
+    limiter: Option<DefaultDirectRateLimiter>,
+    typing: TypingState,
+}
+
+/// What was last relayed about this user's typing, to drop repeats.
+#[derive(Default)]
+struct TypingState {
+    active: bool,
+    relayed_at: Option<Instant>,
+}
+
+impl Room {
+    pub fn new(history_capacity: usize, limits: Limits) -> Self {
+        Self {
+            state: Mutex::new(RoomState {
+                members: IndexMap::new(),
+                names: HashMap::new(),
+                history: History::new(history_capacity),
+                last_id: 0,
+                closed: false,
+            }),
+            limits,
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, RoomState> {
+        // A panic while holding the lock cannot leave the maps half-updated in a way that matters
+        // more than refusing every later client would, so keep serving.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Handles `register` (protocol §1.1). `requested` is `None` when the argument was not a string.
+    pub fn register(&self, socket: &SocketRef, requested: Option<&str>, ack: AckSender) {
+        let mut state = self.state();
+        let accepted = requested.and_then(|raw| {
+            let name = names::validate(raw, self.limits.max_name_chars)
+                .inspect_err(|why| tracing::debug!(sid = %socket.id, ?why, "name refused"))
+                .ok()?;
+            let key = names::fold(name);
+            let free = !state.closed
+                && !state.members.contains_key(&socket.id)
+                && !state.names.contains_key(&key);
+            free.then(|| (Arc::<str>::from(name), key))
+        });
+        let Some((name, key)) = accepted else {
+            let _ = ack.send(&false);
+            return;
+        };
+
+        // Order on the newcomer's connection: ack, history, users, then its own join announcement.
+        if ack.send(&true).is_err() {
+            return;
+        }
+        let _ = socket.emit("history", &state.history.after(None));
+        state.names.insert(key, socket.id);
+        state.members.insert(
+            socket.id,
+            Member { name: name.clone(), socket: socket.clone(), limiter: self.limiter(), typing: TypingState::default() },
+        );
+        let users: Vec<&Arc<str>> = state.members.values().map(|m| &m.name).collect();
+        let _ = socket.emit("users", &users);
+        tracing::info!(sid = %socket.id, %name, "registered");
+        state.announce(AnnouncementKind::Join, Some(name));
+    }
+
+    fn limiter(&self) -> Option<DefaultDirectRateLimiter> {
+        let rate = self.limits.messages_per_second?;
+        Some(RateLimiter::direct(Quota::per_second(rate).allow_burst(self.limits.message_burst)))
+    }
+
+    /// Handles `message` (protocol §1.2): delivers it to every other member and returns what was
+    /// delivered, for the sender's ack.
+    pub fn post(&self, sender: Sid, text: Option<String>) -> Result<Arc<ChatMessage>, RefusalCode> {
+        let mut state = self.state();
+        let member = state.members.get(&sender).ok_or(RefusalCode::NotRegistered)?;
+        let text = text.ok_or(RefusalCode::InvalidPayload)?;
+        self.check_text(&text)?;
+        if member.limiter.as_ref().is_some_and(|l| l.check().is_err()) {
+            return Err(RefusalCode::RateLimited);
+        }
+        let from = member.name.clone();
+        let id = state.next_id();
+        let message = state.broadcast(ChatMessage::chat(from, text.into(), id, now_millis()), Some(sender));
+        state.history.push(message.clone());
+        Ok(message)
+    }
+
+    fn check_text(&self, text: &str) -> Result<(), RefusalCode> {
+        // A char is at most 4 bytes: a longer byte string is too long without counting.
+        if text.len() > 4 * self.limits.max_message_chars
+            || text.chars().count() > self.limits.max_message_chars
+        {
+            return Err(RefusalCode::TooLong);
+        }
+        if text.trim().is_empty() {
+            return Err(RefusalCode::Empty);
+        }
+        Ok(())
+    }
+
+    /// Handles `typing` (protocol §2.3): relays changes, and repeats of `true` at most once a second.
+    pub fn typing(&self, sender: Sid, typing: bool) {
+        let mut state = self.state();
+        let Some(member) = state.members.get_mut(&sender) else { return };
+        let now = Instant::now();
+        let repeat_due = member.typing.relayed_at.is_none_or(|at| now - at >= TYPING_RELAY_INTERVAL);
+        if typing == member.typing.active && !(typing && repeat_due) {
+            return;
+        }
+        member.typing = TypingState { active: typing, relayed_at: Some(now) };
+        let name = member.name.clone();
+        let notice = TypingNotice { name: &name, typing };
+        for (sid, other) in &state.members {
+            if *sid != sender {
+                // Best effort: a full queue simply misses a typing notice.
+                let _ = other.socket.emit("typing", &notice);
+            }
+        }
+    }
+
+    /// Handles a `history` request (protocol §2.2). Unregistered sockets get nothing.
+    pub fn history_after(&self, requester: Sid, after: Option<u64>) -> Vec<Arc<ChatMessage>> {
+        let state = self.state();
+        if !state.members.contains_key(&requester) {
+            return Vec::new();
+        }
+        state.history.after(after)
+    }
+
+    /// Handles a `users` request (protocol §2.3). Unregistered sockets get nothing.
+    pub fn users(&self, requester: Sid) -> Vec<Arc<str>> {
+        let state = self.state();
+        if !state.members.contains_key(&requester) {
+            return Vec::new();
+        }
+        state.members.values().map(|m| m.name.clone()).collect()
+    }
+
+    /// A socket went away: free its name and tell the others (protocol §1.3).
+    pub fn leave(&self, sid: Sid) {
+        let mut state = self.state();
+        if state.closed {
+            return;
+        }
+        if let Some(member) = state.remove(sid) {
+            tracing::info!(%sid, name = %member.name, "left");
+            state.announce(AnnouncementKind::Leave, Some(member.name));
+        }
+    }
+
+    /// A member could not take its own ack: it is too slow for the room (protocol §2.6).
+    pub fn evict(&self, sid: Sid) {
+        let mut state = self.state();
+        if let Some(member) = state.remove(sid) {
+            let name = member.name.clone();
+            state.evicted(member);
+            state.announce(AnnouncementKind::Leave, Some(name));
+        }
+    }
+
+    /// The server is stopping: announce it to everyone and refuse everything from now on.
+    pub fn close(&self) {
+        let mut state = self.state();
+        if state.closed {
+            return;
+        }
+        state.announce(AnnouncementKind::Shutdown, None);
+        state.closed = true;
+        state.members.clear();
+        state.names.clear();
+    }
+
+    /// Number of registered users.
+    pub fn user_count(&self) -> usize {
+        self.state().members.len()
+    }
+}
+
+impl RoomState {
+    fn next_id(&mut self) -> u64 {
+        self.last_id += 1;
+        self.last_id
+    }
+
+    fn announce(&mut self, kind: AnnouncementKind, name: Option<Arc<str>>) {
+        let id = self.next_id();
+        self.broadcast(ChatMessage::announcement(kind, name, id, now_millis()), None);
+    }
+
+    fn remove(&mut self, sid: Sid) -> Option<Member> {
+        let member = self.members.shift_remove(&sid)?;
+        self.names.remove(&names::fold(&member.name));
+        Some(member)
+    }
+
+    /// Hands `message` to every member except `except`. A member whose queue is full is evicted, and
+    /// its leave announcement is sequenced right after, so nobody ever misses a message silently.
+    fn broadcast(&mut self, message: ChatMessage, except: Option<Sid>) -> Arc<ChatMessage> {
+        let message = Arc::new(message);
+        let mut queue = VecDeque::from([(message.clone(), except)]);
+        while let Some((message, except)) = queue.pop_front() {
+            let too_slow: Vec<Sid> = self
+                .members
+                .iter()
+                .filter(|(sid, _)| Some(**sid) != except)
+                .filter_map(|(sid, member)| match member.socket.emit("message", &*message) {
+                    Err(SendError::Socket(SocketError::InternalChannelFull)) => Some(*sid),
+                    // A closed socket is about to run its disconnect handler, which announces it.
+                    _ => None,
+                })
+                .collect();
+            for sid in too_slow {
+                let Some(member) = self.remove(sid) else { continue };
+                let name = member.name.clone();
+                self.evicted(member);
+                let id = self.next_id();
+                let leave = ChatMessage::announcement(AnnouncementKind::Leave, Some(name), id, now_millis());
+                queue.push_back((Arc::new(leave), None));
+            }
+        }
+        message
+    }
+
+    /// Tells an evicted member why and disconnects it, as soon as its queue has room for that.
+    fn evicted(&self, member: Member) {
+        tracing::warn!(sid = %member.socket.id, name = %member.name, "too slow, disconnecting");
+        let socket = member.socket;
+        tokio::spawn(async move {
+            let notice = Notice {
+                code: "too_slow",
+                message: "Your connection could not keep up with the chat. Reconnect to catch up.",
+            };
+            let deadline = Instant::now() + EVICTION_GRACE;
+            let mut told = false;
+            while socket.connected() && Instant::now() < deadline {
+                told = told || socket.emit("notice", &notice).is_ok();
+                if told && socket.clone().disconnect().is_ok() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        });
+    }
+}
