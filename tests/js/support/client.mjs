@@ -1,0 +1,267 @@
+// socket.io-client helpers: connect, register, and wait for events, always with a timeout.
+
+import assert from "node:assert/strict";
+import { io } from "socket.io-client";
+import { startServer } from "./server.mjs";
+
+/** Default wait for any single event or ack. */
+export const WAIT_MS = 5_000;
+
+let nameCounter = 0;
+/** A fresh, valid, unique user name. */
+export function uniqueName(prefix = "user") {
+  nameCounter += 1;
+  return `${prefix}${nameCounter}`;
+}
+
+/** Resolves `promise` or rejects with `message` after `ms`. */
+export function withTimeout(promise, ms, message) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${message}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * One socket.io client. Every event it receives is recorded (in order) per event name; `next` consumes
+ * them in order, so no event can be missed between two waits.
+ */
+export class TestClient {
+  constructor(url, options = {}, label = "client") {
+    this.label = label;
+    this.name = undefined;
+    /** event name -> array of first arguments, in arrival order */
+    this.received = new Map();
+    /** event name -> how many of `received` were consumed by `next` */
+    this.cursors = new Map();
+    /** [{event, wake}] */
+    this.waiters = [];
+    this.socket = io(url, {
+      transports: ["websocket"],
+      reconnection: false,
+      forceNew: true,
+      timeout: WAIT_MS,
+      ...options,
+    });
+    this.socket.onAny((event, ...args) => this.record(event, args[0]));
+    this.socket.on("disconnect", (reason) => this.record("disconnect", reason));
+    this.socket.on("connect_error", (error) => this.record("connect_error", error));
+  }
+
+  record(event, payload) {
+    if (!this.received.has(event)) this.received.set(event, []);
+    this.received.get(event).push(payload);
+    for (const waiter of this.waiters.filter((w) => w.event === event)) waiter.wake();
+  }
+
+  /** Every payload of `event` received so far (consumed or not). */
+  all(event) {
+    return this.received.get(event) ?? [];
+  }
+
+  /** Payloads of `event` received but not yet consumed by `next`. */
+  pending(event) {
+    return this.all(event).slice(this.cursors.get(event) ?? 0);
+  }
+
+  /** The next not yet consumed payload of `event`; waits up to `ms` for it. */
+  async next(event, ms = WAIT_MS) {
+    const list = () => this.all(event);
+    const cursor = () => this.cursors.get(event) ?? 0;
+    if (cursor() >= list().length) {
+      let waiter;
+      const arrived = new Promise((resolve) => {
+        waiter = { event, wake: resolve };
+        this.waiters.push(waiter);
+      });
+      try {
+        await withTimeout(arrived, ms, `${this.label} (${this.name ?? "unregistered"}) waiting for event "${event}"`);
+      } finally {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+      }
+    }
+    const payload = list()[cursor()];
+    this.cursors.set(event, cursor() + 1);
+    return payload;
+  }
+
+  /** Consumes payloads of `event` until one satisfies `predicate`; returns it. */
+  async nextMatching(event, predicate, description = "a matching payload", ms = WAIT_MS) {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out after ${ms} ms: ${this.label} waiting for "${event}" with ${description}`);
+      let payload;
+      try {
+        payload = await this.next(event, left);
+      } catch {
+        throw new Error(`timed out after ${ms} ms: ${this.label} waiting for "${event}" with ${description}`);
+      }
+      if (predicate(payload)) return payload;
+    }
+  }
+
+  /** Emits with an ack and resolves to the ack's first argument; fails after `ms`. */
+  async ack(event, args = [], ms = WAIT_MS) {
+    try {
+      return await this.socket.timeout(ms).emitWithAck(event, ...args);
+    } catch (error) {
+      throw new Error(`${this.label} (${this.name ?? "unregistered"}): no ack for "${event}" ${JSON.stringify(args).slice(0, 120)} within ${ms} ms (${error.message})`);
+    }
+  }
+
+  /** Emits without an ack. */
+  emit(event, ...args) {
+    this.socket.emit(event, ...args);
+  }
+
+  /** `register` with exactly the given arguments; resolves to the ack. */
+  async register(...args) {
+    const ok = await this.ack("register", args);
+    if (ok === true && typeof args[0] === "string") this.name = args[0].trim();
+    return ok;
+  }
+
+  /** Sends a chat message with an ack; resolves to the ack. */
+  send(payload) {
+    return this.ack("message", [payload]);
+  }
+
+  get connected() {
+    return this.socket.connected;
+  }
+
+  /** Resolves once connected; rejects with the connect error. */
+  async ready() {
+    if (this.socket.connected) return this;
+    await withTimeout(
+      new Promise((resolve, reject) => {
+        this.socket.once("connect", resolve);
+        this.socket.once("connect_error", reject);
+      }),
+      WAIT_MS,
+      `${this.label} connecting`,
+    );
+    return this;
+  }
+
+  /**
+   * Waits until the server answers requests on this socket: a `users` request is repeated (each try
+   * with a short timeout) until one is acked.
+   *
+   * Why: confab-server's connect handler is async, so socketioxide sends the CONNECT packet before the
+   * event handlers are installed; an event emitted right after `connect` is then silently dropped
+   * (see first-event.test.mjs, which shows the bug). Every other test uses this barrier so that it
+   * tests what it is about instead of failing at random on that race.
+   */
+  async handlersInstalled(tries = 40, tryMs = 250) {
+    for (let i = 0; i < tries; i += 1) {
+      try {
+        await this.socket.timeout(tryMs).emitWithAck("users");
+        return this;
+      } catch {
+        // not answered: the handlers were not installed yet when it arrived; ask again
+      }
+    }
+    throw new Error(`${this.label}: the server never answered a "users" request (${tries} tries of ${tryMs} ms)`);
+  }
+
+  /** The connect error (the test fails if the client connects instead). */
+  async connectError() {
+    return withTimeout(
+      new Promise((resolve, reject) => {
+        this.socket.once("connect", () => reject(new Error(`${this.label} connected but a connect error was expected`)));
+        this.socket.once("connect_error", resolve);
+      }),
+      WAIT_MS,
+      `${this.label} waiting for connect_error`,
+    );
+  }
+
+  /** Waits for the socket.io `disconnect` event; resolves to its reason. */
+  disconnected(ms = WAIT_MS) {
+    return this.next("disconnect", ms);
+  }
+
+  close() {
+    this.socket.disconnect();
+  }
+}
+
+/** `payload` without `id` and `ts`, after checking they are integers. */
+export function stripIdTs(payload) {
+  assert.equal(typeof payload, "object", `expected an object, got ${JSON.stringify(payload)}`);
+  assert.ok(Number.isSafeInteger(payload.id) && payload.id > 0, `id must be a positive integer: ${JSON.stringify(payload)}`);
+  assert.ok(Number.isSafeInteger(payload.ts) && payload.ts > 0, `ts must be a positive integer: ${JSON.stringify(payload)}`);
+  const { id, ts, ...rest } = payload;
+  return rest;
+}
+
+export const joinOf = (name) => ({ from: "Server", message: `${name} has joined the chat`, kind: "join", name });
+export const leaveOf = (name) => ({ from: "Server", message: `${name} left the chat`, kind: "leave", name });
+
+/**
+ * A running server plus the clients of one test, all cleaned up by `t.after`.
+ * Usage: `const s = await session(t, ["--history", "3"]);`
+ */
+export async function session(t, flags = [], options = {}) {
+  const server = await startServer(flags, options);
+  const clients = [];
+  const s = {
+    server,
+    url: server.url,
+    clients,
+    /** A connected, unregistered client. */
+    async client(socketOptions = {}, label = `client${clients.length + 1}`) {
+      const c = new TestClient(server.url, socketOptions, label);
+      clients.push(c);
+      await c.ready();
+      await c.handlersInstalled();
+      return c;
+    },
+    /** A client that is not (yet) connected: for connect errors. */
+    rawClient(socketOptions = {}, label = `client${clients.length + 1}`) {
+      const c = new TestClient(server.url, socketOptions, label);
+      clients.push(c);
+      return c;
+    },
+    /**
+     * Connects and registers `name`, checks the ack is `true`, consumes its `history`, `users` and its own
+     * join announcement, and returns the client.
+     */
+    async join(name = uniqueName(), socketOptions = {}) {
+      const c = await s.client(socketOptions, name);
+      assert.equal(await c.register(name), true, `register ${JSON.stringify(name)} should be accepted`);
+      await c.next("history");
+      await c.next("users");
+      const join = await c.next("message");
+      assert.deepEqual(stripIdTs(join), joinOf(name.trim()));
+      return c;
+    },
+    /**
+     * Proves the server still serves: a brand-new pair of clients registers and chats. Also checks
+     * every client in `stillConnected` is connected and answered by the server.
+     */
+    async assertStillServes(stillConnected = []) {
+      for (const c of stillConnected) {
+        assert.equal(c.connected, true, `${c.label} should still be connected`);
+        assert.ok(Array.isArray(await c.ack("users")), `${c.label} should still get answers`);
+      }
+      const a = await s.join(uniqueName("probeA"));
+      const b = await s.join(uniqueName("probeB"));
+      assert.deepEqual(stripIdTs(await a.next("message")), joinOf(b.name));
+      const text = `still alive ${b.name}`;
+      const acked = await b.send({ message: text });
+      const got = await a.nextMatching("message", (m) => m.from === b.name, `a message from ${b.name}`);
+      assert.deepEqual(got, { from: b.name, message: text, id: acked.id, ts: acked.ts });
+      a.close();
+      b.close();
+    },
+  };
+  t.after(async () => {
+    for (const c of clients) c.socket.disconnect();
+    await server.stop();
+  });
+  return s;
+}
