@@ -12,16 +12,14 @@ test("register emitted immediately on connect is always answered (100 fresh conn
     // Like a seed client: register from inside the connect handler, no delay.
     const ack = withTimeout(
       new Promise((resolve) => c.socket.once("connect", () => c.socket.emit("register", `eager${i}`, resolve))),
-      2_000,
+      1_000,
       `ack of register from eager${i}`,
     ).catch(() => "no ack");
     const answer = await ack;
     if (answer !== true) unanswered.push(`eager${i}: ${answer}`);
     c.close();
   };
-  // 5 rounds of 20 clients connecting at once.
-  for (let round = 0; round < 5; round += 1) {
-    await Promise.all(Array.from({ length: 20 }, (_, k) => attempt(round * 20 + k)));
-  }
+  // One after the other (measured: about 1 in 9 is lost this way; in parallel the race is rarely hit).
+  for (let i = 0; i < 100; i += 1) await attempt(i);
   assert.deepEqual(unanswered, [], `${unanswered.length} of 100 registers sent right after connect got no ack`);
 });
