@@ -54,7 +54,12 @@ pub async fn start(addr: SocketAddr, config: ServerConfig) -> Result<ServerHandl
         .with_state(room.clone())
         .with_state(RoomPassword(config.password.as_deref().map(Arc::from)))
         .build_layer();
-    io.ns("/", on_connect.with(check_password));
+    // The password middleware runs only when there is a password: an open room connects directly.
+    if config.password.is_some() {
+        io.ns("/", on_connect.with(check_password));
+    } else {
+        io.ns("/", on_connect);
+    }
 
     let mut app = Router::new()
         .route("/health", get(health))

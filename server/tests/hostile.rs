@@ -1,0 +1,190 @@
+//! Bad input gets a clear answer and changes nothing else.
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use support::{raw, start_server, TestClient};
+
+/// Two fresh users can still chat: the server is serving everyone else.
+async fn assert_still_serving(addr: std::net::SocketAddr, tag: &str) {
+    let mut x = TestClient::join(addr, &format!("x-{tag}")).await;
+    let y = TestClient::join(addr, &format!("y-{tag}")).await;
+    x.next_event("message").await; // y joined
+    y.send("still here").await;
+    assert_eq!(x.next_event("message").await["message"], "still here");
+    y.disconnect().await;
+    x.disconnect().await;
+}
+
+#[tokio::test]
+async fn register_refuses_every_non_name() {
+    let server = start_server(Default::default()).await;
+    let addr = server.local_addr();
+    let taken = TestClient::join(addr, "Taken").await;
+    let mut probe = TestClient::connect(addr).await;
+    let refused: Vec<(&str, Vec<Value>)> = vec![
+        ("number", vec![json!(123)]),
+        ("bool", vec![json!(true)]),
+        ("object", vec![json!({"name": "x"})]),
+        ("null", vec![Value::Null]),
+        ("array", vec![json!(["x"])]),
+        ("no argument", vec![]),
+        ("empty", vec![json!("")]),
+        ("blank", vec![json!("   ")]),
+        ("33 chars", vec![json!("a".repeat(33))]),
+        ("control char", vec![json!("a\u{0007}b")]),
+        ("newline", vec![json!("a\nb")]),
+        ("Server", vec![json!("Server")]),
+        ("sErVeR", vec![json!("  sErVeR ")]),
+        ("taken in other case", vec![json!("tAKEN")]),
+    ];
+    for (case, args) in refused {
+        assert_eq!(probe.call("register", args).await, json!(false), "{case}");
+    }
+    // The numeric-looking *string* is a fine name (rust_socketio must not turn it into a number).
+    assert_eq!(probe.register("123").await, json!(true));
+    // A second register keeps the first name.
+    assert_eq!(probe.register("other").await, json!(false));
+    probe.next_event("history").await;
+    assert_eq!(probe.next_event("users").await, json!(["Taken", "123"]));
+    assert_eq!(probe.call("users", vec![]).await, json!(["Taken", "123"]));
+    // Refused names stay free.
+    assert_eq!(TestClient::connect(addr).await.register("other").await, json!(true));
+    // Extra arguments: the first one counts.
+    assert_eq!(TestClient::connect(addr).await.call("register", vec![json!("first"), json!(5)]).await, json!(true));
+    // Names are trimmed; 32 characters (not bytes) fit.
+    assert_eq!(TestClient::connect(addr).await.register(" padded ").await, json!(true));
+    assert_eq!(TestClient::connect(addr).await.register("padded").await, json!(false));
+    assert_eq!(TestClient::connect(addr).await.register(&"🦀".repeat(32)).await, json!(true));
+    drop(taken);
+    assert_still_serving(addr, "register").await;
+}
+
+#[tokio::test]
+async fn malformed_messages_are_refused_and_delivered_to_nobody() {
+    let server = start_server(Default::default()).await;
+    let addr = server.local_addr();
+    let mut listener = TestClient::join(addr, "listener").await;
+    let mut sender = TestClient::join(addr, "sender").await;
+    listener.next_event("message").await; // sender joined
+
+    let cases: Vec<(&str, Vec<Value>, &str)> = vec![
+        ("string", vec![json!("hi")], "invalid_payload"),
+        ("number", vec![json!(1)], "invalid_payload"),
+        ("null", vec![Value::Null], "invalid_payload"),
+        ("array", vec![json!([{"message": "x"}])], "invalid_payload"),
+        ("no message", vec![json!({"from": "sender"})], "invalid_payload"),
+        ("message not string", vec![json!({"message": 42})], "invalid_payload"),
+        ("no argument", vec![], "invalid_payload"),
+        ("empty", vec![json!({"message": ""})], "empty"),
+        ("blank", vec![json!({"message": " \n\t "})], "empty"),
+        ("2001 chars", vec![json!({"message": "é".repeat(2001)})], "too_long"),
+    ];
+    for (case, args, code) in cases {
+        let ack = sender.call("message", args).await;
+        assert_eq!(ack["error"], code, "{case}: {ack}");
+        assert!(ack["reason"].as_str().is_some_and(|r| !r.is_empty()), "{case}: a human reason");
+        let refused = sender.next_event("refused").await;
+        assert_eq!((refused["event"].as_str(), refused["error"].as_str()), (Some("message"), Some(code)), "{case}");
+    }
+    // Exactly 2000 characters is fine, and nothing refused was delivered before it.
+    let longest = "é".repeat(2000);
+    sender.call("message", vec![json!({"message": longest})]).await;
+    let got = listener.next_event("message").await;
+    assert_eq!(got["message"].as_str().map(|m| m.chars().count()), Some(2000));
+
+    // A message from an unregistered socket.
+    let mut stranger = TestClient::connect(addr).await;
+    let ack = stranger.call("message", vec![json!({"from": "listener", "message": "spoof"})]).await;
+    assert_eq!(ack["error"], "not_registered");
+    assert_eq!(stranger.next_event("refused").await["error"], "not_registered");
+    listener.expect_silence(Duration::from_millis(200)).await;
+
+    // The sender is still connected and can chat.
+    sender.send("after all that").await;
+    assert_eq!(listener.next_event("message").await["message"], "after all that");
+    assert_still_serving(addr, "message").await;
+}
+
+#[tokio::test]
+async fn flood_control_refuses_the_excess_and_spares_the_others() {
+    let mut config = confab_server::ServerConfig::default();
+    config.limits.messages_per_second = std::num::NonZeroU32::new(1);
+    config.limits.message_burst = std::num::NonZeroU32::new(3).unwrap();
+    let server = start_server(config).await;
+    let addr = server.local_addr();
+    let mut listener = TestClient::join(addr, "calm").await;
+    let flooder = TestClient::join(addr, "flooder").await;
+    listener.next_event("message").await; // flooder joined
+
+    let mut codes = Vec::new();
+    for i in 0..6 {
+        let ack = flooder.call("message", vec![json!({"message": format!("f{i}")})]).await;
+        codes.push(ack["error"].as_str().unwrap_or("delivered").to_owned());
+    }
+    assert_eq!(codes, ["delivered", "delivered", "delivered", "rate_limited", "rate_limited", "rate_limited"]);
+    for i in 0..3 {
+        assert_eq!(listener.next_event("message").await["message"], format!("f{i}"));
+    }
+    listener.expect_silence(Duration::from_millis(200)).await;
+    // The calm user is not limited by the flooder.
+    let ack = listener.call("message", vec![json!({"message": "I can talk"})]).await;
+    assert_eq!(ack["message"], "I can talk");
+}
+
+#[tokio::test]
+async fn garbage_frames_on_raw_websockets_disturb_nobody() {
+    let server = start_server(Default::default()).await;
+    let addr = server.local_addr();
+    let mut a = TestClient::join(addr, "a").await;
+    let b = TestClient::join(addr, "b").await;
+    a.next_event("message").await; // b joined
+
+    let garbage: &[&str] = &[
+        "",
+        "hello",
+        "4",
+        "42",
+        "42[",
+        "42[]",
+        "42{\"not\":\"an array\"}",
+        "42[\"message\"",
+        "42[1,2,3]",
+        "42[\"message\",{\"message\":\"\\ud800\"}]",
+        "421[\"register\"]",
+        "43[true]",
+        "9999",
+        "41",
+        "40/nope,",
+        "451-[\"message\",{\"_placeholder\":true,\"num\":0}]",
+    ];
+    for frame in garbage {
+        let mut ws = raw::connect(addr).await;
+        raw::send(&mut ws, frame).await;
+        // Also some binary junk and a frame above the 64 KiB packet limit.
+        let _ = futures_util::SinkExt::send(&mut ws, tokio_tungstenite::tungstenite::Message::binary(vec![0xff, 0, 1])).await;
+        let _ = futures_util::SinkExt::send(&mut ws, tokio_tungstenite::tungstenite::Message::text("4".repeat(70_000))).await;
+    }
+    // Nothing of that reached the room, and the room still works.
+    b.send("unharmed").await;
+    assert_eq!(a.next_event("message").await["message"], "unharmed");
+    assert_still_serving(addr, "garbage").await;
+}
+
+#[tokio::test]
+async fn a_raw_client_speaking_the_seed_protocol_byte_for_byte() {
+    let server = start_server(Default::default()).await;
+    let addr = server.local_addr();
+    let mut ws = raw::connect(addr).await;
+    // The exact seed exchange on the wire (notes: `420["register","alice"]` → `430[true]`).
+    raw::send(&mut ws, "420[\"register\",\"alice\"]").await;
+    assert_eq!(raw::next_text(&mut ws).await, "430[true]");
+    assert_eq!(raw::next_text(&mut ws).await, "42[\"history\",[]]");
+    assert_eq!(raw::next_text(&mut ws).await, "42[\"users\",[\"alice\"]]");
+    let joined = raw::next_text(&mut ws).await;
+    assert!(joined.starts_with("42[\"message\",{\"from\":\"Server\",\"message\":\"alice has joined the chat\",\"id\":"), "{joined}");
+    raw::send(&mut ws, "421[\"register\",\"alice2\"]").await;
+    assert_eq!(raw::next_text(&mut ws).await, "431[false]");
+}

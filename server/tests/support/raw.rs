@@ -1,0 +1,52 @@
+//! A socket.io client made of raw websocket frames, for what a well-behaved library will not do:
+//! send garbage, or stop reading.
+
+use std::net::SocketAddr;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::{tungstenite::Message, MaybeTlsStream, WebSocketStream};
+
+use super::WAIT;
+
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Opens an engine.io v4 websocket and joins namespace `/` (`40` → `40{"sid":…}`).
+pub async fn connect(addr: SocketAddr) -> Ws {
+    let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("websocket connects");
+    let open = next_text(&mut ws).await;
+    assert!(open.starts_with("0{"), "engine.io open packet, got {open}");
+    send(&mut ws, "40").await;
+    let connected = next_text(&mut ws).await;
+    assert!(connected.starts_with("40{"), "namespace connect, got {connected}");
+    ws
+}
+
+pub async fn send(ws: &mut Ws, text: &str) {
+    ws.send(Message::text(text.to_owned())).await.expect("send frame");
+}
+
+/// The next text frame, answering engine.io pings on the way.
+pub async fn next_text(ws: &mut Ws) -> String {
+    loop {
+        let frame = tokio::time::timeout(WAIT, ws.next()).await.expect("a frame in time");
+        match frame {
+            Some(Ok(Message::Text(text))) if text.as_str() == "2" => send(ws, "3").await,
+            Some(Ok(Message::Text(text))) => return text.to_string(),
+            Some(Ok(_)) => continue,
+            other => panic!("websocket ended: {other:?}"),
+        }
+    }
+}
+
+/// Registers `name` with ack id 1 and returns the raw ack frame.
+pub async fn register(ws: &mut Ws, name: &str) -> String {
+    send(ws, &format!("421[\"register\",{}]", serde_json::Value::String(name.to_owned()))).await;
+    loop {
+        let frame = next_text(ws).await;
+        if frame.starts_with("431") {
+            return frame;
+        }
+    }
+}
