@@ -170,3 +170,34 @@ test("rate limiting with the defaults: a burst of 20 passes, the 21st to 25th ar
   for (let i = 0; i < ok.length; i += 1) assert.deepEqual(await alice.next("message"), ok.sort((x, y) => x.id - y.id)[i]);
   await s.assertStillServes([alice, bob]);
 });
+
+test("a packet over 64 KiB closes only the sender's connection; nobody else is affected", T, async (t) => {
+  const s = await session(t);
+  const alice = await s.join("alice");
+  const bob = await s.join("bob");
+  const mallory = await s.join("mallory");
+  await alice.nextMatching("message", (m) => m.name === "mallory", "mallory's join");
+  await bob.next("message");
+  mallory.emit("message", { message: "x".repeat(70 * 1024) });
+  const reason = await mallory.disconnected();
+  assert.ok(typeof reason === "string", `mallory is disconnected (${reason})`);
+  // The others see mallory leave (nothing of the huge message) and can go on chatting.
+  assert.deepEqual(stripIdTs(await alice.next("message")), { from: "Server", message: "mallory left the chat", kind: "leave", name: "mallory" });
+  assert.deepEqual(stripIdTs(await bob.next("message")), { from: "Server", message: "mallory left the chat", kind: "leave", name: "mallory" });
+  const acked = await bob.send({ message: "still here" });
+  assert.deepEqual(await alice.next("message"), acked);
+  await s.assertStillServes([alice, bob]);
+});
+
+test("a packet just under 64 KiB with a too-long message is refused, not disconnected", T, async (t) => {
+  const s = await session(t);
+  const alice = await s.join("alice");
+  const bob = await s.join("bob");
+  await alice.next("message");
+  // 15000 emoji: 60000 bytes of UTF-8, within the packet limit, but 15000 characters.
+  const ack = await bob.send({ message: "🦀".repeat(15_000) });
+  assert.deepEqual(ack, { error: "too_long", reason: REASONS.too_long });
+  assert.deepEqual(await bob.next("refused"), { event: "message", ...ack });
+  assert.equal(bob.connected, true);
+  await s.assertStillServes([alice, bob]);
+});

@@ -162,3 +162,22 @@ test("an unregistered socket leaving is not announced", T, async (t) => {
   assert.deepEqual(stripIdTs(await alice.next("message")), joinOf("bob"));
   assert.ok(bob.connected);
 });
+
+for (const [label, transports] of [
+  ["HTTP long-polling only", ["polling"]],
+  ["the default transports (polling, upgraded to websocket)", ["polling", "websocket"]],
+]) {
+  test(`the seed flow works over ${label}`, T, async (t) => {
+    const s = await session(t);
+    const alice = await s.join("alice", { transports });
+    const bob = await s.join("bob", { transports });
+    assert.deepEqual(stripIdTs(await alice.next("message")), joinOf("bob"));
+    const acked = await bob.send({ from: "mallory", message: `over ${transports.join("+")}` });
+    assert.deepEqual(await alice.next("message"), { from: "bob", message: `over ${transports.join("+")}`, id: acked.id, ts: acked.ts });
+    const refusal = await bob.send({ message: "" });
+    assert.equal(refusal.error, "empty");
+    assert.deepEqual(await bob.next("refused"), { event: "message", ...refusal });
+    bob.close();
+    assert.deepEqual(stripIdTs(await alice.next("message")), leaveOf("bob"));
+  });
+}
