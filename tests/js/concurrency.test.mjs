@@ -90,6 +90,27 @@ test("a 500-message burst from one client (--rate 0) arrives complete and in ord
   assert.deepEqual(acks.map((a) => a.message), texts, "each ack matches its own message");
 });
 
+test("3 senders bursting 300 messages each at the same time: every receiver gets each sender's messages in order", T, async (t) => {
+  const s = await session(t, ["--rate", "0"]);
+  const receivers = [await s.join("r1"), await s.join("r2")];
+  const senders = [await s.join("s1"), await s.join("s2"), await s.join("s3")];
+  await Promise.all(receivers.map((r) => r.nextMatching("message", (m) => m.name === "s3", "s3's join")));
+  const perSender = await Promise.all(
+    senders.map((sender) => Promise.all(Array.from({ length: 300 }, (_, i) => sender.send({ message: `${sender.name} #${i}` })))),
+  );
+  for (const acks of perSender) for (const a of acks) assert.equal(a.error, undefined, JSON.stringify(a));
+  // Senders also receive each other's messages; check the two pure receivers.
+  for (const r of receivers) {
+    const got = [];
+    for (let i = 0; i < 900; i += 1) got.push(await r.next("message"));
+    for (let i = 1; i < got.length; i += 1) assert.ok(got[i].id > got[i - 1].id, `${r.label}: ids increase`);
+    for (const sender of senders) {
+      const texts = got.filter((m) => m.from === sender.name).map((m) => m.message);
+      assert.deepEqual(texts, Array.from({ length: 300 }, (_, i) => `${sender.name} #${i}`), `${r.label} gets ${sender.name}'s messages complete and in order`);
+    }
+  }
+});
+
 /** The engine.io websocket (from the `ws` package) under a socket.io-client socket. */
 function rawWebSocket(client) {
   const ws = client.socket.io.engine?.transport?.ws;

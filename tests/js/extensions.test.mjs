@@ -167,6 +167,20 @@ test("typing: repeated identical notices within a second are dropped; malformed 
   assert.equal(alice.connected, true);
 });
 
+test("typing: a repeated true is relayed again once a second has passed", T, async (t) => {
+  const s = await session(t);
+  const alice = await s.join("alice");
+  const bob = await s.join("bob");
+  alice.emit("typing", true);
+  assert.deepEqual(await bob.next("typing"), { name: "alice", typing: true });
+  // The throttle is time-based: wait it out (1 s plus a margin).
+  await new Promise((resolve) => setTimeout(resolve, 1_200));
+  alice.emit("typing", true);
+  assert.deepEqual(await bob.next("typing"), { name: "alice", typing: true });
+  alice.emit("typing", false);
+  assert.deepEqual(await bob.next("typing"), { name: "alice", typing: false });
+});
+
 test("typing from an unregistered socket is not relayed and the socket stays connected", T, async (t) => {
   const s = await session(t);
   const alice = await s.join("alice");
