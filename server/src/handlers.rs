@@ -1,12 +1,22 @@
-//! socket.io event handlers: thin adapters from the wire to [`Room`]. Every handler accepts any
-//! payload (`TryData`), so hostile input gets an answer instead of a silently skipped handler.
+//! socket.io event handlers: thin adapters from the wire to [`Room`].
+//!
+//! socketioxide runs an `async fn` handler in a task of its own (`tokio::spawn` per event), so two
+//! events of one client can be handled in either order on a multi-threaded runtime: a burst would
+//! reach the room reordered. Our handlers do only short, non-blocking work, so they run synchronously
+//! on the socket's read task instead ([`InOrder`]): one client's events are handled in the order it
+//! sent them. Every handler accepts any payload (`TryData`), so hostile input gets an answer instead
+//! of a silently skipped handler.
 
-use std::sync::Arc;
+use std::{convert::Infallible, marker::PhantomData, sync::Arc};
 
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use socketioxide::{
+    adapter::LocalAdapter,
     extract::{AckSender, SocketRef, State, TryData},
-    socket::DisconnectReason,
+    handler::{FromMessageParts, MessageHandler, Value as RawValue},
+    socket::{DisconnectReason, Socket},
+    ParserError, SendError, SocketError,
 };
 
 use crate::{
@@ -14,41 +24,72 @@ use crate::{
     room::Room,
 };
 
-/// Called for every socket that connected to `/` (and passed the password check).
-pub async fn on_connect(socket: SocketRef) {
-    tracing::debug!(sid = %socket.id, "connected");
-    socket.on("register", on_register);
-    socket.on("message", on_message);
-    socket.on("typing", on_typing);
-    socket.on("history", on_history);
-    socket.on("users", on_users);
-    socket.on_disconnect(on_disconnect);
+/// What every handler gets: the socket, the room, and the (possibly unrequested) ack.
+struct Call {
+    socket: SocketRef,
+    room: Arc<Room>,
+    ack: AckSender,
 }
 
-async fn on_register(
-    socket: SocketRef,
-    TryData(name): TryData<Value>,
-    ack: AckSender,
-    State(room): State<Arc<Room>>,
-) {
+/// A handler run synchronously, in arrival order, with the event's first argument parsed as `T`.
+struct InOrder<T> {
+    handle: fn(Call, Result<T, ParserError>),
+    payload: PhantomData<fn() -> T>,
+}
+
+fn in_order<T>(handle: fn(Call, Result<T, ParserError>)) -> InOrder<T> {
+    InOrder { handle, payload: PhantomData }
+}
+
+/// Type marker for socketioxide's handler registry.
+struct InOrderMarker;
+
+impl<T: DeserializeOwned + 'static> MessageHandler<LocalAdapter, InOrderMarker> for InOrder<T> {
+    fn call(&self, socket: Arc<Socket<LocalAdapter>>, mut data: RawValue, ack_id: Option<i64>) {
+        let Ok(State(room)) = State::<Arc<Room>>::from_message_parts(&socket, &mut data, &ack_id) else {
+            tracing::error!("room state missing: the server was built without it");
+            return;
+        };
+        let Ok(ack) = AckSender::from_message_parts(&socket, &mut data, &ack_id);
+        let Ok(TryData(payload)) = TryData::<T>::from_message_parts(&socket, &mut data, &ack_id);
+        let Ok(socket) = SocketRef::from_message_parts(&socket, &mut data, &ack_id);
+        (self.handle)(Call { socket, room, ack }, payload);
+    }
+}
+
+/// Connect middleware that attaches the event handlers.
+///
+/// socketioxide confirms the namespace connection (`40{sid}`) and only then spawns the connect
+/// handler, so a client that emits `register` as soon as it is connected could be faster than the
+/// handler registration and lose its event. Middlewares run before the confirmation is sent.
+pub async fn attach_handlers(socket: SocketRef) -> Result<(), Infallible> {
+    socket.on("register", in_order(on_register));
+    socket.on("message", in_order(on_message));
+    socket.on("typing", in_order(on_typing));
+    socket.on("history", in_order(on_history));
+    socket.on("users", in_order(on_users));
+    socket.on_disconnect(on_disconnect);
+    Ok(())
+}
+
+/// Called for every socket that joined `/` (after the password check and [`attach_handlers`]).
+pub async fn on_connect(socket: SocketRef) {
+    tracing::debug!(sid = %socket.id, "connected");
+}
+
+fn on_register(call: Call, name: Result<Value, ParserError>) {
     let requested = match &name {
         Ok(Value::String(name)) => Some(name.as_str()),
         _ => None,
     };
-    room.register(&socket, requested, ack);
+    call.room.register(&call.socket, requested, call.ack);
 }
 
-async fn on_message(
-    socket: SocketRef,
-    TryData(payload): TryData<IncomingMessage>,
-    ack: AckSender,
-    State(room): State<Arc<Room>>,
-) {
+fn on_message(call: Call, payload: Result<IncomingMessage, ParserError>) {
+    let Call { socket, room, ack } = call;
     match room.post(socket.id, payload.ok().map(|p| p.message)) {
         Ok(delivered) => {
-            if let Err(socketioxide::SendError::Socket(socketioxide::SocketError::InternalChannelFull)) =
-                ack.send(&*delivered)
-            {
+            if let Err(SendError::Socket(SocketError::InternalChannelFull)) = ack.send(&*delivered) {
                 room.evict(socket.id);
             }
         }
@@ -60,25 +101,20 @@ async fn on_message(
     }
 }
 
-async fn on_typing(socket: SocketRef, TryData(typing): TryData<bool>, State(room): State<Arc<Room>>) {
+fn on_typing(call: Call, typing: Result<bool, ParserError>) {
     if let Ok(typing) = typing {
-        room.typing(socket.id, typing);
+        call.room.typing(call.socket.id, typing);
     }
 }
 
-async fn on_history(
-    socket: SocketRef,
-    TryData(request): TryData<HistoryRequest>,
-    ack: AckSender,
-    State(room): State<Arc<Room>>,
-) {
+fn on_history(call: Call, request: Result<HistoryRequest, ParserError>) {
     // No argument, `{}` or garbage all mean "everything retained"; only a valid `after` narrows it.
     let after = request.ok().and_then(|r| r.after);
-    let _ = ack.send(&room.history_after(socket.id, after));
+    let _ = call.ack.send(&call.room.history_after(call.socket.id, after));
 }
 
-async fn on_users(socket: SocketRef, ack: AckSender, State(room): State<Arc<Room>>) {
-    let _ = ack.send(&room.users(socket.id));
+fn on_users(call: Call, _: Result<Value, ParserError>) {
+    let _ = call.ack.send(&call.room.users(call.socket.id));
 }
 
 async fn on_disconnect(socket: SocketRef, reason: DisconnectReason, State(room): State<Arc<Room>>) {

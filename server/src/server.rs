@@ -12,7 +12,7 @@ use crate::{
     auth::{check_password, RoomPassword},
     config::ServerConfig,
     error::{Error, Result},
-    handlers::on_connect,
+    handlers::{attach_handlers, on_connect},
     net,
     payload::Health,
     room::Room,
@@ -54,11 +54,12 @@ pub async fn start(addr: SocketAddr, config: ServerConfig) -> Result<ServerHandl
         .with_state(room.clone())
         .with_state(RoomPassword(config.password.as_deref().map(Arc::from)))
         .build_layer();
-    // The password middleware runs only when there is a password: an open room connects directly.
+    // Middlewares run last-added first: the password check, then the handlers are attached.
+    let handler = on_connect.with(attach_handlers);
     if config.password.is_some() {
-        io.ns("/", on_connect.with(check_password));
+        io.ns("/", handler.with(check_password));
     } else {
-        io.ns("/", on_connect);
+        io.ns("/", handler);
     }
 
     let mut app = Router::new()
