@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs the whole Confab test suite: Rust (server, app client, benchmark smoke), the official JS and
+# Python socket.io clients against the real server, and the desktop app end to end in the real webview.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh test
+
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
+export CONFAB_SERVER_BIN="$CARGO_TARGET_DIR/debug/confab-server"
+step() { printf '\n\033[1m== %s ==\033[0m\n' "$*"; }
+
+step "Rust: build and test the workspace"
+cargo build --workspace --locked
+cargo test --workspace --locked
+
+step "JS socket.io-client against the server"
+npm run --silent test:js
+
+if [ -f tests/python/requirements.txt ]; then
+  step "python-socketio against the server"
+  .venv/bin/python -m pytest -q tests/python
+fi
+
+if [ -x tests/e2e/run.sh ]; then
+  step "Desktop app end to end (Xvfb + tauri-driver + WebKitWebDriver)"
+  CONFAB_APP_BIN="$CARGO_TARGET_DIR/debug/confab" tests/e2e/run.sh
+fi
+step "all tests passed"
