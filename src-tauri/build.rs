@@ -1,0 +1,15 @@
+fn main() {
+    // Listing the app's commands makes Tauri generate one permission per command, so the capability
+    // file can grant the webview exactly these and nothing else.
+    let manifest = tauri_build::AppManifest::new().commands(&[
+        "connect",
+        "send",
+        "set_typing",
+        "disconnect",
+        "recent_servers",
+        "forget_server",
+        "set_title",
+        "notify",
+    ]);
+    tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)).expect("tauri-build failed");
+}

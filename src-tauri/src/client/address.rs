@@ -1,0 +1,72 @@
+//! Turning what the user typed ("localhost:3000", "chat.example.org", "https://…") into the base URL
+//! rust_socketio expects.
+
+use super::error::{ClientError, Result};
+
+/// The normalised server URL: scheme, host and port, path `/` (socket.io adds `/socket.io/`).
+/// Also used as the key of the "recent servers" list, so two spellings of one server are one entry.
+pub fn normalize_server_url(input: &str) -> Result<String> {
+    let trimmed = input.trim();
+    let invalid = || ClientError::InvalidAddress(trimmed.to_string());
+    if trimmed.is_empty() || trimmed.chars().any(char::is_whitespace) {
+        return Err(invalid());
+    }
+    // Without a scheme, `url` would read "localhost:3000" as scheme "localhost"; a chat server
+    // without TLS on a LAN is the common case, so plain http is the default.
+    let with_scheme = if trimmed.contains("://") {
+        trimmed.to_string()
+    } else {
+        format!("http://{trimmed}")
+    };
+    let mut url = url::Url::parse(&with_scheme).map_err(|_| invalid())?;
+    // ws:// and wss:// are what some people call a socket server; socket.io starts over HTTP(S).
+    let scheme = match url.scheme() {
+        "http" | "ws" => "http",
+        "https" | "wss" => "https",
+        _ => return Err(invalid()),
+    };
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(invalid());
+    }
+    url.set_scheme(scheme).map_err(|_| invalid())?;
+    url.set_path("/");
+    url.set_query(None);
+    url.set_fragment(None);
+    Ok(url.to_string())
+}
+
+/// `host:port` of a normalised URL, for the reachability probe and for messages to the user.
+pub(crate) fn host_port(url: &str) -> Option<(String, u16)> {
+    let url = url::Url::parse(url).ok()?;
+    Some((url.host_str()?.to_string(), url.port_or_known_default()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_the_usual_spellings() {
+        assert_eq!(normalize_server_url("localhost:3000").unwrap(), "http://localhost:3000/");
+        assert_eq!(normalize_server_url(" http://10.0.0.2:8080 ").unwrap(), "http://10.0.0.2:8080/");
+        assert_eq!(normalize_server_url("https://chat.example.org").unwrap(), "https://chat.example.org/");
+        assert_eq!(normalize_server_url("ws://h:1/socket.io/?x=1").unwrap(), "http://h:1/");
+        assert_eq!(normalize_server_url("[::1]:3000").unwrap(), "http://[::1]:3000/");
+    }
+
+    #[test]
+    fn refuses_what_cannot_be_a_server() {
+        for bad in ["", "   ", "ftp://x", "http://", "a b:3000", "localhost:notaport"] {
+            assert!(
+                matches!(normalize_server_url(bad), Err(ClientError::InvalidAddress(_))),
+                "{bad:?} should be refused"
+            );
+        }
+    }
+
+    #[test]
+    fn host_port_uses_default_ports() {
+        assert_eq!(host_port("https://x.org/"), Some(("x.org".into(), 443)));
+        assert_eq!(host_port("http://x.org:81/"), Some(("x.org".into(), 81)));
+    }
+}

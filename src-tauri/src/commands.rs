@@ -1,0 +1,124 @@
+//! The Tauri commands: thin adapters from the webview to `client` and `recent`.
+//! Errors cross as `{code, message}` (see `ClientError`'s `Serialize`).
+
+use serde::Serialize;
+use tauri::ipc::Channel;
+use tauri::{AppHandle, Manager, State, WebviewWindow};
+use tauri_plugin_notification::NotificationExt;
+use tokio::sync::Mutex;
+
+use crate::bridge::forward_events;
+use crate::client::{ChatClient, ClientError, ClientEvent, ConnectOptions, Features, Result, Timing};
+use crate::recent::{self, RecentServer};
+
+/// The app's one chat session (the UI shows one server at a time).
+#[derive(Default)]
+pub struct AppState {
+    /// An async mutex: `connect` holds it while connecting, so two clicks cannot open two sessions.
+    session: Mutex<Option<ChatClient>>,
+}
+
+/// What the chat view needs to start.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionInfo {
+    server: String,
+    name: String,
+    features: Features,
+}
+
+#[tauri::command]
+pub async fn connect(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    server: String,
+    username: String,
+    password: Option<String>,
+    events: Channel<Vec<ClientEvent>>,
+) -> Result<SessionInfo> {
+    let mut session = state.session.lock().await;
+    if let Some(previous) = session.take() {
+        previous.disconnect().await;
+    }
+    let password = password.filter(|p| !p.is_empty());
+    let options = ConnectOptions { server, username, password, timing: Timing::default() };
+    let (client, receiver) = ChatClient::connect(options).await?;
+    forward_events(receiver, events);
+    let info = SessionInfo { server: client.server.clone(), name: client.name.clone(), features: client.features };
+    if let Some(path) = recent_path(&app) {
+        let entry = RecentServer { server: info.server.clone(), username: info.name.clone(), last_used: now_ms() };
+        if let Err(e) = recent::remember(&path, entry) {
+            tracing::warn!("could not save the recent servers list: {e}");
+        }
+    }
+    *session = Some(client);
+    Ok(info)
+}
+
+/// Queues a message; returns its local id (the UI shows it as pending until `delivered`).
+#[tauri::command]
+pub async fn send(state: State<'_, AppState>, text: String) -> Result<u64> {
+    state.session.lock().await.as_ref().ok_or(ClientError::NotConnected)?.send(&text)
+}
+
+#[tauri::command]
+pub async fn set_typing(state: State<'_, AppState>, typing: bool) -> Result<()> {
+    match state.session.lock().await.as_ref() {
+        Some(client) => client.set_typing(typing),
+        None => Ok(()),
+    }
+}
+
+#[tauri::command]
+pub async fn disconnect(state: State<'_, AppState>) -> Result<()> {
+    if let Some(client) = state.session.lock().await.take() {
+        client.disconnect().await;
+    }
+    Ok(())
+}
+
+#[tauri::command]
+pub fn recent_servers(app: AppHandle) -> Vec<RecentServer> {
+    recent_path(&app).map(|p| recent::load(&p)).unwrap_or_default()
+}
+
+#[tauri::command]
+pub fn forget_server(app: AppHandle, server: String) {
+    if let Some(path) = recent_path(&app) {
+        if let Err(e) = recent::forget(&path, &server) {
+            tracing::warn!("could not update the recent servers list: {e}");
+        }
+    }
+}
+
+/// The title carries the unread count; the webview cannot set the native title itself.
+#[tauri::command]
+pub fn set_title(window: WebviewWindow, title: String) {
+    if let Err(e) = window.set_title(&title) {
+        tracing::warn!("could not set the window title: {e}");
+    }
+}
+
+/// A desktop notification; best effort (a desktop without a notification service just has none).
+#[tauri::command]
+pub fn notify(app: AppHandle, title: String, body: String) {
+    if let Err(e) = app.notification().builder().title(title).body(body).show() {
+        tracing::debug!("notification not shown: {e}");
+    }
+}
+
+fn recent_path(app: &AppHandle) -> Option<std::path::PathBuf> {
+    // CONFAB_CONFIG_DIR lets tests use a throwaway directory instead of the user's.
+    let dir = match std::env::var_os("CONFAB_CONFIG_DIR") {
+        Some(dir) => dir.into(),
+        None => app.path().app_config_dir().ok()?,
+    };
+    Some(recent::path_in(&dir))
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,440 @@
+//! The chat client against real servers started in-process: our server (`confab_server`), a
+//! seed-only server and a server that never acks (both small socketioxide stand-ins), and a TCP proxy
+//! that can cut or black-hole one client's connection while the server keeps running.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use confab_app::client::{ChatClient, ClientError, ClientEvent, ConnectOptions, ConnectionState, Features, Timing};
+use confab_server::{ServerConfig, ServerHandle};
+use serde_json::{json, Value};
+use socketioxide::extract::{AckSender, Data, SocketRef};
+use socketioxide::SocketIo;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{broadcast, mpsc};
+use tokio::time::timeout;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn fast() -> Timing {
+    Timing {
+        connect_timeout: Duration::from_secs(2),
+        ack_timeout: Duration::from_millis(800),
+        backoff_min: Duration::from_millis(100),
+        backoff_max: Duration::from_millis(400),
+        probe_interval: Duration::from_millis(300),
+        features_grace: Duration::from_millis(500),
+        rate_limit_retry: Duration::from_millis(300),
+    }
+}
+
+async fn start_server(addr: &str, password: Option<&str>) -> ServerHandle {
+    let config = ServerConfig {
+        password: password.map(str::to_string),
+        ping_interval: Duration::from_millis(500),
+        ping_timeout: Duration::from_millis(500),
+        ..Default::default()
+    };
+    confab_server::start(addr.parse().unwrap(), config).await.expect("server starts")
+}
+
+fn options(server: impl Into<String>, name: &str) -> ConnectOptions {
+    ConnectOptions { server: server.into(), username: name.into(), password: None, timing: fast() }
+}
+
+/// The events of one client, with waiting helpers that fail the test instead of hanging.
+struct Events(mpsc::UnboundedReceiver<ClientEvent>, Vec<ClientEvent>);
+
+impl Events {
+    /// The first event, already seen or still to come, that matches.
+    async fn until(&mut self, what: &str, mut found: impl FnMut(&ClientEvent) -> bool) -> ClientEvent {
+        if let Some(event) = self.1.iter().find(|e| found(e)) {
+            return event.clone();
+        }
+        self.next(what, found).await
+    }
+
+    /// The next event still to come that matches.
+    async fn next(&mut self, what: &str, mut found: impl FnMut(&ClientEvent) -> bool) -> ClientEvent {
+        let result = timeout(WAIT, async {
+            while let Some(event) = self.0.recv().await {
+                self.1.push(event.clone());
+                if found(&event) {
+                    return Some(event);
+                }
+            }
+            None
+        })
+        .await;
+        match result {
+            Ok(Some(event)) => event,
+            _ => panic!("timed out waiting for {what}; saw {:#?}", self.1),
+        }
+    }
+
+    async fn message(&mut self, text: &str) -> ClientEvent {
+        self.until(&format!("message {text:?}"), |e| messages(e).iter().any(|m| m.1 == text)).await
+    }
+
+    async fn state(&mut self, state: ConnectionState) {
+        self.next(&format!("{state:?}"), |e| matches!(e, ClientEvent::Status { state: s, .. } if *s == state)).await;
+    }
+
+    async fn delivered(&mut self, local_id: u64) -> ClientEvent {
+        self.until(&format!("delivery of {local_id}"), |e| matches!(e, ClientEvent::Delivered { local_id: l, .. } if *l == local_id)).await
+    }
+
+    /// Every (from, text) received so far, to count copies.
+    fn received(&self) -> Vec<(String, String)> {
+        self.1.iter().flat_map(messages).collect()
+    }
+
+    /// Takes whatever is queued now without waiting.
+    fn drain(&mut self) {
+        while let Ok(event) = self.0.try_recv() {
+            self.1.push(event);
+        }
+    }
+}
+
+fn messages(event: &ClientEvent) -> Vec<(String, String)> {
+    match event {
+        ClientEvent::Messages { messages } => messages.iter().map(|m| (m.from.clone(), m.message.clone())).collect(),
+        _ => Vec::new(),
+    }
+}
+
+async fn join(server: impl Into<String>, name: &str) -> (ChatClient, Events) {
+    let (client, events) = ChatClient::connect(options(server, name)).await.expect("connects");
+    (client, Events(events, Vec::new()))
+}
+
+#[tokio::test]
+async fn registers_names_that_look_like_json_and_chats_both_ways() {
+    let server = start_server("127.0.0.1:0", None).await;
+    let url = format!("127.0.0.1:{}", server.local_addr().port());
+    // "123" and "true" must stay strings, or the server would refuse them.
+    let (a, mut a_events) = join(url.as_str(), " 123 ").await;
+    assert_eq!(a.name, "123");
+    assert_eq!(a.features, Features { history: true, presence: true, acks: true });
+    let (b, mut b_events) = join(url.as_str(), "true").await;
+    a_events.message("true has joined the chat").await;
+    a_events.until("users list", |e| matches!(e, ClientEvent::Users { names } if names.len() == 1)).await;
+    b_events.until("users list", |e| matches!(e, ClientEvent::Users { names } if names == &["123", "true"])).await;
+
+    let id = a.send("<img src=x onerror=alert(1)>").unwrap();
+    let ClientEvent::Delivered { message, .. } = a_events.delivered(id).await else { unreachable!() };
+    assert!(message.id.is_some(), "our server's ack carries the id");
+    b_events.message("<img src=x onerror=alert(1)>").await;
+    b.send("hello 123").unwrap();
+    a_events.message("hello 123").await;
+
+    a.set_typing(true).unwrap();
+    b_events.until("typing", |e| matches!(e, ClientEvent::Typing { name, typing: true } if name == "123")).await;
+
+    b.disconnect().await;
+    a_events.message("true left the chat").await;
+    a.disconnect().await;
+    a_events.state(ConnectionState::Offline).await;
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn refusals_have_their_own_errors() {
+    let server = start_server("127.0.0.1:0", None).await;
+    let url = format!("http://{}", server.local_addr());
+    let (_alice, _events) = join(url.as_str(), "alice").await;
+    for name in ["ALICE", "server", &"x".repeat(33)] {
+        let err = ChatClient::connect(options(url.as_str(), name)).await.err().expect("refused");
+        assert_eq!(err, ClientError::NameRejected(name.to_string()), "{name}");
+    }
+    // Refused locally, before any round trip.
+    let (bob, _) = join(url.as_str(), "bob").await;
+    assert_eq!(bob.send(" \n").unwrap_err(), ClientError::EmptyMessage);
+    assert_eq!(bob.send(&"é".repeat(2001)).unwrap_err(), ClientError::MessageTooLong { len: 2001, max: 2000 });
+    assert!(bob.send(&"é".repeat(2000)).is_ok());
+
+    assert!(matches!(ChatClient::connect(options("not a url", "x")).await, Err(ClientError::InvalidAddress(_))));
+    // Nothing listens on a port we just freed.
+    let free = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
+    assert!(matches!(ChatClient::connect(options(free.to_string(), "x")).await, Err(ClientError::Unreachable(_))));
+    // Something that speaks HTTP but not socket.io.
+    let http = plain_http_server().await;
+    let err = ChatClient::connect(options(http.to_string(), "x")).await.err();
+    assert!(matches!(err, Some(ClientError::NotAChatServer(_))), "{err:?}");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn password_errors_are_told_apart() {
+    let server = start_server("127.0.0.1:0", Some("sesame")).await;
+    let url = server.local_addr().to_string();
+    let with = |password: Option<&str>| ConnectOptions { password: password.map(str::to_string), ..options(url.as_str(), "p") };
+    assert_eq!(ChatClient::connect(with(None)).await.err(), Some(ClientError::PasswordRequired));
+    assert_eq!(ChatClient::connect(with(Some("nope"))).await.err(), Some(ClientError::WrongPassword));
+    let (client, _) = ChatClient::connect(with(Some("sesame"))).await.expect("right password");
+    client.disconnect().await;
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn missing_acks_time_out_and_nothing_is_lost() {
+    let (addr, register_acks, messages_seen) = silent_server().await;
+    // 1. A register without an answer is a timeout, not a hang.
+    register_acks.store(false, Ordering::SeqCst);
+    let started = std::time::Instant::now();
+    let err = ChatClient::connect(options(addr.to_string(), "x")).await.err().expect("times out");
+    assert!(matches!(err, ClientError::Timeout(_)), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // 2. A message without an ack makes the client reconnect and send it again (the server did
+    //    not keep it: no history), instead of waiting forever or dropping it.
+    register_acks.store(true, Ordering::SeqCst);
+    let (client, mut events) = join(addr.to_string(), "x").await;
+    client.send("are you there?").unwrap();
+    events.state(ConnectionState::Reconnecting).await;
+    events.state(ConnectionState::Connected).await;
+    let mut seen = messages_seen.resubscribe();
+    timeout(WAIT, async { while seen.recv().await.unwrap() != "are you there?" {} }).await.expect("sent again");
+    assert_eq!(client.pending_count(), 1, "still pending: never acknowledged");
+    client.disconnect().await;
+    events.until("failed on disconnect", |e| matches!(e, ClientEvent::Failed { code, .. } if code == "disconnected")).await;
+}
+
+#[tokio::test]
+async fn survives_a_server_restart_and_delivers_pending_messages_once() {
+    let server = start_server("127.0.0.1:0", None).await;
+    let addr = server.local_addr();
+    let (a, mut a_events) = join(addr.to_string(), "ann").await;
+    let (b, mut b_events) = join(addr.to_string(), "bea").await;
+    a_events.message("bea has joined the chat").await;
+
+    server.stop().await.unwrap();
+    a_events.state(ConnectionState::Reconnecting).await;
+    let first = a.send("typed while offline 1").unwrap();
+    let second = a.send("typed while offline 2").unwrap();
+
+    let server = start_server(&addr.to_string(), None).await;
+    // Both come back under the same names, and the queue goes out in order, once.
+    a_events.delivered(first).await;
+    a_events.delivered(second).await;
+    b_events.message("typed while offline 2").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    b_events.drain();
+    let copies = |text: &str| b_events.received().iter().filter(|m| m.1 == text).count();
+    assert_eq!((copies("typed while offline 1"), copies("typed while offline 2")), (1, 1));
+    let order: Vec<_> = b_events.received().into_iter().filter(|m| m.1.starts_with("typed")).collect();
+    assert_eq!(order[0].1, "typed while offline 1");
+    assert!(order.iter().all(|m| m.0 == "ann"), "registered again as ann: {order:?}");
+    a.disconnect().await;
+    b.disconnect().await;
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn recovers_missed_messages_after_its_own_connection_drops() {
+    let server = start_server("127.0.0.1:0", None).await;
+    let proxy = Proxy::start(server.local_addr()).await;
+    let (a, mut a_events) = join(proxy.addr.to_string(), "ann").await;
+    let (b, mut b_events) = join(server.local_addr().to_string(), "bea").await;
+    b.send("before the drop").unwrap();
+    a_events.message("before the drop").await;
+
+    // ann's connection goes dead while the room goes on.
+    proxy.set_up(false);
+    a_events.state(ConnectionState::Reconnecting).await;
+    b_events.message("ann left the chat").await;
+    b.send("missed 1").unwrap();
+    b.send("missed 2").unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    proxy.set_up(true);
+    a_events.message("missed 2").await;
+    a_events.state(ConnectionState::Connected).await;
+    a_events.drain();
+    let received = a_events.received();
+    let count = |text: &str| received.iter().filter(|m| m.1 == text).count();
+    assert_eq!((count("before the drop"), count("missed 1"), count("missed 2")), (1, 1, 1), "{received:?}");
+    a.disconnect().await;
+    b.disconnect().await;
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_message_whose_ack_was_lost_is_not_sent_twice() {
+    let server = start_server("127.0.0.1:0", None).await;
+    let proxy = Proxy::start(server.local_addr()).await;
+    let (a, mut a_events) = join(proxy.addr.to_string(), "ann").await;
+    let (b, mut b_events) = join(server.local_addr().to_string(), "bea").await;
+    a_events.message("bea has joined the chat").await;
+
+    // The server gets the message, but its ack never comes back.
+    proxy.black_hole(true);
+    let id = a.send("only once").unwrap();
+    b_events.message("only once").await;
+    a_events.state(ConnectionState::Reconnecting).await;
+    proxy.black_hole(false);
+    let ClientEvent::Delivered { message, .. } = a_events.delivered(id).await else { unreachable!() };
+    assert_eq!(message.message, "only once");
+    b_events.message("ann has joined the chat").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    b_events.drain();
+    assert_eq!(b_events.received().iter().filter(|m| m.1 == "only once").count(), 1);
+    a_events.drain();
+    assert!(!a_events.received().iter().any(|m| m.1 == "only once"), "not shown again as a received line");
+    a.disconnect().await;
+    b.disconnect().await;
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn works_with_a_seed_only_server() {
+    let addr = seed_server().await;
+    let (a, mut a_events) = join(addr.to_string(), "ann").await;
+    assert_eq!(a.features, Features::default());
+    let (b, mut b_events) = join(addr.to_string(), "bea").await;
+    a_events.message("bea has joined the chat").await;
+    let id = a.send("hi seed").unwrap();
+    // No ack from a seed server: written to the socket counts as delivered.
+    a_events.delivered(id).await;
+    b_events.message("hi seed").await;
+    a.set_typing(true).unwrap();
+    b.disconnect().await;
+    a_events.message("bea left the chat").await;
+    a.disconnect().await;
+}
+
+// ---- stand-in servers -------------------------------------------------------------------------
+
+async fn serve(io_layer: socketioxide::layer::SocketIoLayer) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum::Router::new().layer(io_layer);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
+}
+
+/// The seed protocol only: register ack, `{from, message}` broadcasts, no ids, no extensions.
+async fn seed_server() -> SocketAddr {
+    let (layer, io) = SocketIo::new_layer();
+    let names: Arc<std::sync::Mutex<HashMap<socketioxide::socket::Sid, String>>> = Default::default();
+    io.ns("/", async move |socket: SocketRef| {
+        let (on_register, on_message, on_leave) = (names.clone(), names.clone(), names.clone());
+        socket.on("register", async move |socket: SocketRef, Data(name): Data<String>, ack: AckSender| {
+            let _ = ack.send(&true);
+            on_register.lock().unwrap().insert(socket.id, name.clone());
+            socket.join("chat");
+            let _ = socket.within("chat").emit("message", &json!({"from": "Server", "message": format!("{name} has joined the chat")})).await;
+        });
+        socket.on("message", async move |socket: SocketRef, Data(payload): Data<Value>| {
+            let from = on_message.lock().unwrap().get(&socket.id).cloned().unwrap_or_default();
+            let _ = socket.to("chat").emit("message", &json!({"from": from, "message": payload["message"]})).await;
+        });
+        socket.on_disconnect(async move |socket: SocketRef| {
+            let name = on_leave.lock().unwrap().remove(&socket.id);
+            if let Some(name) = name {
+                let _ = socket.to("chat").emit("message", &json!({"from": "Server", "message": format!("{name} left the chat")})).await;
+            }
+        });
+    });
+    serve(layer).await
+}
+
+/// Looks like our server (sends `history`) but never acks `message`; acks `register` only while
+/// the flag is set. Every message text it receives is published for the test.
+async fn silent_server() -> (SocketAddr, Arc<AtomicBool>, broadcast::Receiver<String>) {
+    let (layer, io) = SocketIo::new_layer();
+    let acks = Arc::new(AtomicBool::new(true));
+    let (seen, seen_rx) = broadcast::channel(64);
+    let flag = acks.clone();
+    io.ns("/", async move |socket: SocketRef| {
+        let flag = flag.clone();
+        let seen = seen.clone();
+        socket.on("register", async move |socket: SocketRef, ack: AckSender| {
+            if flag.load(Ordering::SeqCst) {
+                let _ = ack.send(&true);
+                let _ = socket.emit("history", &json!([]));
+            }
+        });
+        socket.on("message", async move |Data(payload): Data<Value>| {
+            let _ = seen.send(payload["message"].as_str().unwrap_or_default().to_string());
+        });
+    });
+    (serve(layer).await, acks, seen_rx)
+}
+
+/// Answers every request with a 404, like any web server that is not a chat server.
+async fn plain_http_server() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum::Router::new();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
+}
+
+/// A TCP proxy in front of the server: `set_up(false)` cuts every connection and refuses new ones;
+/// `black_hole(true)` keeps forwarding client→server but swallows server→client bytes.
+struct Proxy {
+    addr: SocketAddr,
+    up: Arc<AtomicBool>,
+    hole: Arc<AtomicBool>,
+    cut: broadcast::Sender<()>,
+}
+
+impl Proxy {
+    async fn start(target: SocketAddr) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let proxy = Proxy {
+            addr: listener.local_addr().unwrap(),
+            up: Arc::new(AtomicBool::new(true)),
+            hole: Arc::new(AtomicBool::new(false)),
+            cut: broadcast::channel(4).0,
+        };
+        let (up, hole, cut) = (proxy.up.clone(), proxy.hole.clone(), proxy.cut.clone());
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                if !up.load(Ordering::SeqCst) {
+                    continue; // dropped: the client sees a closed connection
+                }
+                let (hole, mut cut) = (hole.clone(), cut.subscribe());
+                tokio::spawn(async move {
+                    let Ok(server) = TcpStream::connect(target).await else { return };
+                    let (mut cr, mut cw) = client.into_split();
+                    let (mut sr, mut sw) = server.into_split();
+                    let upstream = tokio::io::copy(&mut cr, &mut sw);
+                    let downstream = async {
+                        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                        let mut buf = vec![0u8; 16 * 1024];
+                        loop {
+                            let n = sr.read(&mut buf).await?;
+                            if n == 0 {
+                                return Ok::<_, std::io::Error>(());
+                            }
+                            if !hole.load(Ordering::SeqCst) {
+                                cw.write_all(&buf[..n]).await?;
+                            }
+                        }
+                    };
+                    tokio::select! {
+                        _ = upstream => {}
+                        _ = downstream => {}
+                        _ = cut.recv() => {}
+                    }
+                });
+            }
+        });
+        proxy
+    }
+
+    fn set_up(&self, up: bool) {
+        self.up.store(up, Ordering::SeqCst);
+        if !up {
+            let _ = self.cut.send(());
+        }
+    }
+
+    fn black_hole(&self, on: bool) {
+        self.hole.store(on, Ordering::SeqCst);
+    }
+}
