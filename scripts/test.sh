@@ -21,6 +21,9 @@ if [ -f tests/python/requirements.txt ]; then
   .venv/bin/python -m pytest -q tests/python
 fi
 
+step "Discovery across two hosts (network namespaces + veth)"
+tests/netns/discovery.sh
+
 if [ -x tests/e2e/run.sh ]; then
   step "Desktop app end to end (Xvfb + tauri-driver + WebKitWebDriver)"
   CONFAB_APP_BIN="$CARGO_TARGET_DIR/debug/confab" tests/e2e/run.sh

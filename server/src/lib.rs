@@ -14,6 +14,7 @@
 
 mod auth;
 mod config;
+pub mod discovery;
 mod error;
 mod handlers;
 mod history;

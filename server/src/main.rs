@@ -9,13 +9,35 @@ use std::{
 };
 
 use clap::Parser;
-use confab_server::{Limits, ServerConfig};
+use confab_server::{
+    discovery::{Advertiser, Browser, ChatAnnouncement, DiscoveryEvent},
+    Limits, ServerConfig,
+};
 use tracing_subscriber::EnvFilter;
 
 /// A Confab chat server: any socket.io v4 chat client can join it.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(version, about, args_conflicts_with_subcommands = true)]
 struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: Serve,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// List the Confab chats advertised on the local network, then exit.
+    Discover {
+        /// How long to listen, in seconds.
+        #[arg(long, default_value_t = 3)]
+        seconds: u64,
+    },
+}
+
+/// Serving a chat (the default when no subcommand is given).
+#[derive(Debug, clap::Args)]
+struct Serve {
     /// Address to listen on (0.0.0.0 or :: for every interface).
     #[arg(long, env = "CONFAB_BIND", default_value = "0.0.0.0")]
     bind: IpAddr,
@@ -50,9 +72,15 @@ struct Cli {
     /// Folder served at `/` (for example the browser join page).
     #[arg(long, env = "CONFAB_WEB_ROOT")]
     web_root: Option<PathBuf>,
+    /// Advertise the chat on the local network (mDNS / DNS-SD) so Confab apps list it.
+    #[arg(long)]
+    advertise: bool,
+    /// The chat's name in the list of chats found on the network.
+    #[arg(long, default_value = "Confab chat")]
+    chat_name: String,
 }
 
-impl Cli {
+impl Serve {
     fn config(&self) -> Result<ServerConfig, String> {
         let burst = NonZeroU32::new(self.burst).ok_or("--burst must be at least 1")?;
         if self.max_message_chars == 0 {
@@ -81,6 +109,13 @@ async fn main() -> ExitCode {
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .init();
     let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Discover { seconds }) => discover(Duration::from_secs(seconds)).await,
+        None => serve(cli.serve).await,
+    }
+}
+
+async fn serve(cli: Serve) -> ExitCode {
     let config = match cli.config() {
         Ok(config) => config,
         Err(problem) => {
@@ -110,6 +145,18 @@ async fn main() -> ExitCode {
             println!("  {url}");
         }
     }
+    let _advertiser = cli.advertise.then(|| {
+        let chat = ChatAnnouncement {
+            chat_name: cli.chat_name.clone(),
+            host_name: gethostname::gethostname().to_string_lossy().into_owned(),
+            port: server.local_addr().port(),
+            password_required: protected,
+        };
+        Advertiser::start(&chat)
+            .inspect(|_| println!("Advertised on the local network as \"{}\".", chat.chat_name))
+            .inspect_err(|error| eprintln!("confab-server: {error}; others can still join by URL"))
+            .ok()
+    });
     println!("Press Ctrl+C to stop.");
 
     wait_for_stop_signal().await;
@@ -121,6 +168,36 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Prints every chat found on the local network within `listen`, one per line.
+async fn discover(listen: Duration) -> ExitCode {
+    let mut browser = match Browser::start() {
+        Ok(browser) => browser,
+        Err(error) => {
+            eprintln!("confab-server: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut found = std::collections::BTreeMap::new();
+    let _ = tokio::time::timeout(listen, async {
+        while let Some(event) = browser.next().await {
+            match event {
+                DiscoveryEvent::Found(chat) => found.insert(chat.id.clone(), chat),
+                DiscoveryEvent::Lost(id) => found.remove(&id),
+            };
+        }
+    })
+    .await;
+    if found.is_empty() {
+        println!("No Confab chat found. Check that you are on the same network and that UDP port 5353 (mDNS) is not blocked.");
+    }
+    for chat in found.values() {
+        let url = chat.url().unwrap_or_else(|| "(no usable address yet)".to_owned());
+        let lock = if chat.password_required { " [password]" } else { "" };
+        println!("{}\t{}\thosted by {}{}", url, chat.chat_name, chat.host_name, lock);
+    }
+    ExitCode::SUCCESS
 }
 
 /// Resolves on SIGINT (Ctrl+C) or SIGTERM (service managers).

@@ -1,0 +1,213 @@
+//! Finding chats on the local network with mDNS / DNS-SD: a hosted chat advertises itself, the
+//! connect screen browses. Used by `confab-server --advertise` and by the desktop app.
+//!
+//! Service type `_confab._tcp.local.`; TXT properties: `name` (chat name), `host` (who hosts it),
+//! `password` (`yes`/`no`), `proto` (protocol version, [`PROTOCOL_VERSION`]).
+
+use std::{
+    collections::HashMap,
+    net::IpAddr,
+};
+
+use mdns_sd::{ServiceDaemon, ServiceEvent, ServiceInfo};
+
+/// Our DNS-SD service type.
+pub const SERVICE_TYPE: &str = "_confab._tcp.local.";
+/// Version of docs/PROTOCOL.md a chat speaks; a client can skip versions it does not know.
+pub const PROTOCOL_VERSION: &str = "1";
+
+/// Why discovery could not start. Discovery is a convenience: callers report this and carry on.
+#[derive(Debug, thiserror::Error)]
+#[error("local network discovery unavailable: {0}")]
+pub struct DiscoveryError(#[from] mdns_sd::Error);
+
+/// What a hosted chat tells the network about itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatAnnouncement {
+    /// Shown in the list of chats found ("Design team").
+    pub chat_name: String,
+    /// Who hosts it (a person's or machine's name).
+    pub host_name: String,
+    pub port: u16,
+    pub password_required: bool,
+}
+
+/// A running advertisement; dropping it withdraws the chat from the network.
+pub struct Advertiser {
+    daemon: ServiceDaemon,
+    fullname: String,
+}
+
+impl Advertiser {
+    /// Advertises `chat` on every interface (addresses follow interface changes).
+    pub fn start(chat: &ChatAnnouncement) -> Result<Self, DiscoveryError> {
+        let machine = gethostname::gethostname().to_string_lossy().into_owned();
+        let machine = sanitize_label(&machine);
+        // Instance names must be unique on the network: the machine and port make them so.
+        let instance = format!("{} on {machine}:{}", chat.chat_name, chat.port);
+        let properties = [
+            ("name", chat.chat_name.as_str()),
+            ("host", chat.host_name.as_str()),
+            ("password", if chat.password_required { "yes" } else { "no" }),
+            ("proto", PROTOCOL_VERSION),
+        ];
+        let info = ServiceInfo::new(SERVICE_TYPE, &instance, &format!("{machine}.local."), "", chat.port, &properties[..])?
+            .enable_addr_auto();
+        let fullname = info.get_fullname().to_owned();
+        let daemon = ServiceDaemon::new()?;
+        daemon.register(info)?;
+        tracing::info!(%fullname, "advertising the chat on the local network");
+        Ok(Self { daemon, fullname })
+    }
+}
+
+impl Drop for Advertiser {
+    fn drop(&mut self) {
+        // Say goodbye so browsers drop the entry at once instead of after the record's TTL.
+        if let Ok(done) = self.daemon.unregister(&self.fullname) {
+            let _ = done.recv_timeout(std::time::Duration::from_secs(1));
+        }
+        let _ = self.daemon.shutdown();
+    }
+}
+
+/// A chat found on the network.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FoundChat {
+    /// The DNS-SD instance name: the stable key of this chat while it is advertised.
+    pub id: String,
+    pub chat_name: String,
+    pub host_name: String,
+    pub password_required: bool,
+    pub protocol_version: String,
+    pub port: u16,
+    /// Every address it was seen with; [`FoundChat::url`] picks the best.
+    pub addresses: Vec<IpAddr>,
+}
+
+impl FoundChat {
+    /// The URL to join with, preferring a routable IPv4 address. `None` while only an IPv6
+    /// link-local address is known (unusable in a URL without a zone): wait for the next update.
+    pub fn url(&self) -> Option<String> {
+        let best = self.addresses.iter().filter(|ip| !ip.is_loopback()).min_by_key(|ip| address_rank(ip))?;
+        (address_rank(best) < 3).then(|| format!("http://{}", std::net::SocketAddr::new(*best, self.port)))
+    }
+}
+
+/// Lower is better: routable IPv4, link-local IPv4, IPv6, link-local IPv6 (unusable).
+fn address_rank(ip: &IpAddr) -> u8 {
+    match ip {
+        IpAddr::V4(v4) if !v4.is_link_local() => 0,
+        IpAddr::V4(_) => 1,
+        IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) != 0xfe80 => 2,
+        IpAddr::V6(_) => 3,
+    }
+}
+
+/// What the browser reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DiscoveryEvent {
+    /// A chat appeared or its details changed (same `id` again: replace the entry).
+    Found(FoundChat),
+    /// The chat with this `id` is gone.
+    Lost(String),
+}
+
+/// Watches the network for Confab chats.
+pub struct Browser {
+    daemon: ServiceDaemon,
+    events: mdns_sd::Receiver<ServiceEvent>,
+    /// Addresses accumulate over several resolutions (IPv6 first, IPv4 later is common).
+    seen: HashMap<String, FoundChat>,
+}
+
+impl Browser {
+    pub fn start() -> Result<Self, DiscoveryError> {
+        let daemon = ServiceDaemon::new()?;
+        let events = daemon.browse(SERVICE_TYPE)?;
+        Ok(Self { daemon, events, seen: HashMap::new() })
+    }
+
+    /// The next change; `None` once the daemon stopped.
+    pub async fn next(&mut self) -> Option<DiscoveryEvent> {
+        loop {
+            match self.events.recv_async().await.ok()? {
+                ServiceEvent::ServiceResolved(service) => {
+                    let txt = |key: &str| service.get_property_val_str(key).unwrap_or_default().to_owned();
+                    let id = service.get_fullname().to_owned();
+                    let mut addresses: Vec<IpAddr> = service.get_addresses().iter().map(|ip| ip.to_ip_addr()).collect();
+                    if let Some(previous) = self.seen.get(&id) {
+                        addresses.extend(previous.addresses.iter().copied());
+                    }
+                    addresses.sort_by_key(|ip| (address_rank(ip), *ip));
+                    addresses.dedup();
+                    let chat = FoundChat {
+                        chat_name: txt("name"),
+                        host_name: txt("host"),
+                        password_required: txt("password") == "yes",
+                        protocol_version: txt("proto"),
+                        port: service.get_port(),
+                        addresses,
+                        id: id.clone(),
+                    };
+                    if self.seen.get(&id) != Some(&chat) {
+                        self.seen.insert(id, chat.clone());
+                        return Some(DiscoveryEvent::Found(chat));
+                    }
+                }
+                ServiceEvent::ServiceRemoved(_, fullname) => {
+                    if self.seen.remove(&fullname).is_some() {
+                        return Some(DiscoveryEvent::Lost(fullname));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.daemon.stop_browse(SERVICE_TYPE);
+        let _ = self.daemon.shutdown();
+    }
+}
+
+/// A DNS label from a machine name: letters, digits and dashes only.
+fn sanitize_label(name: &str) -> String {
+    let label: String = name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+    let label = label.trim_matches('-');
+    if label.is_empty() { "confab".to_owned() } else { label.to_owned() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(addresses: &[&str]) -> FoundChat {
+        FoundChat {
+            id: "x".into(),
+            chat_name: "x".into(),
+            host_name: "h".into(),
+            password_required: false,
+            protocol_version: PROTOCOL_VERSION.into(),
+            port: 7878,
+            addresses: addresses.iter().map(|a| a.parse().unwrap()).collect(),
+        }
+    }
+
+    #[test]
+    fn url_prefers_routable_ipv4_and_never_uses_ipv6_link_local() {
+        assert_eq!(found(&["fe80::1", "10.0.0.2"]).url().as_deref(), Some("http://10.0.0.2:7878"));
+        assert_eq!(found(&["169.254.1.1", "10.0.0.2"]).url().as_deref(), Some("http://10.0.0.2:7878"));
+        assert_eq!(found(&["2001:db8::5"]).url().as_deref(), Some("http://[2001:db8::5]:7878"));
+        assert_eq!(found(&["fe80::1"]).url(), None);
+        assert_eq!(found(&[]).url(), None);
+    }
+
+    #[test]
+    fn labels_are_dns_safe() {
+        assert_eq!(sanitize_label("my laptop.lan"), "my-laptop-lan");
+        assert_eq!(sanitize_label("..."), "confab");
+    }
+}
