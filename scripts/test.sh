@@ -21,6 +21,9 @@ if [ -f tests/python/requirements.txt ]; then
   .venv/bin/python -m pytest -q tests/python
 fi
 
+step "Password vault against a real Secret Service (gnome-keyring) and without one"
+tests/keyring/run.sh
+
 step "Discovery across two hosts (network namespaces + veth)"
 tests/netns/discovery.sh
 
