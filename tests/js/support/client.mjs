@@ -44,6 +44,11 @@ export class TestClient {
       timeout: WAIT_MS,
       ...options,
     });
+    /** Every socket.io packet decoded by this client's manager (type, id, data), for failure reports. */
+    this.packets = [];
+    this.socket.io.on("packet", (packet) => {
+      this.packets.push(`${packet.type}${packet.id ?? ""}${JSON.stringify(packet.data ?? null).slice(0, 80)}`);
+    });
     this.socket.onAny((event, ...args) => this.record(event, args[0]));
     this.socket.on("disconnect", (reason) => this.record("disconnect", reason));
     this.socket.on("connect_error", (error) => this.record("connect_error", error));
@@ -76,7 +81,10 @@ export class TestClient {
         this.waiters.push(waiter);
       });
       try {
-        await withTimeout(arrived, ms, `${this.label} (${this.name ?? "unregistered"}) waiting for event "${event}"`);
+        await withTimeout(arrived, ms, `${this.label} (${this.name ?? "unregistered"}) waiting for event "${event}"`).catch((error) => {
+          error.message += `; packets received: ${this.packets.slice(-8).join(" | ")}`;
+          throw error;
+        });
       } finally {
         this.waiters = this.waiters.filter((w) => w !== waiter);
       }
