@@ -1,0 +1,649 @@
+//! The Confab load generator: many cheap chat clients that speak the engine.io v4 / socket.io v5
+//! websocket frames directly (no client library), and exact delivery accounting.
+//!
+//! Every chat message a sender emits carries `bench s=<sender> n=<seq> t=<micros>` as its text, so each
+//! receiver knows, for every sender, exactly which sequence numbers it got (lost, duplicated and
+//! out-of-order deliveries are counted, not estimated) and the latency from send to receipt.
+//!
+//! [`run`] drives one scenario against a server that is already listening; the binary (`confab-bench`) starts the servers, measures them from `/proc` and
+//! prints the comparison.
+
+pub mod proc;
+pub mod stats;
+
+use std::{
+    net::SocketAddr,
+    sync::{
+        atomic::{AtomicU64, AtomicUsize, Ordering},
+        Arc, OnceLock,
+    },
+    time::{Duration, Instant},
+};
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::{
+    net::TcpStream,
+    sync::{watch, Semaphore},
+    task::JoinSet,
+};
+use tokio_tungstenite::{
+    tungstenite::{protocol::WebSocketConfig, Message},
+    WebSocketStream,
+};
+
+pub use stats::{Latencies, Summary};
+
+type Ws = WebSocketStream<TcpStream>;
+
+/// How long one client may take to connect, join the namespace and register.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+/// After the senders stop, how long to wait without any progress for the last deliveries.
+const DRAIN_IDLE: Duration = Duration::from_secs(3);
+
+/// The instant every timestamp in a message text is relative to (one per load-generator process).
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+fn now_micros() -> u64 {
+    epoch().elapsed().as_micros() as u64
+}
+
+/// How senders send.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SendMode {
+    /// Open loop: each sender emits `per_second` messages per second, whatever the server does.
+    Rate { per_second: f64 },
+    /// Closed loop, "as fast as the server allows": each sender keeps at most `window` messages
+    /// without an ack, and sends the next one as soon as an ack comes back.
+    Saturate { window: usize },
+}
+
+/// One scenario: `clients` connect (and register, if asked), then, if there are senders and a
+/// duration, the senders send while everyone counts what it receives.
+#[derive(Debug, Clone)]
+pub struct RunParams {
+    pub clients: usize,
+    /// Register a name after joining the namespace (the idle-memory scenario may skip it).
+    pub register: bool,
+    pub senders: usize,
+    pub mode: SendMode,
+    pub duration: Duration,
+    /// Handshakes (TCP + websocket + socket.io connect + register) in flight at once.
+    pub connect_concurrency: usize,
+}
+
+impl RunParams {
+    pub fn messaging(clients: usize, senders: usize, mode: SendMode, duration: Duration) -> Self {
+        Self { clients, register: true, senders, mode, duration, connect_concurrency: 256 }
+    }
+    pub fn connect_only(clients: usize, register: bool) -> Self {
+        Self {
+            clients,
+            register,
+            senders: 0,
+            mode: SendMode::Rate { per_second: 1.0 },
+            duration: Duration::ZERO,
+            connect_concurrency: 256,
+        }
+    }
+}
+
+/// The moments of a run the binary snapshots the server process at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    /// Before the first connection attempt.
+    ConnectStart,
+    /// Every client registered (or failed).
+    Connected,
+    /// No frame arrived for a while after connecting (join announcements drained): idle state.
+    Settled,
+    /// Right before the first message is sent.
+    SendStart,
+    /// Every expected delivery arrived (or the drain gave up), before any client disconnects.
+    Drained,
+    /// The clients were told to stop: the server may go (nothing is measured after this).
+    Finished,
+}
+
+/// Everything one run observed on the client side.
+#[derive(Debug, Clone, Default)]
+pub struct RunResult {
+    pub clients: usize,
+    pub connected: usize,
+    pub connect_failures: usize,
+    /// `register` events the server never answered (the client asked again after
+    /// [`REGISTER_RETRY`]); the connect time includes the wait.
+    pub register_retries: u64,
+    /// A few failure reasons, for the log.
+    pub failure_samples: Vec<String>,
+    /// From the first connection attempt to the last successful register ack.
+    pub connect_elapsed: Duration,
+    /// Chat messages written by the senders.
+    pub sent: u64,
+    /// Sender acks received: the delivered message with its id (`ok`) or anything else (`bad`).
+    pub acks_ok: u64,
+    pub acks_bad: u64,
+    /// Bench chat messages received, duplicates included.
+    pub deliveries: u64,
+    /// Deliveries that should have happened: each sent message once to every other registered client.
+    pub expected: u64,
+    pub lost: u64,
+    pub duplicated: u64,
+    pub out_of_order: u64,
+    /// Deliveries whose `from` was not the sender's registered name.
+    pub wrong_from: u64,
+    /// Clients that the server disconnected (or told `too_slow`) before the end of the run.
+    pub dropped_clients: usize,
+    /// From the first send to the last delivery (drain included).
+    pub elapsed: Duration,
+    pub latency: Summary,
+}
+
+impl RunResult {
+    pub fn connect_rate(&self) -> f64 {
+        self.connected as f64 / self.connect_elapsed.as_secs_f64().max(1e-9)
+    }
+    pub fn deliveries_per_second(&self) -> f64 {
+        self.deliveries as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+    /// True when every expected delivery arrived exactly once, in order, from the right name.
+    pub fn exact(&self) -> bool {
+        self.lost == 0 && self.duplicated == 0 && self.out_of_order == 0 && self.wrong_from == 0
+    }
+}
+
+/// What the coordinator tells the clients.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Phase {
+    Connecting,
+    Send { until: Instant },
+    Stop,
+}
+
+/// Counters shared by every client task.
+#[derive(Default)]
+struct Shared {
+    connected: AtomicUsize,
+    failed: AtomicUsize,
+    frames: AtomicU64,
+    deliveries: AtomicU64,
+    last_delivery_micros: AtomicU64,
+    sent: AtomicU64,
+    senders_done: AtomicUsize,
+}
+
+/// Per-receiver accounting of one sender's sequence numbers.
+#[derive(Default, Clone)]
+struct SeqTrack {
+    seen: Vec<u64>,
+    received: u64,
+    duplicated: u64,
+    out_of_order: u64,
+    /// Highest sequence number seen so far plus one.
+    next: u64,
+}
+
+impl SeqTrack {
+    fn record(&mut self, seq: u64) {
+        let (word, bit) = ((seq / 64) as usize, seq % 64);
+        if self.seen.len() <= word {
+            self.seen.resize(word + 1, 0);
+        }
+        if self.seen[word] & (1 << bit) != 0 {
+            self.duplicated += 1;
+            return;
+        }
+        self.seen[word] |= 1 << bit;
+        self.received += 1;
+        if seq < self.next {
+            self.out_of_order += 1;
+        } else {
+            self.next = seq + 1;
+        }
+    }
+}
+
+/// What one client task hands back.
+#[derive(Default)]
+struct ClientReport {
+    index: usize,
+    connected: bool,
+    register_retries: u32,
+    failure: Option<String>,
+    dropped: bool,
+    sent: u64,
+    acks_ok: u64,
+    acks_bad: u64,
+    tracks: Vec<SeqTrack>,
+    wrong_from: u64,
+    latencies: Vec<u32>,
+    connected_at: Option<Instant>,
+}
+
+fn ws_config() -> WebSocketConfig {
+    // tungstenite's default 128 KiB read buffer per connection would dominate the generator's memory
+    // with 10 000 sockets; chat frames are small.
+    WebSocketConfig::default().read_buffer_size(8 * 1024)
+}
+
+/// Opens the websocket and joins the socket.io namespace `/`.
+async fn open(addr: SocketAddr) -> Result<Ws, String> {
+    let stream = TcpStream::connect(addr).await.map_err(|e| format!("tcp: {e}"))?;
+    let _ = stream.set_nodelay(true);
+    let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
+    let (mut ws, _) = tokio_tungstenite::client_async_with_config(url, stream, Some(ws_config()))
+        .await
+        .map_err(|e| format!("websocket: {e}"))?;
+    // engine.io open packet: 0{"sid":...,"pingInterval":...}
+    match next_text(&mut ws).await? {
+        t if t.starts_with('0') => {}
+        other => return Err(format!("expected engine.io open, got {other:?}")),
+    }
+    ws.send(Message::text("40")).await.map_err(|e| format!("send 40: {e}"))?;
+    loop {
+        let t = next_text(&mut ws).await?;
+        if t.starts_with("40") {
+            return Ok(ws);
+        }
+        if t == "2" {
+            ws.send(Message::text("3")).await.map_err(|e| e.to_string())?;
+            continue;
+        }
+        return Err(format!("expected socket.io connect, got {t:?}"));
+    }
+}
+
+async fn next_text(ws: &mut Ws) -> Result<String, String> {
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(t))) => return Ok(t.as_str().to_owned()),
+            Some(Ok(Message::Close(_))) | None => return Err("closed".into()),
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => return Err(e.to_string()),
+        }
+    }
+}
+
+/// How long a client waits for its `register` ack before it sends `register` again. A register that
+/// needs a second try was lost by the server (counted as `register_retries`; confab-server can drop an
+/// event that arrives before its async connect handler has installed the event handlers).
+pub const REGISTER_RETRY: Duration = Duration::from_secs(3);
+
+/// Sends `register` (ack ids 0, 1, ...) and waits for a `true` answer, answering pings meanwhile;
+/// returns how many times it had to ask again.
+async fn register(ws: &mut Ws, name: &str) -> Result<u32, String> {
+    let payload = serde_json::json!(["register", name]);
+    let deadline = Instant::now() + HANDSHAKE_TIMEOUT;
+    let mut tries: u32 = 0;
+    loop {
+        ws.send(Message::text(format!("42{tries}{payload}"))).await.map_err(|e| e.to_string())?;
+        let retry_at = (Instant::now() + REGISTER_RETRY).min(deadline);
+        loop {
+            let t = match tokio::time::timeout_at(retry_at.into(), next_text(ws)).await {
+                Ok(t) => t?,
+                Err(_) if Instant::now() >= deadline => return Err("register timeout".into()),
+                Err(_) => break,
+            };
+            if t == "2" {
+                ws.send(Message::text("3")).await.map_err(|e| e.to_string())?;
+            } else if let Some(rest) = t.strip_prefix("43") {
+                let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+                if rest.starts_with("[true") {
+                    return Ok(tries);
+                }
+                // `false` to a retry means an earlier try is still on its way: keep waiting.
+                if tries == 0 {
+                    return Err(format!("register refused: {rest}"));
+                }
+            }
+        }
+        tries += 1;
+    }
+}
+
+/// Connects one client, joins `/` and (if asked) registers `name`; returns the register retries.
+pub async fn connect_client(addr: SocketAddr, name: &str, do_register: bool) -> Result<(Ws, u32), String> {
+    let mut ws = tokio::time::timeout(HANDSHAKE_TIMEOUT, open(addr)).await.map_err(|_| "connect timeout".to_string())??;
+    let retries = if do_register { register(&mut ws, name).await? } else { 0 };
+    Ok((ws, retries))
+}
+
+/// The frame of one bench message (ack id, sender index, sequence number, send time).
+fn message_frame(ack_id: u64, sender: usize, seq: u64) -> Message {
+    Message::text(format!(
+        "42{ack_id}[\"message\",{{\"from\":\"x\",\"message\":\"bench s={sender} n={seq} t={}\"}}]",
+        now_micros()
+    ))
+}
+
+/// Pulls sender, sequence number, send time and "from is right" out of a relayed `message` event,
+/// without a full JSON parse (the generator must stay cheap).
+fn parse_delivery(frame: &str) -> Option<(usize, u64, u64, bool)> {
+    const KEY: &str = "\"message\":\"bench s=";
+    let body = frame.strip_prefix("42[\"message\",")?;
+    let at = body.find(KEY)?;
+    let rest = &body[at + KEY.len()..];
+    let (s, rest) = rest.split_once(" n=")?;
+    let (n, rest) = rest.split_once(" t=")?;
+    let t = &rest[..rest.find('"')?];
+    let sender: usize = s.parse().ok()?;
+    let from = body.find("\"from\":\"").map(|i| &body[i + 8..]).and_then(|f| f.split('"').next());
+    let from_ok = from.and_then(|f| f.strip_prefix('c')).and_then(|i| i.parse::<usize>().ok()) == Some(sender);
+    Some((sender, n.parse().ok()?, t.parse().ok()?, from_ok))
+}
+
+#[allow(unused_assignments)]
+/// One client: connects (and registers), waits for the start, sends (if it is a sender), and records
+/// every delivery until told to stop.
+async fn client(
+    index: usize,
+    addr: SocketAddr,
+    params: Arc<RunParams>,
+    shared: Arc<Shared>,
+    connect_gate: Arc<Semaphore>,
+    mut phase: watch::Receiver<Phase>,
+) -> ClientReport {
+    let mut report = ClientReport { index, tracks: vec![SeqTrack::default(); params.senders], ..Default::default() };
+    let permit = connect_gate.acquire().await;
+    let ws = connect_client(addr, &format!("c{index}"), params.register).await;
+    drop(permit);
+    let mut ws = match ws {
+        Ok((ws, retries)) => {
+            report.register_retries = retries;
+            ws
+        }
+        Err(why) => {
+            report.failure = Some(why);
+            shared.failed.fetch_add(1, Ordering::SeqCst);
+            return report;
+        }
+    };
+    report.connected = true;
+    report.connected_at = Some(Instant::now());
+    shared.connected.fetch_add(1, Ordering::SeqCst);
+
+    let is_sender = index < params.senders;
+    let saturate = matches!(params.mode, SendMode::Saturate { .. });
+    let window = match params.mode {
+        SendMode::Saturate { window } => window.max(1),
+        SendMode::Rate { .. } => usize::MAX,
+    };
+    let period = match params.mode {
+        SendMode::Rate { per_second } => Duration::from_secs_f64(1.0 / per_second.max(0.001)),
+        SendMode::Saturate { .. } => Duration::from_secs(3600),
+    };
+    let mut ticker = tokio::time::interval(period);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut sending = false;
+    let mut until = Instant::now();
+    let mut next_ack: u64 = 1;
+    let mut outstanding: usize = 0;
+
+    // Sends the next bench message; false when the connection is gone.
+    macro_rules! send_next {
+        () => {{
+            let frame = message_frame(next_ack, index, report.sent);
+            if ws.send(frame).await.is_ok() {
+                next_ack += 1;
+                outstanding += 1;
+                report.sent += 1;
+                shared.sent.fetch_add(1, Ordering::SeqCst);
+                true
+            } else {
+                false
+            }
+        }};
+    }
+    macro_rules! stop_sending {
+        () => {
+            if sending {
+                sending = false;
+                shared.senders_done.fetch_add(1, Ordering::SeqCst);
+            }
+        };
+    }
+
+    loop {
+        tokio::select! {
+            biased;
+            changed = phase.changed() => {
+                if changed.is_err() { break; }
+                let current = *phase.borrow_and_update();
+                match current {
+                    Phase::Stop => break,
+                    Phase::Send { until: u } if is_sender && !sending => {
+                        sending = true;
+                        until = u;
+                        if saturate {
+                            while outstanding < window {
+                                if !send_next!() { report.dropped = true; stop_sending!(); break; }
+                            }
+                        } else {
+                            ticker.reset_immediately();
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            frame = ws.next() => {
+                let text = match frame {
+                    Some(Ok(Message::Text(t))) => t,
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
+                        // The server is killed once the run is over: only an earlier close counts.
+                        report.dropped = *phase.borrow() != Phase::Stop;
+                        stop_sending!();
+                        break;
+                    }
+                    Some(Ok(_)) => continue,
+                };
+                let t = text.as_str();
+                if t != "2" {
+                    // Heartbeats never stop: only real traffic counts when waiting for quiet.
+                    shared.frames.fetch_add(1, Ordering::Relaxed);
+                }
+                if t == "2" {
+                    if ws.send(Message::text("3")).await.is_err() { report.dropped = true; stop_sending!(); break; }
+                } else if t.starts_with("42[\"message\"") {
+                    if let Some((sender, seq, sent_at, from_ok)) = parse_delivery(t) {
+                        let now = now_micros();
+                        if let Some(track) = report.tracks.get_mut(sender) { track.record(seq); }
+                        if !from_ok { report.wrong_from += 1; }
+                        report.latencies.push(now.saturating_sub(sent_at).min(u32::MAX as u64) as u32);
+                        shared.deliveries.fetch_add(1, Ordering::Relaxed);
+                        shared.last_delivery_micros.fetch_max(now, Ordering::Relaxed);
+                    }
+                } else if t.starts_with("43") {
+                    // The ack of a message: 43<id>[{...the delivered message, with its id...}]
+                    if t.contains("\"id\":") && !t.contains("\"error\":") { report.acks_ok += 1 } else { report.acks_bad += 1 }
+                    outstanding = outstanding.saturating_sub(1);
+                    if sending && saturate {
+                        if Instant::now() >= until {
+                            if outstanding == 0 { stop_sending!(); }
+                        } else {
+                            while outstanding < window {
+                                if !send_next!() { report.dropped = true; stop_sending!(); break; }
+                            }
+                        }
+                    }
+                } else if t.starts_with("42[\"notice\"") || t.starts_with("41") {
+                    report.dropped = true;
+                }
+            }
+            _ = ticker.tick(), if sending && !saturate => {
+                if Instant::now() >= until {
+                    stop_sending!();
+                } else if !send_next!() {
+                    report.dropped = true;
+                    stop_sending!();
+                    break;
+                }
+            }
+        }
+    }
+    report
+}
+
+/// Waits until `counter` has not moved for `quiet` (at most `limit`).
+async fn wait_quiet(counter: &AtomicU64, quiet: Duration, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    let mut last = counter.load(Ordering::SeqCst);
+    let mut since = Instant::now();
+    while Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let now = counter.load(Ordering::SeqCst);
+        if now != last {
+            last = now;
+            since = Instant::now();
+        } else if since.elapsed() >= quiet {
+            return;
+        }
+    }
+}
+
+/// Runs one scenario against the server listening at `addr`; `mark` is called at each [`Mark`].
+pub async fn run(addr: SocketAddr, params: RunParams, mark: &(dyn Fn(Mark) + Sync)) -> RunResult {
+    let params = Arc::new(params);
+    let shared = Arc::new(Shared::default());
+    let gate = Arc::new(Semaphore::new(params.connect_concurrency.max(1)));
+    let (phase_tx, phase_rx) = watch::channel(Phase::Connecting);
+    epoch();
+
+    mark(Mark::ConnectStart);
+    let connect_start = Instant::now();
+    let mut tasks = JoinSet::new();
+    for index in 0..params.clients {
+        tasks.spawn(client(index, addr, params.clone(), shared.clone(), gate.clone(), phase_rx.clone()));
+    }
+    // Everyone connected (or failed) before anything is sent, so every receiver should see every message.
+    while shared.connected.load(Ordering::SeqCst) + shared.failed.load(Ordering::SeqCst) < params.clients {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    mark(Mark::Connected);
+    let connected = shared.connected.load(Ordering::SeqCst);
+    // Join announcements (N²/2 of them) drain before anything is measured.
+    wait_quiet(&shared.frames, Duration::from_millis(500), Duration::from_secs(120)).await;
+    mark(Mark::Settled);
+
+    let mut start_micros = now_micros();
+    if params.senders > 0 && !params.duration.is_zero() {
+        mark(Mark::SendStart);
+        start_micros = now_micros();
+        let start = Instant::now();
+        let _ = phase_tx.send(Phase::Send { until: start + params.duration });
+        tokio::time::sleep(params.duration).await;
+        // Senders stop on their own at `until` (closed-loop senders once their last ack is in).
+        let active_senders = (0..params.senders.min(params.clients)).count().min(connected);
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while shared.senders_done.load(Ordering::SeqCst) < active_senders && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // Drain: until every expected delivery arrived, or nothing arrived for a while.
+        let mut last = shared.deliveries.load(Ordering::SeqCst);
+        let mut last_progress = Instant::now();
+        loop {
+            let expected = shared.sent.load(Ordering::SeqCst) * connected.saturating_sub(1) as u64;
+            let got = shared.deliveries.load(Ordering::SeqCst);
+            if got >= expected {
+                break;
+            }
+            if got != last {
+                last = got;
+                last_progress = Instant::now();
+            } else if last_progress.elapsed() > DRAIN_IDLE {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        mark(Mark::Drained);
+    }
+    let last_delivery = shared.last_delivery_micros.load(Ordering::SeqCst);
+    let _ = phase_tx.send(Phase::Stop);
+    mark(Mark::Finished);
+
+    let mut reports = Vec::with_capacity(params.clients);
+    while let Some(report) = tasks.join_next().await {
+        if let Ok(report) = report {
+            reports.push(report);
+        }
+    }
+    reports.sort_by_key(|r| r.index);
+    summarize(&params, connect_start, start_micros, last_delivery, reports)
+}
+
+fn summarize(
+    params: &RunParams,
+    connect_start: Instant,
+    start_micros: u64,
+    last_delivery: u64,
+    reports: Vec<ClientReport>,
+) -> RunResult {
+    let mut result = RunResult { clients: params.clients, ..Default::default() };
+    result.connected = reports.iter().filter(|r| r.connected).count();
+    result.connect_failures = params.clients - result.connected;
+    result.failure_samples = reports.iter().filter_map(|r| r.failure.clone()).take(5).collect();
+    result.connect_elapsed = reports
+        .iter()
+        .filter_map(|r| r.connected_at)
+        .max()
+        .map(|t| t - connect_start)
+        .unwrap_or_default();
+    result.elapsed = Duration::from_micros(last_delivery.saturating_sub(start_micros));
+
+    // Exact accounting: each message of sender j should reach every other connected client once.
+    let sent_by: Vec<Option<u64>> = (0..params.senders)
+        .map(|j| reports.get(j).filter(|r| r.connected && r.index == j).map(|r| r.sent))
+        .collect();
+    let mut latencies = Latencies::default();
+    for r in &reports {
+        result.sent += r.sent;
+        result.register_retries += r.register_retries as u64;
+        result.acks_ok += r.acks_ok;
+        result.acks_bad += r.acks_bad;
+        result.wrong_from += r.wrong_from;
+        result.dropped_clients += r.dropped as usize;
+        latencies.extend(&r.latencies);
+        if !r.connected {
+            continue;
+        }
+        for (j, track) in r.tracks.iter().enumerate() {
+            result.duplicated += track.duplicated;
+            result.out_of_order += track.out_of_order;
+            result.deliveries += track.received + track.duplicated;
+            if j == r.index {
+                continue;
+            }
+            if let Some(sent) = sent_by[j] {
+                result.expected += sent;
+                result.lost += sent.saturating_sub(track.received);
+            }
+        }
+    }
+    result.latency = latencies.summary();
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_relayed_message() {
+        let f = r#"42["message",{"from":"c3","message":"bench s=3 n=17 t=123456","id":9,"ts":1}]"#;
+        assert_eq!(parse_delivery(f), Some((3, 17, 123456, true)));
+        let forged = r#"42["message",{"from":"c4","message":"bench s=3 n=17 t=1","id":9,"ts":1}]"#;
+        assert_eq!(parse_delivery(forged), Some((3, 17, 1, false)));
+        let join = r#"42["message",{"from":"Server","message":"c1 has joined the chat","id":2}]"#;
+        assert_eq!(parse_delivery(join), None);
+    }
+
+    #[test]
+    fn sequence_tracking_is_exact() {
+        let mut t = SeqTrack::default();
+        for seq in [0, 1, 3, 2, 3, 200] {
+            t.record(seq);
+        }
+        assert_eq!((t.received, t.duplicated, t.out_of_order, t.next), (5, 1, 1, 201));
+    }
+}

@@ -1,0 +1,66 @@
+//! Reading a process's CPU time and memory from `/proc` (Linux).
+
+use std::fs;
+
+/// CPU time and memory of one process at one instant.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ProcSample {
+    /// utime + stime, in seconds.
+    pub cpu_seconds: f64,
+    /// Resident set size now, in KiB.
+    pub rss_kib: u64,
+    /// Peak resident set size so far (VmHWM), in KiB.
+    pub hwm_kib: u64,
+}
+
+fn clock_ticks() -> f64 {
+    // SAFETY: sysconf has no preconditions.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if ticks > 0 { ticks as f64 } else { 100.0 }
+}
+
+/// Samples `/proc/<pid>/stat` and `/proc/<pid>/status`; `None` when the process is gone.
+pub fn sample(pid: u32) -> Option<ProcSample> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let after = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kib = |key: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    Some(ProcSample { cpu_seconds: (utime + stime) / clock_ticks(), rss_kib: kib("VmRSS:"), hwm_kib: kib("VmHWM:") })
+}
+
+/// Raises this process's open-file limit to its hard limit (children inherit it); returns the new
+/// soft limit.
+pub fn raise_nofile_limit() -> u64 {
+    // SAFETY: plain libc calls on a local struct.
+    unsafe {
+        let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return 0;
+        }
+        limit.rlim_cur = limit.rlim_max;
+        libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
+        limit.rlim_cur as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn samples_this_process() {
+        let s = super::sample(std::process::id()).expect("/proc");
+        assert!(s.rss_kib > 0 && s.hwm_kib >= s.rss_kib);
+        assert!(s.cpu_seconds >= 0.0);
+    }
+}
