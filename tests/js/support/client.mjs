@@ -155,24 +155,30 @@ export class TestClient {
   }
 
   /**
-   * Waits until the server answers requests on this socket: a `users` request is repeated (each try
-   * with a short timeout) until one is acked.
+   * Waits until the server both answers requests on this socket and can emit events to it: an
+   * unregistered `message` is sent (each try with a short timeout) until both its ack and its
+   * `refused` event arrive; those probe `refused` events are then forgotten.
    *
-   * Why: confab-server's connect handler is async, so socketioxide sends the CONNECT packet before the
-   * event handlers are installed; an event emitted right after `connect` is then silently dropped
-   * (see first-event.test.mjs, which shows the bug). Every other test uses this barrier so that it
-   * tests what it is about instead of failing at random on that race.
+   * Why: two races in confab-server / socketioxide make the very first events of a connection
+   * unreliable (see first-event.test.mjs, which shows them): events received before the handlers are
+   * attached are dropped, and emits (not acks) fail while socketioxide has sent the CONNECT packet but
+   * not yet marked the socket connected. Every other test waits for this barrier so that it tests what
+   * it is about instead of failing at random on those races.
    */
-  async handlersInstalled(tries = 40, tryMs = 250) {
+  async serverReady(tries = 40, tryMs = 250) {
     for (let i = 0; i < tries; i += 1) {
       try {
-        await this.socket.timeout(tryMs).emitWithAck("users");
+        await this.socket.timeout(tryMs).emitWithAck("message", { message: "readiness probe" });
+        await this.next("refused", tryMs);
+        // Events are delivered in order: every earlier probe's `refused` has arrived or is lost.
+        this.received.delete("refused");
+        this.cursors.delete("refused");
         return this;
       } catch {
-        // not answered: the handlers were not installed yet when it arrived; ask again
+        // not ready yet: ask again
       }
     }
-    throw new Error(`${this.label}: the server never answered a "users" request (${tries} tries of ${tryMs} ms)`);
+    throw new Error(`${this.label}: the server never both acked and refused a probe message (${tries} tries of ${tryMs} ms)`);
   }
 
   /** The connect error (the test fails if the client connects instead). */
@@ -225,7 +231,7 @@ export async function session(t, flags = [], options = {}) {
       const c = new TestClient(server.url, socketOptions, label);
       clients.push(c);
       await c.ready();
-      await c.handlersInstalled();
+      await c.serverReady();
       return c;
     },
     /** A client that is not (yet) connected: for connect errors. */
