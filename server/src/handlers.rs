@@ -7,7 +7,12 @@
 //! sent them. Every handler accepts any payload (`TryData`), so hostile input gets an answer instead
 //! of a silently skipped handler.
 
-use std::{convert::Infallible, marker::PhantomData, sync::Arc};
+use std::{
+    convert::Infallible,
+    marker::PhantomData,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -53,7 +58,27 @@ impl<T: DeserializeOwned + 'static> MessageHandler<LocalAdapter, InOrderMarker> 
         let Ok(ack) = AckSender::from_message_parts(&socket, &mut data, &ack_id);
         let Ok(TryData(payload)) = TryData::<T>::from_message_parts(&socket, &mut data, &ack_id);
         let Ok(socket) = SocketRef::from_message_parts(&socket, &mut data, &ack_id);
+        wait_until_connected(&socket);
         (self.handle)(Call { socket, room, ack }, payload);
+    }
+}
+
+/// The longest we wait for socketioxide to finish a namespace connection (see below).
+const CONNECT_SETTLE: Duration = Duration::from_millis(20);
+
+/// socketioxide sends the namespace confirmation, then marks the socket connected, on another task.
+/// A fast client's first event can arrive in between, and every `emit` to a socket not yet marked
+/// connected fails (acks do not check): a `register` would be acked, then its history, users list
+/// and join announcement lost. The connect task is mid-way through two plain statements on
+/// another thread at that point, so a short yield loop bridges the gap; a socket that is really
+/// closing just costs the bound once.
+fn wait_until_connected(socket: &SocketRef) {
+    if socket.connected() {
+        return;
+    }
+    let started = Instant::now();
+    while !socket.connected() && started.elapsed() < CONNECT_SETTLE {
+        std::thread::yield_now();
     }
 }
 

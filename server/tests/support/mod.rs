@@ -15,7 +15,8 @@ use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot};
 
 /// Every wait in these tests is bounded: a missing event fails the test instead of hanging it.
-pub const WAIT: Duration = Duration::from_secs(5);
+/// Generous, because CI shares two cores with a Tauri build; a healthy run waits milliseconds.
+pub const WAIT: Duration = Duration::from_secs(10);
 
 pub async fn start_server(config: ServerConfig) -> ServerHandle {
     confab_server::start("127.0.0.1:0".parse().unwrap(), config).await.expect("server starts")
