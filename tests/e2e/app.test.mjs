@@ -1,0 +1,271 @@
+// The desktop app in the real webview (WebKitGTK via tauri-driver), against our server and a
+// seed-only server, with the official JS socket.io client as the other person in the room.
+// Started by tests/e2e/run.sh, which provides the display, tauri-driver and these env variables.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { Builder, By, Capabilities, Key, until } from 'selenium-webdriver';
+import { io } from 'socket.io-client';
+
+const { WEBDRIVER_URL, CONFAB_APP_BIN, CONFAB_SERVER_BIN } = process.env;
+const SHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
+const SEED_SERVER = fileURLToPath(new URL('../seed-server/server.mjs', import.meta.url));
+const WAIT = 15_000;
+
+let driver;
+const children = new Set();
+const sockets = new Set();
+
+// ---- helpers ---------------------------------------------------------------------------------
+
+function freePort() {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts a process and waits until a line of its output matches `ready`. */
+function startProcess(command, args, ready) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`${command} did not start:\n${output}`)), WAIT);
+    const onData = (chunk) => {
+      output += chunk;
+      if (ready.test(output)) {
+        clearTimeout(timer);
+        resolve(child);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => {
+      children.delete(child);
+      clearTimeout(timer);
+      reject(new Error(`${command} exited with ${code}:\n${output}`));
+    });
+  });
+}
+
+async function stopProcess(child) {
+  if (!child || child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+const startChatServer = (port) =>
+  startProcess(CONFAB_SERVER_BIN, ['--bind', '127.0.0.1', '--port', String(port), '--ping-interval', '1', '--ping-timeout', '1'], /listening/);
+const startSeedServer = (port) => startProcess('node', [SEED_SERVER, String(port)], /listening \d+/);
+
+/** The other person: the official JS client, registered under `name`. */
+async function person(url, name) {
+  const socket = io(url, { transports: ['websocket'], reconnection: false });
+  sockets.add(socket);
+  socket.received = [];
+  socket.on('message', (m) => socket.received.push(m));
+  socket.on('history', (list) => socket.received.push(...list));
+  await new Promise((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('connect_error', reject);
+  });
+  const ok = await socket.timeout(WAIT).emitWithAck('register', name);
+  assert.equal(ok, true, `register ${name}`);
+  return socket;
+}
+
+async function waitFor(what, check) {
+  const deadline = Date.now() + WAIT;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) {
+      await screenshot(`failed-${Date.now()}`).catch(() => {});
+      throw new Error(`timed out waiting for ${what}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const received = (socket, text) => waitFor(`JS client to receive ${JSON.stringify(text)}`, () => socket.received.find((m) => m.message === text));
+
+async function screenshot(name) {
+  await writeFile(`${SHOTS}${name}.png`, await driver.takeScreenshot(), 'base64');
+}
+
+const byText = async (css, text) => {
+  for (const element of await driver.findElements(By.css(css))) {
+    if ((await element.getText()).includes(text)) return element;
+  }
+  return null;
+};
+/** textContent of every element matching css (independent of layout, unlike getText). */
+const texts = (css) => driver.executeScript('return [...document.querySelectorAll(arguments[0])].map((e) => e.textContent)', css);
+const line = (text) => waitFor(`a line with ${JSON.stringify(text)}`, () => byText('#messages li', text));
+const visible = (css) => driver.wait(until.elementIsVisible(driver.findElement(By.css(css))), WAIT);
+const statusIs = (text) => driver.wait(until.elementTextIs(driver.findElement(By.id('status-text')), text), WAIT);
+
+async function join(server, name, password = '') {
+  await visible('#connect-screen');
+  for (const [id, value] of [['server', server], ['username', name], ['password', password]]) {
+    const field = await driver.findElement(By.id(id));
+    await field.clear();
+    if (value) await field.sendKeys(value);
+  }
+  await driver.findElement(By.id('connect-button')).click();
+}
+
+async function type(text) {
+  const input = await driver.findElement(By.id('input'));
+  await input.sendKeys(text);
+}
+
+async function leave() {
+  await driver.findElement(By.id('leave-button')).click();
+  await visible('#connect-screen');
+}
+
+// ---- the tests ---------------------------------------------------------------------------------
+
+describe('Confab desktop app', () => {
+  let port;
+  let url;
+  let server;
+  let web;
+
+  before(async () => {
+    port = await freePort();
+    url = `http://127.0.0.1:${port}`;
+    server = await startChatServer(port);
+    const capabilities = new Capabilities();
+    capabilities.set('tauri:options', { application: CONFAB_APP_BIN });
+    capabilities.setBrowserName('wry');
+    driver = await new Builder().usingServer(WEBDRIVER_URL).withCapabilities(capabilities).build();
+  });
+
+  after(async () => {
+    for (const socket of sockets) socket.close();
+    if (driver) await driver.quit().catch(() => {});
+    for (const child of children) await stopProcess(child);
+  });
+
+  test('explains a server that is not there', async () => {
+    const nobody = await freePort();
+    await join(`127.0.0.1:${nobody}`, 'desk');
+    const error = await visible('#connect-error');
+    assert.match(await error.getText(), /Cannot reach 127\.0\.0\.1:\d+/);
+  });
+
+  test('joins our server and chats both ways with the JS client', async () => {
+    await join(`127.0.0.1:${port}`, 'desk');
+    await visible('#chat-screen');
+    await statusIs('Connected');
+    await line('desk has joined the chat');
+    web = await person(url, 'webby');
+    await line('webby has joined the chat');
+    await waitFor('webby in the online list', async () => (await texts('#people-list li')).includes('webby'));
+
+    web.emit('message', { from: 'webby', message: 'hello from js' });
+    const incoming = await line('hello from js');
+    assert.match(await incoming.getText(), /webby/);
+
+    await type('hello from the app');
+    await type(Key.ENTER);
+    const got = await received(web, 'hello from the app');
+    assert.equal(got.from, 'desk');
+    const own = await line('hello from the app');
+    await driver.wait(async () => !(await own.getAttribute('class')).includes('pending'), WAIT);
+    assert.match(await own.getAttribute('class'), /own/);
+
+    await type('line one');
+    await type(Key.chord(Key.SHIFT, Key.ENTER));
+    await type('line two');
+    await type(Key.ENTER);
+    await received(web, 'line one\nline two');
+  });
+
+  test('shows network text literally, never as HTML', async () => {
+    const payload = '<img src=x onerror=alert(1)>';
+    web.emit('message', { from: 'webby', message: payload });
+    const shown = await line(payload);
+    assert.equal(await shown.findElement(By.css('.text')).getText(), payload);
+    assert.equal((await driver.findElements(By.css('#messages img'))).length, 0);
+  });
+
+  test('shows the length limit before sending', async () => {
+    await driver.executeScript(
+      "const i = document.getElementById('input'); i.value = 'x'.repeat(2001); i.dispatchEvent(new Event('input'));",
+    );
+    const counter = await driver.findElement(By.id('counter'));
+    assert.match(await counter.getText(), /2001 \/ 2000 characters: 1 too many/);
+    assert.equal(await driver.findElement(By.id('send-button')).isEnabled(), false);
+    await driver.executeScript(
+      "const i = document.getElementById('input'); i.value = ''; i.dispatchEvent(new Event('input'));",
+    );
+  });
+
+  test('announces leaving users', async () => {
+    web.close();
+    await line('webby left the chat');
+    await waitFor('webby gone from the online list', async () => !(await texts('#people-list li')).includes('webby'));
+  });
+
+  test('reconnects after a server restart and sends what was typed offline', async () => {
+    await stopProcess(server);
+    const banner = await visible('#banner');
+    await statusIs('Reconnecting…');
+    assert.match(await banner.getText(), /Reconnecting/);
+    await type('typed while offline');
+    await type(Key.ENTER);
+    const pending = await line('typed while offline');
+    assert.match(await pending.getAttribute('class'), /pending/);
+    await screenshot('reconnecting');
+
+    server = await startChatServer(port);
+    await statusIs('Connected');
+    await driver.wait(async () => !(await pending.getAttribute('class')).includes('pending'), WAIT);
+    web = await person(url, 'webby2');
+    // Sent before or after webby2 registered: live or through the history, exactly once.
+    await received(web, 'typed while offline');
+    assert.equal(web.received.filter((m) => m.message === 'typed while offline').length, 1);
+    web.emit('message', { from: 'webby2', message: 'welcome back' });
+    await line('welcome back');
+    await screenshot('chat');
+  });
+
+  test('joins a seed-only server (no history, no presence) without errors', async () => {
+    await leave();
+    const seedPort = await freePort();
+    await startSeedServer(seedPort);
+    await join(`http://127.0.0.1:${seedPort}`, 'desk');
+    await visible('#chat-screen');
+    await statusIs('Connected');
+    assert.equal(await driver.findElement(By.id('people')).isDisplayed(), false);
+    const seed = await person(`http://127.0.0.1:${seedPort}`, 'plain');
+    await line('plain has joined the chat');
+    seed.emit('message', { from: 'plain', message: 'hi from a seed client' });
+    await line('hi from a seed client');
+    await type('hi seed server');
+    await type(Key.ENTER);
+    const got = await received(seed, 'hi seed server');
+    assert.equal(got.from, 'desk');
+    const own = await line('hi seed server');
+    await driver.wait(async () => !(await own.getAttribute('class')).includes('pending'), WAIT);
+    await screenshot('seed-server');
+  });
+
+  test('explains a taken name', async () => {
+    await leave();
+    await join(`127.0.0.1:${port}`, 'webby2');
+    const error = await visible('#connect-error');
+    assert.match(await error.getText(), /taken or not allowed/);
+    await screenshot('connect-error');
+  });
+});

@@ -1,0 +1,9 @@
+// Entry point: one model, one view, one transport, wired by the controller.
+
+import { ChatController } from './controller.js';
+import { ChatModel } from './model.js';
+import { createTransport } from './transport/index.js';
+import { ChatView } from './view.js';
+
+const controller = new ChatController({ model: new ChatModel(), view: new ChatView(), transport: createTransport() });
+controller.start();

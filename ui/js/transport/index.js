@@ -1,0 +1,29 @@
+// The single door between the UI and the network. model.js, view.js and controller.js only ever use
+// the interface below, so the same ui/ can run in the desktop app (Tauri: the socket lives in Rust)
+// and, later, in a plain browser (socket.io-client directly) by adding one implementation here.
+//
+// Interface of a transport:
+//   connect({ server, username, password }) → Promise<{ server, name, features }>
+//       rejects with { code, message } (codes: invalid_address, unreachable, not_a_chat_server,
+//       name_rejected, password_required, wrong_password, connection_refused, timeout, …)
+//   send(text) → Promise<localId>        the message is pending until a 'delivered' event
+//   setTyping(bool) → Promise<void>
+//   disconnect() → Promise<void>
+//   onEvents(handler)                    handler(events[]) receives batches of chat events:
+//       { type: 'status', state: 'connected'|'reconnecting'|'offline', attempt, retryInMs, detail }
+//       { type: 'session', name, server, features: { history, presence, acks } }
+//       { type: 'messages', messages: [{ id, ts, from, message, kind?, name? }] }
+//       { type: 'users', names }   { type: 'typing', name, typing }
+//       { type: 'delivered', localId, message }   { type: 'failed', localId, code, reason }
+//       { type: 'notice', code, message }
+//   recentServers() → Promise<[{ server, username, lastUsed }]>;  forgetServer(server)
+//   setTitle(title); notify(title, body)   window title and desktop notification
+
+import { createTauriTransport } from './tauri.js';
+
+export function createTransport() {
+  if (window.__TAURI__?.core) {
+    return createTauriTransport(window.__TAURI__.core);
+  }
+  throw new Error('Confab: no transport for this environment');
+}
