@@ -119,7 +119,8 @@ async function join(server, name, password = '') {
     await field.clear();
     if (value) await field.sendKeys(value);
   }
-  await driver.findElement(By.id('connect-button')).click();
+  // Keyboard only: Enter in the last field submits the form.
+  await driver.findElement(By.id('password')).sendKeys(Key.ENTER);
 }
 
 async function type(text) {
@@ -175,6 +176,8 @@ describe('Confab desktop app', () => {
     web.emit('message', { from: 'webby', message: 'hello from js' });
     const incoming = await line('hello from js');
     assert.match(await incoming.getText(), /webby/);
+    // Screen readers hear it through the live region.
+    await waitFor('the announcement', async () => (await texts('#announcer'))[0].includes('webby: hello from js'));
 
     await type('hello from the app');
     await type(Key.ENTER);
@@ -189,6 +192,22 @@ describe('Confab desktop app', () => {
     await type('line two');
     await type(Key.ENTER);
     await received(web, 'line one\nline two');
+  });
+
+  test('shows who is typing', async () => {
+    web.emit('typing', true);
+    await driver.wait(until.elementTextIs(driver.findElement(By.id('typing')), 'webby is typing…'), WAIT);
+    web.emit('typing', false);
+    await driver.wait(until.elementTextIs(driver.findElement(By.id('typing')), ''), WAIT);
+  });
+
+  test('counts unread messages in the title while the window is in the background', async () => {
+    await driver.executeScript("window.dispatchEvent(new Event('blur'))");
+    web.emit('message', { from: 'webby', message: 'while you were away' });
+    await line('while you were away');
+    await driver.wait(async () => (await driver.getTitle()).startsWith('(1) Confab'), WAIT);
+    await driver.executeScript("window.dispatchEvent(new Event('focus'))");
+    await driver.wait(async () => (await driver.getTitle()).startsWith('Confab'), WAIT);
   });
 
   test('shows network text literally, never as HTML', async () => {
@@ -242,6 +261,8 @@ describe('Confab desktop app', () => {
 
   test('joins a seed-only server (no history, no presence) without errors', async () => {
     await leave();
+    // The server just left is remembered (without any password).
+    await waitFor('the recent servers list', async () => (await texts('#recent-list .pick')).some((t) => t.includes(`127.0.0.1:${port}`)));
     const seedPort = await freePort();
     await startSeedServer(seedPort);
     await join(`http://127.0.0.1:${seedPort}`, 'desk');
