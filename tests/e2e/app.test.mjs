@@ -62,7 +62,8 @@ async function stopProcess(child) {
 }
 
 const startChatServer = (port) =>
-  startProcess(CONFAB_SERVER_BIN, ['--bind', '127.0.0.1', '--port', String(port), '--ping-interval', '1', '--ping-timeout', '1'], /listening/);
+  // --rate 0: the burst test sends faster than the default flood control allows.
+  startProcess(CONFAB_SERVER_BIN, ['--bind', '127.0.0.1', '--port', String(port), '--ping-interval', '1', '--ping-timeout', '1', '--rate', '0'], /listening/);
 const startSeedServer = (port) => startProcess('node', [SEED_SERVER, String(port)], /listening \d+/);
 
 /** The other person: the official JS client, registered under `name`. */
@@ -100,15 +101,16 @@ async function screenshot(name) {
   await writeFile(`${SHOTS}${name}.png`, await driver.takeScreenshot(), 'base64');
 }
 
-const byText = async (css, text) => {
-  for (const element of await driver.findElements(By.css(css))) {
-    if ((await element.getText()).includes(text)) return element;
-  }
-  return null;
-};
 /** textContent of every element matching css (independent of layout, unlike getText). */
 const texts = (css) => driver.executeScript('return [...document.querySelectorAll(arguments[0])].map((e) => e.textContent)', css);
-const line = (text) => waitFor(`a line with ${JSON.stringify(text)}`, () => byText('#messages li', text));
+/** The newest chat line containing `text`, found in the page (one round trip, however long the chat). */
+const line = (text) =>
+  waitFor(`a line with ${JSON.stringify(text)}`, () =>
+    driver.executeScript(
+      "return [...document.querySelectorAll('#messages li')].reverse().find((e) => e.textContent.includes(arguments[0])) ?? null",
+      text,
+    ),
+  );
 const visible = (css) => driver.wait(until.elementIsVisible(driver.findElement(By.css(css))), WAIT);
 const statusIs = (text) => driver.wait(until.elementTextIs(driver.findElement(By.id('status-text')), text), WAIT);
 
@@ -228,6 +230,26 @@ describe('Confab desktop app', () => {
     await driver.executeScript(
       "const i = document.getElementById('input'); i.value = ''; i.dispatchEvent(new Event('input'));",
     );
+  });
+
+  test('takes a burst of 1000 messages without freezing', async () => {
+    const before = (await texts('#messages li')).length;
+    const started = Date.now();
+    for (let i = 0; i < 1000; i++) web.emit('message', { from: 'webby', message: `burst ${i}` });
+    // The page must keep answering while the burst arrives: each round trip through the webview's
+    // main thread is timed.
+    let slowest = 0;
+    await waitFor('all 1000 lines', async () => {
+      const t = Date.now();
+      const count = await driver.executeScript("return document.querySelectorAll('#messages li').length");
+      slowest = Math.max(slowest, Date.now() - t);
+      return count >= before + 1000;
+    });
+    const elapsed = Date.now() - started;
+    console.log(`burst: 1000 messages shown in ${elapsed} ms; slowest page round trip ${slowest} ms`);
+    assert.ok(slowest < 1000, `the page froze for ${slowest} ms`);
+    const last = await texts('#messages li:last-child .text');
+    assert.deepEqual(last, ['burst 999']);
   });
 
   test('announces leaving users', async () => {
