@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Benchmark: confab-server against the Node socket.io reference server, same run, alternating.
+#   bash bench/run.sh                 # every scenario, 3 repeats (~8-10 min on 2 cores)
+#   bash bench/run.sh --quick         # one short repeat (~2 min), to check that everything works
+#   bash bench/run.sh --only fanout,saturation --repeats 5 --duration 10
+#   bash bench/run.sh --out /tmp/table.md
+# Builds release binaries first (respects CARGO_TARGET_DIR; default target/ in the repo).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# 10 000 idle connections: the generator and the servers (which inherit the limit) need many fds.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+if [ ! -d node_modules/socket.io ]; then
+    echo "node_modules/socket.io is missing: run 'npm ci' (or 'npm install') first" >&2
+    exit 1
+fi
+
+cargo build --release --quiet -p confab-server -p confab-bench
+target_dir="${CARGO_TARGET_DIR:-target}"
+exec "$target_dir/release/confab-bench" compare "$@"
