@@ -32,6 +32,11 @@ fn fast() -> Timing {
 }
 
 async fn start_server(addr: &str, password: Option<&str>) -> ServerHandle {
+    // RUST_LOG=debug shows the client's and the server's view when a test fails.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
     let config = ServerConfig {
         password: password.map(str::to_string),
         ping_interval: Duration::from_millis(500),
@@ -112,7 +117,7 @@ async fn join(server: impl Into<String>, name: &str) -> (ChatClient, Events) {
     (client, Events(events, Vec::new()))
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn registers_names_that_look_like_json_and_chats_both_ways() {
     let server = start_server("127.0.0.1:0", None).await;
     let url = format!("127.0.0.1:{}", server.local_addr().port());
@@ -142,7 +147,7 @@ async fn registers_names_that_look_like_json_and_chats_both_ways() {
     server.stop().await.unwrap();
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refusals_have_their_own_errors() {
     let server = start_server("127.0.0.1:0", None).await;
     let url = format!("http://{}", server.local_addr());
@@ -168,7 +173,7 @@ async fn refusals_have_their_own_errors() {
     server.stop().await.unwrap();
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn password_errors_are_told_apart() {
     let server = start_server("127.0.0.1:0", Some("sesame")).await;
     let url = server.local_addr().to_string();
@@ -180,7 +185,7 @@ async fn password_errors_are_told_apart() {
     server.stop().await.unwrap();
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_acks_time_out_and_nothing_is_lost() {
     let (addr, register_acks, messages_seen) = silent_server().await;
     // 1. A register without an answer is a timeout, not a hang.
@@ -203,7 +208,7 @@ async fn missing_acks_time_out_and_nothing_is_lost() {
     events.until("failed on disconnect", |e| matches!(e, ClientEvent::Failed { code, .. } if code == "disconnected")).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn survives_a_server_restart_and_delivers_pending_messages_once() {
     let server = start_server("127.0.0.1:0", None).await;
     let addr = server.local_addr();
@@ -233,7 +238,7 @@ async fn survives_a_server_restart_and_delivers_pending_messages_once() {
     server.stop().await.unwrap();
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recovers_missed_messages_after_its_own_connection_drops() {
     let server = start_server("127.0.0.1:0", None).await;
     let proxy = Proxy::start(server.local_addr()).await;
@@ -261,7 +266,7 @@ async fn recovers_missed_messages_after_its_own_connection_drops() {
     server.stop().await.unwrap();
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_whose_ack_was_lost_is_not_sent_twice() {
     let server = start_server("127.0.0.1:0", None).await;
     let proxy = Proxy::start(server.local_addr()).await;
@@ -288,7 +293,7 @@ async fn a_message_whose_ack_was_lost_is_not_sent_twice() {
     server.stop().await.unwrap();
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn works_with_a_seed_only_server() {
     let addr = seed_server().await;
     let (a, mut a_events) = join(addr.to_string(), "ann").await;

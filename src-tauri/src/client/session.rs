@@ -8,14 +8,15 @@
 //! offline or during a drop is lost, and a message whose ack was lost in the drop is matched against
 //! the server's history instead of being sent twice.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
+use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::FutureExt;
 use rust_socketio::asynchronous::{Client as SocketClient, ClientBuilder};
-use rust_socketio::{Event, Payload};
+use rust_socketio::{Event, Payload, TransportType};
 use serde::Serialize;
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -202,8 +203,7 @@ impl ChatClient {
             outbox: outbox.clone(),
             shutdown: shutdown_rx,
             features: Features::default(),
-            last_id: None,
-            own_ids: HashSet::new(),
+            seen: Seen::default(),
             typing: false,
         };
         let live = supervisor.establish().await?;
@@ -257,10 +257,9 @@ struct Supervisor {
     outbox: Arc<Mutex<VecDeque<Outgoing>>>,
     shutdown: watch::Receiver<bool>,
     features: Features,
-    /// Highest message id seen: later copies (history after a reconnect) are skipped.
-    last_id: Option<i64>,
-    /// Ids of our own delivered messages: the server never echoes them live, but history does.
-    own_ids: HashSet<i64>,
+    /// Messages already shown (ours included), so the history sent after a re-registration adds
+    /// only what was missed.
+    seen: Seen,
     /// Our current typing state, re-sent as the liveness probe (the server drops repeats).
     typing: bool,
 }
@@ -292,29 +291,26 @@ impl Supervisor {
             _ => return Err(ClientError::Unreachable(where_)),
         }
 
-        let (tx, mut incoming) = mpsc::unbounded_channel();
-        let mut builder = ClientBuilder::new(self.server.clone()).reconnect(false);
-        if let Some(password) = &self.password {
-            builder = builder.auth(json!({ "password": password }));
-        }
-        builder = builder
-            .on(Event::Connect, forward(&tx, |_| Incoming::Connected))
-            .on(Event::Error, forward(&tx, |args| Incoming::Error(first_text(&args))))
-            .on(Event::Close, forward(&tx, |_| Incoming::Closed))
-            .on("message", forward(&tx, Incoming::Message))
-            .on("history", forward(&tx, Incoming::History))
-            .on("users", forward(&tx, Incoming::Users))
-            .on("typing", forward(&tx, Incoming::Typing))
-            .on("notice", forward(&tx, Incoming::Notice));
-        let socket = match timeout(t.connect_timeout, builder.connect()).await {
-            Ok(Ok(socket)) => socket,
-            Ok(Err(e)) => {
-                tracing::info!("socket.io open failed on {}: {e}", self.server);
-                return Err(ClientError::NotAChatServer(where_));
+        // Websocket from the start: one connection instead of polling + upgrade (rust_socketio's
+        // upgrade handshake has failed against our server, see the report). Long-polling stays as
+        // the fallback for networks that block websockets.
+        let mut opened = None;
+        for (transport, label) in [(TransportType::Websocket, "websocket"), (TransportType::Polling, "polling")] {
+            let (tx, incoming) = mpsc::unbounded_channel();
+            let builder = self.socket_builder(&tx).transport_type(transport);
+            match timeout(t.connect_timeout, builder.connect()).await {
+                Ok(Ok(socket)) => {
+                    opened = Some((socket, incoming));
+                    break;
+                }
+                Ok(Err(e)) => tracing::info!("socket.io open ({label}) failed on {}: {e}", self.server),
+                // The port accepted TCP, but no socket.io handshake came back (rust_socketio keeps
+                // waiting on a plain web server's 404 instead of failing).
+                Err(_) => tracing::info!("socket.io open ({label}) timed out on {}", self.server),
             }
-            // The port accepted TCP, but no socket.io handshake came back (rust_socketio keeps
-            // waiting on a plain web server's 404 instead of failing).
-            Err(_) => return Err(ClientError::NotAChatServer(where_)),
+        }
+        let Some((socket, mut incoming)) = opened else {
+            return Err(ClientError::NotAChatServer(where_));
         };
         // From here on, every failure must close the socket or it would linger on the server.
         match self.handshake(&socket, &mut incoming, &where_).await {
@@ -327,6 +323,24 @@ impl Supervisor {
                 Err(e)
             }
         }
+    }
+
+    /// A rust_socketio builder whose callbacks all forward to `tx`; our own lifecycle replaces its
+    /// reconnection.
+    fn socket_builder(&self, tx: &mpsc::UnboundedSender<Incoming>) -> ClientBuilder {
+        let mut builder = ClientBuilder::new(self.server.clone()).reconnect(false);
+        if let Some(password) = &self.password {
+            builder = builder.auth(json!({ "password": password }));
+        }
+        builder
+            .on(Event::Connect, forward(tx, |_| Incoming::Connected))
+            .on(Event::Error, forward(tx, |args| Incoming::Error(first_text(&args))))
+            .on(Event::Close, forward(tx, |_| Incoming::Closed))
+            .on("message", forward(tx, Incoming::Message))
+            .on("history", forward(tx, Incoming::History))
+            .on("users", forward(tx, Incoming::Users))
+            .on("typing", forward(tx, Incoming::Typing))
+            .on("notice", forward(tx, Incoming::Notice))
     }
 
     async fn handshake(
@@ -360,32 +374,13 @@ impl Supervisor {
         //    sends only the announcement. Whatever arrives is handled normally.
         let previous = self.features;
         self.features = Features::default();
-        //    The history is held back until our join announcement is seen: ids restart at 1 when
-        //    the server restarts, and then the ids we saw before must not hide the new ones.
         let deadline = Instant::now() + t.features_grace;
-        let mut history = None;
         loop {
             match timeout_at(deadline, incoming.recv()).await {
                 Err(_) | Ok(None) => break,
                 Ok(Some(Incoming::Message(args))) => {
-                    let join_id = args.first().and_then(ChatMessage::from_value).and_then(|m| m.id);
-                    if let (Some(join), Some(last)) = (join_id, self.last_id) {
-                        if join <= last {
-                            tracing::info!("message ids went back from {last} to {join}: the server restarted");
-                            self.last_id = None;
-                            self.own_ids.clear();
-                        }
-                    }
-                    if let Some(args) = history.take() {
-                        self.on_incoming(Incoming::History(args));
-                    }
                     self.on_message(args);
                     break;
-                }
-                Ok(Some(Incoming::History(args))) => {
-                    self.features.history = true;
-                    self.features.acks = true;
-                    history = Some(args);
                 }
                 Ok(Some(Incoming::Error(e))) => return Err(ClientError::ConnectionRefused(e)),
                 Ok(Some(Incoming::Closed)) => {
@@ -393,9 +388,6 @@ impl Supervisor {
                 }
                 Ok(Some(other)) => self.on_incoming(other),
             }
-        }
-        if let Some(args) = history.take() {
-            self.on_incoming(Incoming::History(args));
         }
         if previous != self.features && previous != Features::default() {
             tracing::info!("server features changed from {previous:?} to {:?}", self.features);
@@ -583,9 +575,7 @@ impl Supervisor {
             kind: None,
             name: None,
         });
-        if let Some(id) = message.id {
-            self.own_ids.insert(id);
-        }
+        self.seen.insert(&message);
         self.emit(ClientEvent::Delivered { local_id, message });
         None
     }
@@ -628,9 +618,9 @@ impl Supervisor {
             tracing::debug!("ignoring a malformed message event: {args:?}");
             return;
         };
-        if !self.is_new(&message) {
-            return;
-        }
+        // Live events are never copies: the server sends each room message once per connection,
+        // and nothing sent while we were away arrives live on the new one.
+        self.seen.insert(&message);
         self.emit(ClientEvent::Messages { messages: vec![message] });
     }
 
@@ -639,12 +629,13 @@ impl Supervisor {
     fn on_history(&mut self, messages: Vec<ChatMessage>) {
         let mut fresh = Vec::new();
         for message in messages {
-            if !self.is_new(&message) {
+            if self.seen.contains(&message) {
                 continue;
             }
             if message.from == self.name && self.settle_from_history(&message) {
                 continue;
             }
+            self.seen.insert(&message);
             fresh.push(message);
         }
         if !fresh.is_empty() {
@@ -659,21 +650,45 @@ impl Supervisor {
             position.and_then(|p| outbox.remove(p))
         };
         let Some(item) = settled else { return false };
-        if let Some(id) = message.id {
-            self.own_ids.insert(id);
-        }
+        self.seen.insert(message);
         self.emit(ClientEvent::Delivered { local_id: item.local_id, message: message.clone() });
         true
     }
 
-    /// Id-based de-duplication; messages without ids (seed servers) are always new.
-    fn is_new(&mut self, message: &ChatMessage) -> bool {
-        let Some(id) = message.id else { return true };
-        if self.own_ids.contains(&id) || self.last_id.is_some_and(|last| id <= last) {
-            return false;
+}
+
+/// Fingerprints of recently shown messages by id. Ids alone are not enough: a restarted server
+/// numbers from 1 again, so an id counts as seen only with the same sender and text.
+#[derive(Default)]
+struct Seen {
+    by_id: HashMap<i64, u64>,
+    order: VecDeque<i64>,
+}
+
+impl Seen {
+    /// More than any history the server sends after a re-registration (200 by default).
+    const CAPACITY: usize = 4096;
+
+    fn fingerprint(message: &ChatMessage) -> u64 {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        (&message.from, &message.message).hash(&mut hasher);
+        hasher.finish()
+    }
+
+    fn contains(&self, message: &ChatMessage) -> bool {
+        message.id.is_some_and(|id| self.by_id.get(&id) == Some(&Self::fingerprint(message)))
+    }
+
+    fn insert(&mut self, message: &ChatMessage) {
+        let Some(id) = message.id else { return };
+        if self.by_id.insert(id, Self::fingerprint(message)).is_none() {
+            self.order.push_back(id);
         }
-        self.last_id = Some(id);
-        true
+        while self.order.len() > Self::CAPACITY {
+            if let Some(old) = self.order.pop_front() {
+                self.by_id.remove(&old);
+            }
+        }
     }
 }
 
