@@ -16,6 +16,9 @@ cargo test --workspace --locked
 step "JS socket.io-client against the server"
 npm run --silent test:js
 
+step "Browser join page in headless Chromium"
+node --test --test-concurrency=1 tests/browser/
+
 if [ -f tests/python/requirements.txt ]; then
   step "python-socketio against the server"
   .venv/bin/python -m pytest -q tests/python

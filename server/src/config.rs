@@ -16,7 +16,7 @@ pub struct ServerConfig {
     pub ping_timeout: Duration,
     /// Outgoing packets queued per connection before the client counts as too slow (protocol §2.6).
     pub max_queued_packets: usize,
-    /// A folder served at `/` (the browser join page); `None` serves nothing there.
+    /// A folder served at `/` instead of the built-in browser join page.
     pub web_root: Option<PathBuf>,
 }
 

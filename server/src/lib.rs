@@ -23,6 +23,7 @@ mod net;
 pub mod payload;
 mod room;
 mod server;
+mod web;
 
 pub use config::{Limits, ServerConfig};
 pub use error::{Error, Result};

@@ -69,7 +69,7 @@ struct Serve {
     /// Seconds to wait for a heartbeat answer.
     #[arg(long, default_value_t = 4)]
     ping_timeout: u64,
-    /// Folder served at `/` (for example the browser join page).
+    /// Folder served at `/` instead of the built-in browser join page.
     #[arg(long, env = "CONFAB_WEB_ROOT")]
     web_root: Option<PathBuf>,
     /// Advertise the chat on the local network (mDNS / DNS-SD) so Confab apps list it.

@@ -4,6 +4,7 @@
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use axum::{extract::State, routing::get, Json, Router};
+use tower_layer::Layer;
 use socketioxide::{handler::ConnectHandler, SocketIo};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use tower_http::services::ServeDir;
@@ -16,6 +17,7 @@ use crate::{
     net,
     payload::Health,
     room::Room,
+    web,
 };
 
 /// How long `stop` waits for in-flight HTTP requests after every socket was closed.
@@ -62,13 +64,17 @@ pub async fn start(addr: SocketAddr, config: ServerConfig) -> Result<ServerHandl
         io.ns("/", handler);
     }
 
-    let mut app = Router::new()
+    let mut http = Router::new()
         .route("/health", get(health))
         .with_state(HealthSource { room: room.clone(), io: io.clone() });
-    if let Some(root) = &config.web_root {
-        app = app.fallback_service(ServeDir::new(root));
-    }
-    let app = app.layer(layer);
+    http = match &config.web_root {
+        Some(root) => http.fallback_service(ServeDir::new(root)),
+        None => http.fallback(web::serve),
+    };
+    // Each `Layer::layer` call makes a new engine.io engine with its own sessions, and
+    // `Router::layer` calls it once per route and fallback: a browser's polling requests and its
+    // websocket upgrade then met different engines ("unknown session id"). Wrap the whole router once.
+    let app = Router::new().fallback_service(layer.layer(http));
 
     let (shutdown, shutdown_requested) = oneshot::channel::<()>();
     let (stop_room, stop_io) = (room.clone(), io.clone());

@@ -5,5 +5,12 @@ import { ChatModel } from './model.js';
 import { createTransport } from './transport/index.js';
 import { ChatView } from './view.js';
 
-const controller = new ChatController({ model: new ChatModel(), view: new ChatView(), transport: createTransport() });
+const transport = await createTransport();
+const view = new ChatView();
+if (transport.fixedServer) {
+  // In a browser the page can only join the server that served it.
+  view.server.value = transport.fixedServer;
+  view.server.readOnly = true;
+}
+const controller = new ChatController({ model: new ChatModel(), view, transport });
 controller.start();

@@ -18,12 +18,16 @@
 //       { type: 'notice', code, message }
 //   recentServers() → Promise<[{ server, username, lastUsed }]>;  forgetServer(server)
 //   setTitle(title); notify(title, body)   window title and desktop notification
+//   fixedServer (optional)               the only server this transport can join (browser page)
 
 import { createTauriTransport } from './tauri.js';
 
-export function createTransport() {
+export async function createTransport() {
   if (window.__TAURI__?.core) {
     return createTauriTransport(window.__TAURI__.core);
   }
-  throw new Error('Confab: no transport for this environment');
+  // A browser, on the page a Confab server serves: socket.io straight to that server. Loaded only
+  // here, so the desktop app never downloads the socket.io client.
+  const { createSocketIoTransport } = await import('./socketio.js');
+  return createSocketIoTransport();
 }
