@@ -146,6 +146,8 @@ pub struct RunResult {
     /// From the first send to the last delivery (drain included).
     pub elapsed: Duration,
     pub latency: Summary,
+    /// Per client: connect (+ register) time, from its first attempt to the answer.
+    pub handshake: Summary,
 }
 
 impl RunResult {
@@ -227,6 +229,8 @@ struct ClientReport {
     wrong_from: u64,
     latencies: Vec<u32>,
     connected_at: Option<Instant>,
+    /// From this client's first connection attempt to its register ack (or namespace connect).
+    handshake_micros: u32,
 }
 
 fn ws_config() -> WebSocketConfig {
@@ -384,6 +388,7 @@ async fn client(
         ..Default::default()
     };
     let permit = connect_gate.acquire().await;
+    let attempt = Instant::now();
     let ws = connect_client(addr, &format!("c{index}"), params.register).await;
     drop(permit);
     let mut ws = match ws {
@@ -399,6 +404,7 @@ async fn client(
     };
     report.connected = true;
     report.connected_at = Some(Instant::now());
+    report.handshake_micros = attempt.elapsed().as_micros().min(u32::MAX as u128) as u32;
     shared.connected.fetch_add(1, Ordering::SeqCst);
 
     let is_sender = index < params.senders;
@@ -664,6 +670,15 @@ fn summarize(
                 .map(|r| r.sent)
         })
         .collect();
+    let mut handshakes = Latencies::default();
+    handshakes.extend(
+        &reports
+            .iter()
+            .filter(|r| r.connected)
+            .map(|r| r.handshake_micros)
+            .collect::<Vec<_>>(),
+    );
+    result.handshake = handshakes.summary();
     let mut latencies = Latencies::default();
     for r in &reports {
         result.sent += r.sent;
