@@ -153,7 +153,9 @@ async fn refusals_have_their_own_errors() {
     let url = format!("http://{}", server.local_addr());
     let (_alice, _events) = join(url.as_str(), "alice").await;
     for name in ["ALICE", "server", &"x".repeat(33)] {
+        let asked = std::time::Instant::now();
         let err = ChatClient::connect(options(url.as_str(), name)).await.err().expect("refused");
+        assert!(asked.elapsed() < Duration::from_secs(1), "a refusal is quick: {:?}", asked.elapsed());
         assert_eq!(err, ClientError::NameRejected(name.to_string()), "{name}");
     }
     // Refused locally, before any round trip.
@@ -305,7 +307,9 @@ async fn works_with_a_seed_only_server() {
     a_events.delivered(id).await;
     b_events.message("hi seed").await;
     a.set_typing(true).unwrap();
+    let leaving = std::time::Instant::now();
     b.disconnect().await;
+    assert!(leaving.elapsed() < Duration::from_millis(500), "leaving took {:?}", leaving.elapsed());
     a_events.message("bea left the chat").await;
     a.disconnect().await;
 }

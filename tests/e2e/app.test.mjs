@@ -3,7 +3,7 @@
 // Started by tests/e2e/run.sh, which provides the display, tauri-driver and these env variables.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile, readdir, readlink, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -96,6 +96,32 @@ async function waitFor(what, check) {
 }
 
 const received = (socket, text) => waitFor(`JS client to receive ${JSON.stringify(text)}`, () => socket.received.find((m) => m.message === text));
+
+/** PSS in MiB of the app and its descendants (the WebKit processes), for the log. */
+async function appMemory() {
+  const procs = [];
+  for (const pid of (await readdir('/proc')).filter((p) => /^\d+$/.test(p))) {
+    try {
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+      const ppid = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
+      const exe = await readlink(`/proc/${pid}/exe`).catch(() => '');
+      procs.push({ pid, ppid, exe });
+    } catch {}
+  }
+  const app = procs.find((p) => p.exe === CONFAB_APP_BIN);
+  if (!app) return null;
+  const family = new Set([app.pid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const p of procs) if (family.has(p.ppid) && !family.has(p.pid)) family.add(p.pid), (grew = true);
+  }
+  let kib = 0;
+  for (const pid of family) {
+    const rollup = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8').catch(() => '');
+    kib += Number(/^Pss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0);
+  }
+  return Math.round(kib / 1024);
+}
 
 async function screenshot(name) {
   await writeFile(`${SHOTS}${name}.png`, await driver.takeScreenshot(), 'base64');
@@ -234,6 +260,7 @@ describe('Confab desktop app', () => {
 
   test('takes a burst of 1000 messages without freezing', async () => {
     const before = (await texts('#messages li')).length;
+    console.log(`connected, ${before} lines: app PSS ${await appMemory()} MiB (app + WebKit processes)`);
     const started = Date.now();
     for (let i = 0; i < 1000; i++) web.emit('message', { from: 'webby', message: `burst ${i}` });
     // The page must keep answering while the burst arrives: each round trip through the webview's
@@ -246,7 +273,7 @@ describe('Confab desktop app', () => {
       return count >= before + 1000;
     });
     const elapsed = Date.now() - started;
-    console.log(`burst: 1000 messages shown in ${elapsed} ms; slowest page round trip ${slowest} ms`);
+    console.log(`burst: 1000 messages shown in ${elapsed} ms; slowest page round trip ${slowest} ms; app PSS now ${await appMemory()} MiB`);
     assert.ok(slowest < 1000, `the page froze for ${slowest} ms`);
     const last = await texts('#messages li:last-child .text');
     assert.deepEqual(last, ['burst 999']);

@@ -16,7 +16,7 @@ done
 command -v tauri-driver >/dev/null || { echo "e2e: tauri-driver is missing: cargo install tauri-driver --version '^2' --locked"; exit 1; }
 command -v WebKitWebDriver >/dev/null || { echo "e2e: WebKitWebDriver is missing: apt-get install webkit2gtk-driver"; exit 1; }
 command -v Xvfb >/dev/null || { echo "e2e: Xvfb is missing: apt-get install xvfb"; exit 1; }
-[ -d node_modules/selenium-webdriver ] || npm install --no-audit --no-fund
+[ -d node_modules/selenium-webdriver ] || npm ci --no-audit --no-fund
 
 work=$(mktemp -d /tmp/confab-e2e.XXXXXX)
 pids=()
