@@ -61,9 +61,9 @@ async function stopProcess(child) {
   await exited;
 }
 
-const startChatServer = (port) =>
+const startChatServer = (port, extra = []) =>
   // --rate 0: the burst test sends faster than the default flood control allows.
-  startProcess(CONFAB_SERVER_BIN, ['--bind', '127.0.0.1', '--port', String(port), '--ping-interval', '1', '--ping-timeout', '1', '--rate', '0'], /listening/);
+  startProcess(CONFAB_SERVER_BIN, ['--bind', '127.0.0.1', '--port', String(port), '--ping-interval', '1', '--ping-timeout', '1', '--rate', '0', ...extra], /listening/);
 const startSeedServer = (port) => startProcess('node', [SEED_SERVER, String(port)], /listening \d+/);
 
 /** The other person: the official JS client, registered under `name`. */
@@ -329,6 +329,19 @@ describe('Confab desktop app', () => {
     const own = await line('hi seed server');
     await driver.wait(async () => !(await own.getAttribute('class')).includes('pending'), WAIT);
     await screenshot('seed-server');
+  });
+
+  test('asks for the right password', async () => {
+    await leave();
+    const locked = await freePort();
+    await startChatServer(locked, ['--password', 'sesame']);
+    await join(`127.0.0.1:${locked}`, 'desk');
+    assert.match(await (await visible('#connect-error')).getText(), /needs a password/);
+    await join(`127.0.0.1:${locked}`, 'desk', 'wrong');
+    await driver.wait(until.elementTextMatches(driver.findElement(By.id('connect-error')), /Wrong password/), WAIT);
+    await join(`127.0.0.1:${locked}`, 'desk', 'sesame');
+    await visible('#chat-screen');
+    await statusIs('Connected');
   });
 
   test('explains a taken name', async () => {
