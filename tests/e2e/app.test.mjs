@@ -2,7 +2,7 @@
 // seed-only server, with the official JS socket.io client as the other person in the room.
 // Started by tests/e2e/run.sh, which provides the display, tauri-driver and these env variables.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFile, readdir, readlink, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
@@ -234,6 +234,8 @@ describe('Confab desktop app', () => {
     web.emit('message', { from: 'webby', message: 'while you were away' });
     await line('while you were away');
     await driver.wait(async () => (await driver.getTitle()).startsWith('(1) Confab'), WAIT);
+    // The native window title too (what the taskbar shows), read from the X server.
+    await waitFor('the window title', () => execFileSync('xwininfo', ['-root', '-tree'], { encoding: 'utf8' }).includes('"(1) Confab'));
     await driver.executeScript("window.dispatchEvent(new Event('focus'))");
     await driver.wait(async () => (await driver.getTitle()).startsWith('Confab'), WAIT);
   });
@@ -244,6 +246,15 @@ describe('Confab desktop app', () => {
     const shown = await line(payload);
     assert.equal(await shown.findElement(By.css('.text')).getText(), payload);
     assert.equal((await driver.findElements(By.css('#messages img'))).length, 0);
+  });
+
+  test('grants the page only our own commands', async () => {
+    const denied = await driver.executeAsyncScript(`
+      const done = arguments[arguments.length - 1];
+      window.__TAURI__.core.invoke('plugin:window|set_title', { label: 'main', value: 'pwned' })
+        .then(() => done('allowed'), (e) => done(String(e)));`);
+    assert.notEqual(denied, 'allowed');
+    assert.match(denied, /not allowed|denied|permission/i);
   });
 
   test('shows the length limit before sending', async () => {
@@ -277,6 +288,21 @@ describe('Confab desktop app', () => {
     assert.ok(slowest < 1000, `the page froze for ${slowest} ms`);
     const last = await texts('#messages li:last-child .text');
     assert.deepEqual(last, ['burst 999']);
+  });
+
+  test('does not yank the view when the user scrolled up', async () => {
+    await driver.executeScript("document.getElementById('messages').scrollTop = 0");
+    web.emit('message', { from: 'webby', message: 'while scrolled up' });
+    await line('while scrolled up');
+    const jump = await visible('#jump');
+    assert.match(await jump.getText(), /1 new message/);
+    assert.equal(await driver.executeScript("return document.getElementById('messages').scrollTop"), 0);
+    await jump.click();
+    await driver.wait(until.elementIsNotVisible(jump), WAIT);
+    const atBottom = await driver.executeScript(
+      "const m = document.getElementById('messages'); return m.scrollHeight - m.scrollTop - m.clientHeight < 48",
+    );
+    assert.equal(atBottom, true);
   });
 
   test('announces leaving users', async () => {
