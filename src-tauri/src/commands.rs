@@ -8,7 +8,9 @@ use tauri_plugin_notification::NotificationExt;
 use tokio::sync::Mutex;
 
 use crate::bridge::forward_events;
-use crate::client::{ChatClient, ClientError, ClientEvent, ConnectOptions, Features, Result, Timing};
+use crate::client::{
+    ChatClient, ClientError, ClientEvent, ConnectOptions, Features, Result, Timing,
+};
 use crate::recent::{self, RecentServer};
 
 /// The app's one chat session (the UI shows one server at a time).
@@ -41,12 +43,25 @@ pub async fn connect(
         previous.disconnect().await;
     }
     let password = password.filter(|p| !p.is_empty());
-    let options = ConnectOptions { server, username, password, timing: Timing::default() };
+    let options = ConnectOptions {
+        server,
+        username,
+        password,
+        timing: Timing::default(),
+    };
     let (client, receiver) = ChatClient::connect(options).await?;
     forward_events(receiver, events);
-    let info = SessionInfo { server: client.server.clone(), name: client.name.clone(), features: client.features };
+    let info = SessionInfo {
+        server: client.server.clone(),
+        name: client.name.clone(),
+        features: client.features,
+    };
     if let Some(path) = recent_path(&app) {
-        let entry = RecentServer { server: info.server.clone(), username: info.name.clone(), last_used: now_ms() };
+        let entry = RecentServer {
+            server: info.server.clone(),
+            username: info.name.clone(),
+            last_used: now_ms(),
+        };
         if let Err(e) = recent::remember(&path, entry) {
             tracing::warn!("could not save the recent servers list: {e}");
         }
@@ -58,7 +73,13 @@ pub async fn connect(
 /// Queues a message; returns its local id (the UI shows it as pending until `delivered`).
 #[tauri::command]
 pub async fn send(state: State<'_, AppState>, text: String) -> Result<u64> {
-    state.session.lock().await.as_ref().ok_or(ClientError::NotConnected)?.send(&text)
+    state
+        .session
+        .lock()
+        .await
+        .as_ref()
+        .ok_or(ClientError::NotConnected)?
+        .send(&text)
 }
 
 #[tauri::command]
@@ -79,7 +100,9 @@ pub async fn disconnect(state: State<'_, AppState>) -> Result<()> {
 
 #[tauri::command]
 pub fn recent_servers(app: AppHandle) -> Vec<RecentServer> {
-    recent_path(&app).map(|p| recent::load(&p)).unwrap_or_default()
+    recent_path(&app)
+        .map(|p| recent::load(&p))
+        .unwrap_or_default()
 }
 
 #[tauri::command]

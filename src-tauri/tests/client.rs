@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use confab_app::client::{ChatClient, ClientError, ClientEvent, ConnectOptions, ConnectionState, Features, Timing};
+use confab_app::client::{
+    ChatClient, ClientError, ClientEvent, ConnectOptions, ConnectionState, Features, Timing,
+};
 use confab_server::{ServerConfig, ServerHandle};
 use serde_json::{json, Value};
 use socketioxide::extract::{AckSender, Data, SocketRef};
@@ -43,11 +45,18 @@ async fn start_server(addr: &str, password: Option<&str>) -> ServerHandle {
         ping_timeout: Duration::from_millis(500),
         ..Default::default()
     };
-    confab_server::start(addr.parse().unwrap(), config).await.expect("server starts")
+    confab_server::start(addr.parse().unwrap(), config)
+        .await
+        .expect("server starts")
 }
 
 fn options(server: impl Into<String>, name: &str) -> ConnectOptions {
-    ConnectOptions { server: server.into(), username: name.into(), password: None, timing: fast() }
+    ConnectOptions {
+        server: server.into(),
+        username: name.into(),
+        password: None,
+        timing: fast(),
+    }
 }
 
 /// The events of one client, with waiting helpers that fail the test instead of hanging.
@@ -55,7 +64,11 @@ struct Events(mpsc::UnboundedReceiver<ClientEvent>, Vec<ClientEvent>);
 
 impl Events {
     /// The first event, already seen or still to come, that matches.
-    async fn until(&mut self, what: &str, mut found: impl FnMut(&ClientEvent) -> bool) -> ClientEvent {
+    async fn until(
+        &mut self,
+        what: &str,
+        mut found: impl FnMut(&ClientEvent) -> bool,
+    ) -> ClientEvent {
         if let Some(event) = self.1.iter().find(|e| found(e)) {
             return event.clone();
         }
@@ -63,7 +76,11 @@ impl Events {
     }
 
     /// The next event still to come that matches.
-    async fn next(&mut self, what: &str, mut found: impl FnMut(&ClientEvent) -> bool) -> ClientEvent {
+    async fn next(
+        &mut self,
+        what: &str,
+        mut found: impl FnMut(&ClientEvent) -> bool,
+    ) -> ClientEvent {
         let result = timeout(WAIT, async {
             while let Some(event) = self.0.recv().await {
                 self.1.push(event.clone());
@@ -81,15 +98,26 @@ impl Events {
     }
 
     async fn message(&mut self, text: &str) -> ClientEvent {
-        self.until(&format!("message {text:?}"), |e| messages(e).iter().any(|m| m.1 == text)).await
+        self.until(&format!("message {text:?}"), |e| {
+            messages(e).iter().any(|m| m.1 == text)
+        })
+        .await
     }
 
     async fn state(&mut self, state: ConnectionState) {
-        self.next(&format!("{state:?}"), |e| matches!(e, ClientEvent::Status { state: s, .. } if *s == state)).await;
+        self.next(
+            &format!("{state:?}"),
+            |e| matches!(e, ClientEvent::Status { state: s, .. } if *s == state),
+        )
+        .await;
     }
 
     async fn delivered(&mut self, local_id: u64) -> ClientEvent {
-        self.until(&format!("delivery of {local_id}"), |e| matches!(e, ClientEvent::Delivered { local_id: l, .. } if *l == local_id)).await
+        self.until(
+            &format!("delivery of {local_id}"),
+            |e| matches!(e, ClientEvent::Delivered { local_id: l, .. } if *l == local_id),
+        )
+        .await
     }
 
     /// Every (from, text) received so far, to count copies.
@@ -107,13 +135,18 @@ impl Events {
 
 fn messages(event: &ClientEvent) -> Vec<(String, String)> {
     match event {
-        ClientEvent::Messages { messages } => messages.iter().map(|m| (m.from.clone(), m.message.clone())).collect(),
+        ClientEvent::Messages { messages } => messages
+            .iter()
+            .map(|m| (m.from.clone(), m.message.clone()))
+            .collect(),
         _ => Vec::new(),
     }
 }
 
 async fn join(server: impl Into<String>, name: &str) -> (ChatClient, Events) {
-    let (client, events) = ChatClient::connect(options(server, name)).await.expect("connects");
+    let (client, events) = ChatClient::connect(options(server, name))
+        .await
+        .expect("connects");
     (client, Events(events, Vec::new()))
 }
 
@@ -124,21 +157,45 @@ async fn registers_names_that_look_like_json_and_chats_both_ways() {
     // "123" and "true" must stay strings, or the server would refuse them.
     let (a, mut a_events) = join(url.as_str(), " 123 ").await;
     assert_eq!(a.name, "123");
-    assert_eq!(a.features, Features { history: true, presence: true, acks: true });
+    assert_eq!(
+        a.features,
+        Features {
+            history: true,
+            presence: true,
+            acks: true
+        }
+    );
     let (b, mut b_events) = join(url.as_str(), "true").await;
     a_events.message("true has joined the chat").await;
-    a_events.until("users list", |e| matches!(e, ClientEvent::Users { names } if names.len() == 1)).await;
-    b_events.until("users list", |e| matches!(e, ClientEvent::Users { names } if names == &["123", "true"])).await;
+    a_events
+        .until(
+            "users list",
+            |e| matches!(e, ClientEvent::Users { names } if names.len() == 1),
+        )
+        .await;
+    b_events
+        .until(
+            "users list",
+            |e| matches!(e, ClientEvent::Users { names } if names == &["123", "true"]),
+        )
+        .await;
 
     let id = a.send("<img src=x onerror=alert(1)>").unwrap();
-    let ClientEvent::Delivered { message, .. } = a_events.delivered(id).await else { unreachable!() };
+    let ClientEvent::Delivered { message, .. } = a_events.delivered(id).await else {
+        unreachable!()
+    };
     assert!(message.id.is_some(), "our server's ack carries the id");
     b_events.message("<img src=x onerror=alert(1)>").await;
     b.send("hello 123").unwrap();
     a_events.message("hello 123").await;
 
     a.set_typing(true).unwrap();
-    b_events.until("typing", |e| matches!(e, ClientEvent::Typing { name, typing: true } if name == "123")).await;
+    b_events
+        .until(
+            "typing",
+            |e| matches!(e, ClientEvent::Typing { name, typing: true } if name == "123"),
+        )
+        .await;
 
     b.disconnect().await;
     a_events.message("true left the chat").await;
@@ -154,24 +211,52 @@ async fn refusals_have_their_own_errors() {
     let (_alice, _events) = join(url.as_str(), "alice").await;
     for name in ["ALICE", "server", &"x".repeat(33)] {
         let asked = std::time::Instant::now();
-        let err = ChatClient::connect(options(url.as_str(), name)).await.err().expect("refused");
-        assert!(asked.elapsed() < Duration::from_secs(1), "a refusal is quick: {:?}", asked.elapsed());
+        let err = ChatClient::connect(options(url.as_str(), name))
+            .await
+            .err()
+            .expect("refused");
+        assert!(
+            asked.elapsed() < Duration::from_secs(1),
+            "a refusal is quick: {:?}",
+            asked.elapsed()
+        );
         assert_eq!(err, ClientError::NameRejected(name.to_string()), "{name}");
     }
     // Refused locally, before any round trip.
     let (bob, _) = join(url.as_str(), "bob").await;
     assert_eq!(bob.send(" \n").unwrap_err(), ClientError::EmptyMessage);
-    assert_eq!(bob.send(&"é".repeat(2001)).unwrap_err(), ClientError::MessageTooLong { len: 2001, max: 2000 });
+    assert_eq!(
+        bob.send(&"é".repeat(2001)).unwrap_err(),
+        ClientError::MessageTooLong {
+            len: 2001,
+            max: 2000
+        }
+    );
     assert!(bob.send(&"é".repeat(2000)).is_ok());
 
-    assert!(matches!(ChatClient::connect(options("not a url", "x")).await, Err(ClientError::InvalidAddress(_))));
+    assert!(matches!(
+        ChatClient::connect(options("not a url", "x")).await,
+        Err(ClientError::InvalidAddress(_))
+    ));
     // Nothing listens on a port we just freed.
-    let free = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
-    assert!(matches!(ChatClient::connect(options(free.to_string(), "x")).await, Err(ClientError::Unreachable(_))));
+    let free = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    assert!(matches!(
+        ChatClient::connect(options(free.to_string(), "x")).await,
+        Err(ClientError::Unreachable(_))
+    ));
     // Something that speaks HTTP but not socket.io.
     let http = plain_http_server().await;
-    let err = ChatClient::connect(options(http.to_string(), "x")).await.err();
-    assert!(matches!(err, Some(ClientError::NotAChatServer(_))), "{err:?}");
+    let err = ChatClient::connect(options(http.to_string(), "x"))
+        .await
+        .err();
+    assert!(
+        matches!(err, Some(ClientError::NotAChatServer(_))),
+        "{err:?}"
+    );
     server.stop().await.unwrap();
 }
 
@@ -179,10 +264,21 @@ async fn refusals_have_their_own_errors() {
 async fn password_errors_are_told_apart() {
     let server = start_server("127.0.0.1:0", Some("sesame")).await;
     let url = server.local_addr().to_string();
-    let with = |password: Option<&str>| ConnectOptions { password: password.map(str::to_string), ..options(url.as_str(), "p") };
-    assert_eq!(ChatClient::connect(with(None)).await.err(), Some(ClientError::PasswordRequired));
-    assert_eq!(ChatClient::connect(with(Some("nope"))).await.err(), Some(ClientError::WrongPassword));
-    let (client, _) = ChatClient::connect(with(Some("sesame"))).await.expect("right password");
+    let with = |password: Option<&str>| ConnectOptions {
+        password: password.map(str::to_string),
+        ..options(url.as_str(), "p")
+    };
+    assert_eq!(
+        ChatClient::connect(with(None)).await.err(),
+        Some(ClientError::PasswordRequired)
+    );
+    assert_eq!(
+        ChatClient::connect(with(Some("nope"))).await.err(),
+        Some(ClientError::WrongPassword)
+    );
+    let (client, _) = ChatClient::connect(with(Some("sesame")))
+        .await
+        .expect("right password");
     client.disconnect().await;
     server.stop().await.unwrap();
 }
@@ -193,7 +289,10 @@ async fn missing_acks_time_out_and_nothing_is_lost() {
     // 1. A register without an answer is a timeout, not a hang.
     register_acks.store(false, Ordering::SeqCst);
     let started = std::time::Instant::now();
-    let err = ChatClient::connect(options(addr.to_string(), "x")).await.err().expect("times out");
+    let err = ChatClient::connect(options(addr.to_string(), "x"))
+        .await
+        .err()
+        .expect("times out");
     assert!(matches!(err, ClientError::Timeout(_)), "{err:?}");
     assert!(started.elapsed() < Duration::from_secs(5));
     // 2. A message without an ack makes the client reconnect and send it again (the server did
@@ -204,10 +303,23 @@ async fn missing_acks_time_out_and_nothing_is_lost() {
     events.state(ConnectionState::Reconnecting).await;
     events.state(ConnectionState::Connected).await;
     let mut seen = messages_seen.resubscribe();
-    timeout(WAIT, async { while seen.recv().await.unwrap() != "are you there?" {} }).await.expect("sent again");
-    assert_eq!(client.pending_count(), 1, "still pending: never acknowledged");
+    timeout(WAIT, async {
+        while seen.recv().await.unwrap() != "are you there?" {}
+    })
+    .await
+    .expect("sent again");
+    assert_eq!(
+        client.pending_count(),
+        1,
+        "still pending: never acknowledged"
+    );
     client.disconnect().await;
-    events.until("failed on disconnect", |e| matches!(e, ClientEvent::Failed { code, .. } if code == "disconnected")).await;
+    events
+        .until(
+            "failed on disconnect",
+            |e| matches!(e, ClientEvent::Failed { code, .. } if code == "disconnected"),
+        )
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -231,10 +343,23 @@ async fn survives_a_server_restart_and_delivers_pending_messages_once() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     b_events.drain();
     let copies = |text: &str| b_events.received().iter().filter(|m| m.1 == text).count();
-    assert_eq!((copies("typed while offline 1"), copies("typed while offline 2")), (1, 1));
-    let order: Vec<_> = b_events.received().into_iter().filter(|m| m.1.starts_with("typed")).collect();
+    assert_eq!(
+        (
+            copies("typed while offline 1"),
+            copies("typed while offline 2")
+        ),
+        (1, 1)
+    );
+    let order: Vec<_> = b_events
+        .received()
+        .into_iter()
+        .filter(|m| m.1.starts_with("typed"))
+        .collect();
     assert_eq!(order[0].1, "typed while offline 1");
-    assert!(order.iter().all(|m| m.0 == "ann"), "registered again as ann: {order:?}");
+    assert!(
+        order.iter().all(|m| m.0 == "ann"),
+        "registered again as ann: {order:?}"
+    );
     a.disconnect().await;
     b.disconnect().await;
     server.stop().await.unwrap();
@@ -262,7 +387,15 @@ async fn recovers_missed_messages_after_its_own_connection_drops() {
     a_events.drain();
     let received = a_events.received();
     let count = |text: &str| received.iter().filter(|m| m.1 == text).count();
-    assert_eq!((count("before the drop"), count("missed 1"), count("missed 2")), (1, 1, 1), "{received:?}");
+    assert_eq!(
+        (
+            count("before the drop"),
+            count("missed 1"),
+            count("missed 2")
+        ),
+        (1, 1, 1),
+        "{received:?}"
+    );
     a.disconnect().await;
     b.disconnect().await;
     server.stop().await.unwrap();
@@ -282,14 +415,26 @@ async fn a_message_whose_ack_was_lost_is_not_sent_twice() {
     b_events.message("only once").await;
     a_events.state(ConnectionState::Reconnecting).await;
     proxy.black_hole(false);
-    let ClientEvent::Delivered { message, .. } = a_events.delivered(id).await else { unreachable!() };
+    let ClientEvent::Delivered { message, .. } = a_events.delivered(id).await else {
+        unreachable!()
+    };
     assert_eq!(message.message, "only once");
     b_events.message("ann has joined the chat").await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     b_events.drain();
-    assert_eq!(b_events.received().iter().filter(|m| m.1 == "only once").count(), 1);
+    assert_eq!(
+        b_events
+            .received()
+            .iter()
+            .filter(|m| m.1 == "only once")
+            .count(),
+        1
+    );
     a_events.drain();
-    assert!(!a_events.received().iter().any(|m| m.1 == "only once"), "not shown again as a received line");
+    assert!(
+        !a_events.received().iter().any(|m| m.1 == "only once"),
+        "not shown again as a received line"
+    );
     a.disconnect().await;
     b.disconnect().await;
     server.stop().await.unwrap();
@@ -309,7 +454,11 @@ async fn works_with_a_seed_only_server() {
     a.set_typing(true).unwrap();
     let leaving = std::time::Instant::now();
     b.disconnect().await;
-    assert!(leaving.elapsed() < Duration::from_millis(500), "leaving took {:?}", leaving.elapsed());
+    assert!(
+        leaving.elapsed() < Duration::from_millis(500),
+        "leaving took {:?}",
+        leaving.elapsed()
+    );
     a_events.message("bea left the chat").await;
     a.disconnect().await;
 }
@@ -327,7 +476,8 @@ async fn serve(io_layer: socketioxide::layer::SocketIoLayer) -> SocketAddr {
 /// The seed protocol only: register ack, `{from, message}` broadcasts, no ids, no extensions.
 async fn seed_server() -> SocketAddr {
     let (layer, io) = SocketIo::new_layer();
-    let names: Arc<std::sync::Mutex<HashMap<socketioxide::socket::Sid, String>>> = Default::default();
+    let names: Arc<std::sync::Mutex<HashMap<socketioxide::socket::Sid, String>>> =
+        Default::default();
     io.ns("/", async move |socket: SocketRef| {
         let (on_register, on_message, on_leave) = (names.clone(), names.clone(), names.clone());
         socket.on("register", async move |socket: SocketRef, Data(name): Data<String>, ack: AckSender| {
@@ -360,12 +510,15 @@ async fn silent_server() -> (SocketAddr, Arc<AtomicBool>, broadcast::Receiver<St
     io.ns("/", async move |socket: SocketRef| {
         let flag = flag.clone();
         let seen = seen.clone();
-        socket.on("register", async move |socket: SocketRef, ack: AckSender| {
-            if flag.load(Ordering::SeqCst) {
-                let _ = ack.send(&true);
-                let _ = socket.emit("history", &json!([]));
-            }
-        });
+        socket.on(
+            "register",
+            async move |socket: SocketRef, ack: AckSender| {
+                if flag.load(Ordering::SeqCst) {
+                    let _ = ack.send(&true);
+                    let _ = socket.emit("history", &json!([]));
+                }
+            },
+        );
         socket.on("message", async move |Data(payload): Data<Value>| {
             let _ = seen.send(payload["message"].as_str().unwrap_or_default().to_string());
         });
@@ -408,7 +561,9 @@ impl Proxy {
                 }
                 let (hole, mut cut) = (hole.clone(), cut.subscribe());
                 tokio::spawn(async move {
-                    let Ok(server) = TcpStream::connect(target).await else { return };
+                    let Ok(server) = TcpStream::connect(target).await else {
+                        return;
+                    };
                     let (mut cr, mut cw) = client.into_split();
                     let (mut sr, mut sw) = server.into_split();
                     let upstream = tokio::io::copy(&mut cr, &mut sw);

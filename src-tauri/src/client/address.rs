@@ -47,18 +47,43 @@ mod tests {
 
     #[test]
     fn accepts_the_usual_spellings() {
-        assert_eq!(normalize_server_url("localhost:3000").unwrap(), "http://localhost:3000/");
-        assert_eq!(normalize_server_url(" http://10.0.0.2:8080 ").unwrap(), "http://10.0.0.2:8080/");
-        assert_eq!(normalize_server_url("https://chat.example.org").unwrap(), "https://chat.example.org/");
-        assert_eq!(normalize_server_url("ws://h:1/socket.io/?x=1").unwrap(), "http://h:1/");
-        assert_eq!(normalize_server_url("[::1]:3000").unwrap(), "http://[::1]:3000/");
+        assert_eq!(
+            normalize_server_url("localhost:3000").unwrap(),
+            "http://localhost:3000/"
+        );
+        assert_eq!(
+            normalize_server_url(" http://10.0.0.2:8080 ").unwrap(),
+            "http://10.0.0.2:8080/"
+        );
+        assert_eq!(
+            normalize_server_url("https://chat.example.org").unwrap(),
+            "https://chat.example.org/"
+        );
+        assert_eq!(
+            normalize_server_url("ws://h:1/socket.io/?x=1").unwrap(),
+            "http://h:1/"
+        );
+        assert_eq!(
+            normalize_server_url("[::1]:3000").unwrap(),
+            "http://[::1]:3000/"
+        );
     }
 
     #[test]
     fn refuses_what_cannot_be_a_server() {
-        for bad in ["", "   ", "ftp://x", "http://", "a b:3000", "localhost:notaport"] {
+        for bad in [
+            "",
+            "   ",
+            "ftp://x",
+            "http://",
+            "a b:3000",
+            "localhost:notaport",
+        ] {
             assert!(
-                matches!(normalize_server_url(bad), Err(ClientError::InvalidAddress(_))),
+                matches!(
+                    normalize_server_url(bad),
+                    Err(ClientError::InvalidAddress(_))
+                ),
                 "{bad:?} should be refused"
             );
         }

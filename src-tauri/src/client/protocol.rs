@@ -45,11 +45,20 @@ impl ChatMessage {
         };
         Some(ChatMessage {
             id: object.get("id").and_then(Value::as_i64),
-            ts: object.get("ts").and_then(Value::as_i64).unwrap_or_else(now_ms),
+            ts: object
+                .get("ts")
+                .and_then(Value::as_i64)
+                .unwrap_or_else(now_ms),
             from,
             message,
-            kind: object.get("kind").and_then(Value::as_str).map(str::to_string),
-            name: object.get("name").and_then(Value::as_str).map(str::to_string),
+            kind: object
+                .get("kind")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            name: object
+                .get("name")
+                .and_then(Value::as_str)
+                .map(str::to_string),
         })
     }
 
@@ -81,7 +90,12 @@ pub fn parse_messages(value: &Value) -> Vec<ChatMessage> {
 pub fn parse_names(value: &Value) -> Vec<String> {
     value
         .as_array()
-        .map(|items| items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -93,7 +107,10 @@ pub fn validate_text(text: &str) -> super::Result<()> {
     }
     let len = text.chars().count();
     if len > MAX_MESSAGE_CHARS {
-        return Err(super::ClientError::MessageTooLong { len, max: MAX_MESSAGE_CHARS });
+        return Err(super::ClientError::MessageTooLong {
+            len,
+            max: MAX_MESSAGE_CHARS,
+        });
     }
     Ok(())
 }
@@ -116,10 +133,16 @@ mod tests {
             &json!({"from":"Server","message":"a has joined the chat","id":3,"ts":5,"kind":"join","name":"a"}),
         )
         .unwrap();
-        assert_eq!((m.id, m.ts, m.kind.as_deref(), m.name.as_deref()), (Some(3), 5, Some("join"), Some("a")));
+        assert_eq!(
+            (m.id, m.ts, m.kind.as_deref(), m.name.as_deref()),
+            (Some(3), 5, Some("join"), Some("a"))
+        );
         assert!(m.is_announcement());
         let seed = ChatMessage::from_value(&json!({"from": 12, "message": "<b>hi</b>"})).unwrap();
-        assert_eq!((seed.id, seed.from.as_str(), seed.message.as_str()), (None, "12", "<b>hi</b>"));
+        assert_eq!(
+            (seed.id, seed.from.as_str(), seed.message.as_str()),
+            (None, "12", "<b>hi</b>")
+        );
         assert!(ChatMessage::from_value(&json!({"from": "x"})).is_none());
         assert!(ChatMessage::from_value(&json!("text")).is_none());
     }
@@ -127,7 +150,13 @@ mod tests {
     #[test]
     fn validates_length_in_characters_not_bytes() {
         assert!(validate_text(&"é".repeat(2000)).is_ok());
-        assert!(matches!(validate_text(&"é".repeat(2001)), Err(super::super::ClientError::MessageTooLong { len: 2001, .. })));
-        assert!(matches!(validate_text(" \n "), Err(super::super::ClientError::EmptyMessage)));
+        assert!(matches!(
+            validate_text(&"é".repeat(2001)),
+            Err(super::super::ClientError::MessageTooLong { len: 2001, .. })
+        ));
+        assert!(matches!(
+            validate_text(" \n "),
+            Err(super::super::ClientError::EmptyMessage)
+        ));
     }
 }

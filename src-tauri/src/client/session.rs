@@ -97,7 +97,11 @@ pub enum ConnectionState {
 
 /// Everything the session tells its owner (the UI bridge, or a test), in order.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum ClientEvent {
     /// The connection state changed; `detail` says why (the error of the last attempt).
     Status {
@@ -107,19 +111,40 @@ pub enum ClientEvent {
         detail: Option<String>,
     },
     /// (Re)registered: the name the server holds for us and what it offers.
-    Session { name: String, server: String, features: Features },
+    Session {
+        name: String,
+        server: String,
+        features: Features,
+    },
     /// New chat lines, oldest first, without duplicates (history catch-up included).
-    Messages { messages: Vec<ChatMessage> },
+    Messages {
+        messages: Vec<ChatMessage>,
+    },
     /// The full online list (servers with presence only).
-    Users { names: Vec<String> },
-    Typing { name: String, typing: bool },
+    Users {
+        names: Vec<String>,
+    },
+    Typing {
+        name: String,
+        typing: bool,
+    },
     /// The server took our message `local_id`; `message` carries its id and time.
-    Delivered { local_id: u64, message: ChatMessage },
+    Delivered {
+        local_id: u64,
+        message: ChatMessage,
+    },
     /// The server refused our message for good (or we disconnected before it could be sent): the
     /// UI keeps the text visible with `reason`, so nothing is silently lost.
-    Failed { local_id: u64, code: String, reason: String },
+    Failed {
+        local_id: u64,
+        code: String,
+        reason: String,
+    },
     /// A server `notice` (for example `too_slow` before it disconnects us).
-    Notice { code: String, message: String },
+    Notice {
+        code: String,
+        message: String,
+    },
 }
 
 /// A message the user sent that the server has not acknowledged yet.
@@ -173,17 +198,24 @@ pub struct ChatClient {
     pub name: String,
     /// Extension support detected at the first registration.
     pub features: Features,
+    /// Wakes the supervisor (new outbox entry) and carries typing notices.
     commands: mpsc::UnboundedSender<Command>,
+    /// Shared with the supervisor so `send` can queue while a reconnect is in progress.
     outbox: Arc<Mutex<VecDeque<Outgoing>>>,
+    /// Level-triggered stop signal: also interrupts a reconnect attempt or its backoff sleep.
     shutdown: watch::Sender<bool>,
+    /// Ids the UI uses to match `Delivered`/`Failed` to the line it shows as pending.
     next_local_id: AtomicU64,
+    /// The supervisor, awaited by `disconnect` so the socket is really closed when it returns.
     task: tokio::task::JoinHandle<()>,
 }
 
 impl ChatClient {
     /// Connects and registers. Errors of this first attempt are returned (the user is on the connect
     /// screen and must fix something); later drops are handled inside by reconnecting.
-    pub async fn connect(options: ConnectOptions) -> Result<(ChatClient, mpsc::UnboundedReceiver<ClientEvent>)> {
+    pub async fn connect(
+        options: ConnectOptions,
+    ) -> Result<(ChatClient, mpsc::UnboundedReceiver<ClientEvent>)> {
         let server = normalize_server_url(&options.server)?;
         let name = options.username.trim().to_string();
         if name.is_empty() {
@@ -210,7 +242,16 @@ impl ChatClient {
         let features = supervisor.features;
         let task = tokio::spawn(supervisor.run(live));
         Ok((
-            ChatClient { server, name, features, commands, outbox, shutdown, next_local_id: AtomicU64::new(1), task },
+            ChatClient {
+                server,
+                name,
+                features,
+                commands,
+                outbox,
+                shutdown,
+                next_local_id: AtomicU64::new(1),
+                task,
+            },
             events_rx,
         ))
     }
@@ -223,14 +264,22 @@ impl ChatClient {
         self.outbox
             .lock()
             .expect("outbox lock")
-            .push_back(Outgoing { local_id, text: text.to_string(), maybe_delivered: false });
-        self.commands.send(Command::Wake).map_err(|_| ClientError::NotConnected)?;
+            .push_back(Outgoing {
+                local_id,
+                text: text.to_string(),
+                maybe_delivered: false,
+            });
+        self.commands
+            .send(Command::Wake)
+            .map_err(|_| ClientError::NotConnected)?;
         Ok(local_id)
     }
 
     /// Tells the others we started or stopped typing (ignored by servers without presence).
     pub fn set_typing(&self, typing: bool) -> Result<()> {
-        self.commands.send(Command::Typing(typing)).map_err(|_| ClientError::NotConnected)
+        self.commands
+            .send(Command::Typing(typing))
+            .map_err(|_| ClientError::NotConnected)
     }
 
     /// Messages still waiting for the server.
@@ -248,14 +297,19 @@ impl ChatClient {
 
 /// The task that owns the connection.
 struct Supervisor {
+    /// Normalised URL, reused for every reconnect.
     server: String,
+    /// Registered again under this exact name after each reconnect.
     name: String,
+    /// Kept in memory only, for the handshakes of reconnects; never written anywhere.
     password: Option<String>,
     timing: Timing,
+    /// To the owner (UI bridge or test); unbounded so a burst never blocks the socket reader.
     events: mpsc::UnboundedSender<ClientEvent>,
     commands: mpsc::UnboundedReceiver<Command>,
     outbox: Arc<Mutex<VecDeque<Outgoing>>>,
     shutdown: watch::Receiver<bool>,
+    /// What the current server offers (re-detected at each registration: it may have changed).
     features: Features,
     /// Messages already shown (ours included), so the history sent after a re-registration adds
     /// only what was missed.
@@ -270,7 +324,13 @@ impl Supervisor {
         let _ = self.events.send(event);
     }
 
-    fn status(&self, state: ConnectionState, attempt: u32, retry_in: Option<Duration>, detail: Option<String>) {
+    fn status(
+        &self,
+        state: ConnectionState,
+        attempt: u32,
+        retry_in: Option<Duration>,
+        detail: Option<String>,
+    ) {
         self.emit(ClientEvent::Status {
             state,
             attempt,
@@ -282,11 +342,17 @@ impl Supervisor {
     /// TCP probe, socket.io connect, register, feature detection.
     async fn establish(&mut self) -> Result<Live> {
         let t = self.timing.clone();
-        let (host, port) = host_port(&self.server).ok_or_else(|| ClientError::InvalidAddress(self.server.clone()))?;
+        let (host, port) = host_port(&self.server)
+            .ok_or_else(|| ClientError::InvalidAddress(self.server.clone()))?;
         let where_ = format!("{host}:{port}");
         // A plain TCP connect tells "nobody there" apart from "something there that is not a chat
         // server", which rust_socketio's errors do not.
-        match timeout(t.connect_timeout, tokio::net::TcpStream::connect((host.as_str(), port))).await {
+        match timeout(
+            t.connect_timeout,
+            tokio::net::TcpStream::connect((host.as_str(), port)),
+        )
+        .await
+        {
             Ok(Ok(_)) => {}
             _ => return Err(ClientError::Unreachable(where_)),
         }
@@ -295,7 +361,10 @@ impl Supervisor {
         // upgrade handshake has failed against our server, see the report). Long-polling stays as
         // the fallback for networks that block websockets.
         let mut opened = None;
-        for (transport, label) in [(TransportType::Websocket, "websocket"), (TransportType::Polling, "polling")] {
+        for (transport, label) in [
+            (TransportType::Websocket, "websocket"),
+            (TransportType::Polling, "polling"),
+        ] {
             let (tx, incoming) = mpsc::unbounded_channel();
             let builder = self.socket_builder(&tx).transport_type(transport);
             match timeout(t.connect_timeout, builder.connect()).await {
@@ -303,7 +372,9 @@ impl Supervisor {
                     opened = Some((socket, incoming));
                     break;
                 }
-                Ok(Err(e)) => tracing::info!("socket.io open ({label}) failed on {}: {e}", self.server),
+                Ok(Err(e)) => {
+                    tracing::info!("socket.io open ({label}) failed on {}: {e}", self.server)
+                }
                 // The port accepted TCP, but no socket.io handshake came back (rust_socketio keeps
                 // waiting on a plain web server's 404 instead of failing).
                 Err(_) => tracing::info!("socket.io open ({label}) timed out on {}", self.server),
@@ -334,7 +405,10 @@ impl Supervisor {
         }
         builder
             .on(Event::Connect, forward(tx, |_| Incoming::Connected))
-            .on(Event::Error, forward(tx, |args| Incoming::Error(first_text(&args))))
+            .on(
+                Event::Error,
+                forward(tx, |args| Incoming::Error(first_text(&args))),
+            )
             .on(Event::Close, forward(tx, |_| Incoming::Closed))
             .on("message", forward(tx, Incoming::Message))
             .on("history", forward(tx, Incoming::History))
@@ -356,7 +430,9 @@ impl Supervisor {
             match timeout_at(deadline, incoming.recv()).await {
                 Err(_) => return Err(ClientError::Timeout("joining the server".into())),
                 Ok(None) | Ok(Some(Incoming::Closed)) => {
-                    return Err(ClientError::ConnectionRefused("the server closed the connection".into()))
+                    return Err(ClientError::ConnectionRefused(
+                        "the server closed the connection".into(),
+                    ))
                 }
                 Ok(Some(Incoming::Connected)) => break,
                 Ok(Some(Incoming::Error(e))) => return Err(connect_error(&e, where_)),
@@ -364,9 +440,14 @@ impl Supervisor {
             }
         }
         // 2. register, with the name as a JSON string whatever it looks like ("123", "true").
-        let ack = ask(socket, "register", vec![Value::String(self.name.clone())], t.connect_timeout)
-            .await
-            .map_err(|_| ClientError::Timeout("registering the name; is this a chat server?".into()))?;
+        let ack = ask(
+            socket,
+            "register",
+            vec![Value::String(self.name.clone())],
+            t.connect_timeout,
+        )
+        .await
+        .map_err(|_| ClientError::Timeout("registering the name; is this a chat server?".into()))?;
         if ack.first() != Some(&Value::Bool(true)) {
             return Err(ClientError::NameRejected(self.name.clone()));
         }
@@ -384,15 +465,24 @@ impl Supervisor {
                 }
                 Ok(Some(Incoming::Error(e))) => return Err(ClientError::ConnectionRefused(e)),
                 Ok(Some(Incoming::Closed)) => {
-                    return Err(ClientError::ConnectionRefused("the server closed the connection".into()))
+                    return Err(ClientError::ConnectionRefused(
+                        "the server closed the connection".into(),
+                    ))
                 }
                 Ok(Some(other)) => self.on_incoming(other),
             }
         }
         if previous != self.features && previous != Features::default() {
-            tracing::info!("server features changed from {previous:?} to {:?}", self.features);
+            tracing::info!(
+                "server features changed from {previous:?} to {:?}",
+                self.features
+            );
         }
-        self.emit(ClientEvent::Session { name: self.name.clone(), server: self.server.clone(), features: self.features });
+        self.emit(ClientEvent::Session {
+            name: self.name.clone(),
+            server: self.server.clone(),
+            features: self.features,
+        });
         Ok(())
     }
 
@@ -431,7 +521,12 @@ impl Supervisor {
         let mut delay = self.timing.backoff_min;
         let mut shutdown = self.shutdown.clone();
         for attempt in 1u32.. {
-            self.status(ConnectionState::Reconnecting, attempt, None, Some(detail.clone()));
+            self.status(
+                ConnectionState::Reconnecting,
+                attempt,
+                None,
+                Some(detail.clone()),
+            );
             tokio::select! {
                 _ = stopped(&mut shutdown) => return None,
                 result = self.establish() => match result {
@@ -440,9 +535,15 @@ impl Supervisor {
                 },
             }
             // Jitter spreads the reconnects of many clients after a server restart.
-            let jitter = Duration::from_millis((now_ms() as u64) % (delay.as_millis() as u64 / 4 + 1));
+            let jitter =
+                Duration::from_millis((now_ms() as u64) % (delay.as_millis() as u64 / 4 + 1));
             let wait = delay + jitter;
-            self.status(ConnectionState::Reconnecting, attempt, Some(wait), Some(detail.clone()));
+            self.status(
+                ConnectionState::Reconnecting,
+                attempt,
+                Some(wait),
+                Some(detail.clone()),
+            );
             tokio::select! {
                 _ = stopped(&mut shutdown) => return None,
                 _ = sleep(wait) => {}
@@ -455,7 +556,10 @@ impl Supervisor {
     /// One live connection: send the outbox, relay incoming traffic, notice when it dies.
     async fn serve(&mut self, mut live: Live) -> Ended {
         let mut shutdown = self.shutdown.clone();
-        let mut probe = tokio::time::interval_at(Instant::now() + self.timing.probe_interval, self.timing.probe_interval);
+        let mut probe = tokio::time::interval_at(
+            Instant::now() + self.timing.probe_interval,
+            self.timing.probe_interval,
+        );
         // The message awaiting its ack (one at a time: keeps order, and rust_socketio's random ack ids
         // in 0..999 could collide if many were outstanding).
         let mut in_flight: Option<(u64, oneshot::Receiver<Vec<Value>>, Instant)> = None;
@@ -467,14 +571,20 @@ impl Supervisor {
                     let payload = json!({ "from": self.name, "message": head.text });
                     let sent = live
                         .socket
-                        .emit_with_ack("message", payload, self.timing.ack_timeout, ack_callback(tx))
+                        .emit_with_ack(
+                            "message",
+                            payload,
+                            self.timing.ack_timeout,
+                            ack_callback(tx),
+                        )
                         .await;
                     if let Err(e) = sent {
                         return Ended::Lost(format!("sending failed: {e}"));
                     }
                     self.mark_maybe_delivered(head.local_id);
                     if self.features.acks {
-                        in_flight = Some((head.local_id, rx, Instant::now() + self.timing.ack_timeout));
+                        in_flight =
+                            Some((head.local_id, rx, Instant::now() + self.timing.ack_timeout));
                     } else {
                         // A seed server never acks: written to a live socket is all we can know.
                         self.remove_outgoing(head.local_id);
@@ -486,7 +596,10 @@ impl Supervisor {
                             kind: None,
                             name: None,
                         };
-                        self.emit(ClientEvent::Delivered { local_id: head.local_id, message });
+                        self.emit(ClientEvent::Delivered {
+                            local_id: head.local_id,
+                            message,
+                        });
                     }
                     continue;
                 }
@@ -539,21 +652,32 @@ impl Supervisor {
     }
 
     fn mark_maybe_delivered(&self, local_id: u64) {
-        if let Some(item) = self.outbox.lock().expect("outbox lock").iter_mut().find(|o| o.local_id == local_id) {
+        if let Some(item) = self
+            .outbox
+            .lock()
+            .expect("outbox lock")
+            .iter_mut()
+            .find(|o| o.local_id == local_id)
+        {
             item.maybe_delivered = true;
         }
     }
 
     fn remove_outgoing(&self, local_id: u64) {
-        self.outbox.lock().expect("outbox lock").retain(|o| o.local_id != local_id);
+        self.outbox
+            .lock()
+            .expect("outbox lock")
+            .retain(|o| o.local_id != local_id);
     }
 
     /// Handles the ack of our message; returns a delay when it must be retried later.
     fn on_message_ack(&mut self, local_id: u64, args: Vec<Value>) -> Option<Duration> {
         let first = args.into_iter().next().unwrap_or(Value::Null);
         if first.get("error").is_some() {
-            let refusal: Refusal = serde_json::from_value(first)
-                .unwrap_or(Refusal { error: "refused".into(), reason: String::new() });
+            let refusal: Refusal = serde_json::from_value(first).unwrap_or(Refusal {
+                error: "refused".into(),
+                reason: String::new(),
+            });
             if refusal.error == "rate_limited" {
                 // Not the user's fault and not final: keep it first in line.
                 if let Some(item) = self.outbox.lock().expect("outbox lock").front_mut() {
@@ -562,8 +686,16 @@ impl Supervisor {
                 return Some(self.timing.rate_limit_retry);
             }
             self.remove_outgoing(local_id);
-            let reason = if refusal.reason.is_empty() { refusal.error.clone() } else { refusal.reason };
-            self.emit(ClientEvent::Failed { local_id, code: refusal.error, reason });
+            let reason = if refusal.reason.is_empty() {
+                refusal.error.clone()
+            } else {
+                refusal.reason
+            };
+            self.emit(ClientEvent::Failed {
+                local_id,
+                code: refusal.error,
+                reason,
+            });
             return None;
         }
         self.remove_outgoing(local_id);
@@ -600,13 +732,25 @@ impl Supervisor {
                 let name = first.and_then(|v| v.get("name")).and_then(Value::as_str);
                 let typing = first.and_then(|v| v.get("typing")).and_then(Value::as_bool);
                 if let (Some(name), Some(typing)) = (name, typing) {
-                    self.emit(ClientEvent::Typing { name: name.to_string(), typing });
+                    self.emit(ClientEvent::Typing {
+                        name: name.to_string(),
+                        typing,
+                    });
                 }
             }
             Incoming::Notice(args) => {
                 let first = args.first();
-                let field = |key: &str| first.and_then(|v| v.get(key)).and_then(Value::as_str).unwrap_or("").to_string();
-                self.emit(ClientEvent::Notice { code: field("code"), message: field("message") });
+                let field = |key: &str| {
+                    first
+                        .and_then(|v| v.get(key))
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string()
+                };
+                self.emit(ClientEvent::Notice {
+                    code: field("code"),
+                    message: field("message"),
+                });
             }
             // Lifecycle signals are handled by the caller; here they can only be stale.
             Incoming::Connected | Incoming::Error(_) | Incoming::Closed => {}
@@ -621,7 +765,9 @@ impl Supervisor {
         // Live events are never copies: the server sends each room message once per connection,
         // and nothing sent while we were away arrives live on the new one.
         self.seen.insert(&message);
-        self.emit(ClientEvent::Messages { messages: vec![message] });
+        self.emit(ClientEvent::Messages {
+            messages: vec![message],
+        });
     }
 
     /// Missed messages after a (re)registration. Our own messages among them settle the outbox
@@ -646,15 +792,19 @@ impl Supervisor {
     fn settle_from_history(&mut self, message: &ChatMessage) -> bool {
         let settled = {
             let mut outbox = self.outbox.lock().expect("outbox lock");
-            let position = outbox.iter().position(|o| o.maybe_delivered && o.text == message.message);
+            let position = outbox
+                .iter()
+                .position(|o| o.maybe_delivered && o.text == message.message);
             position.and_then(|p| outbox.remove(p))
         };
         let Some(item) = settled else { return false };
         self.seen.insert(message);
-        self.emit(ClientEvent::Delivered { local_id: item.local_id, message: message.clone() });
+        self.emit(ClientEvent::Delivered {
+            local_id: item.local_id,
+            message: message.clone(),
+        });
         true
     }
-
 }
 
 /// Fingerprints of recently shown messages by id. Ids alone are not enough: a restarted server
@@ -676,7 +826,9 @@ impl Seen {
     }
 
     fn contains(&self, message: &ChatMessage) -> bool {
-        message.id.is_some_and(|id| self.by_id.get(&id) == Some(&Self::fingerprint(message)))
+        message
+            .id
+            .is_some_and(|id| self.by_id.get(&id) == Some(&Self::fingerprint(message)))
     }
 
     fn insert(&mut self, message: &ChatMessage) {
@@ -696,7 +848,10 @@ impl Seen {
 fn forward(
     tx: &mpsc::UnboundedSender<Incoming>,
     wrap: fn(Vec<Value>) -> Incoming,
-) -> impl FnMut(Payload, SocketClient) -> futures_util::future::BoxFuture<'static, ()> + Send + Sync + 'static {
+) -> impl FnMut(Payload, SocketClient) -> futures_util::future::BoxFuture<'static, ()>
+       + Send
+       + Sync
+       + 'static {
     let tx = tx.clone();
     move |payload, _| {
         let _ = tx.send(wrap(event_args(payload)));
@@ -727,7 +882,10 @@ fn ack_args(payload: Payload) -> Vec<Value> {
 
 fn ack_callback(
     tx: oneshot::Sender<Vec<Value>>,
-) -> impl FnMut(Payload, SocketClient) -> futures_util::future::BoxFuture<'static, ()> + Send + Sync + 'static {
+) -> impl FnMut(Payload, SocketClient) -> futures_util::future::BoxFuture<'static, ()>
+       + Send
+       + Sync
+       + 'static {
     let tx = Mutex::new(Some(tx));
     move |payload, _| {
         if let Some(tx) = tx.lock().expect("ack lock").take() {
@@ -738,7 +896,12 @@ fn ack_callback(
 }
 
 /// Emits with an ack and waits for it, with a real timeout.
-async fn ask(socket: &SocketClient, event: &str, args: Vec<Value>, limit: Duration) -> std::result::Result<Vec<Value>, ()> {
+async fn ask(
+    socket: &SocketClient,
+    event: &str,
+    args: Vec<Value>,
+    limit: Duration,
+) -> std::result::Result<Vec<Value>, ()> {
     let (tx, rx) = oneshot::channel();
     socket
         .emit_with_ack(event, Payload::Text(args), limit, ack_callback(tx))
@@ -750,7 +913,9 @@ async fn ask(socket: &SocketClient, event: &str, args: Vec<Value>, limit: Durati
     }
 }
 
-async fn wait_ack(in_flight: &mut Option<(u64, oneshot::Receiver<Vec<Value>>, Instant)>) -> Option<Vec<Value>> {
+async fn wait_ack(
+    in_flight: &mut Option<(u64, oneshot::Receiver<Vec<Value>>, Instant)>,
+) -> Option<Vec<Value>> {
     let (_, rx, deadline) = in_flight.as_mut()?;
     timeout_at(*deadline, rx).await.ok()?.ok()
 }
@@ -795,16 +960,34 @@ mod tests {
 
     #[test]
     fn ack_arguments_lose_the_extra_array_level() {
-        assert_eq!(ack_args(Payload::Text(vec![json!([true])])), vec![json!(true)]);
-        assert_eq!(ack_args(Payload::Text(vec![json!([[1, 2]])])), vec![json!([1, 2])]);
-        assert_eq!(event_args(Payload::Text(vec![json!([1, 2])])), vec![json!([1, 2])]);
+        assert_eq!(
+            ack_args(Payload::Text(vec![json!([true])])),
+            vec![json!(true)]
+        );
+        assert_eq!(
+            ack_args(Payload::Text(vec![json!([[1, 2]])])),
+            vec![json!([1, 2])]
+        );
+        assert_eq!(
+            event_args(Payload::Text(vec![json!([1, 2])])),
+            vec![json!([1, 2])]
+        );
     }
 
     #[test]
     fn connect_errors_name_the_problem() {
         let frame = |m: &str| format!("Received an ConnectError frame: {{\"message\":\"{m}\"}}");
-        assert_eq!(connect_error(&frame("wrong password"), "h:1"), ClientError::WrongPassword);
-        assert_eq!(connect_error(&frame("password required"), "h:1"), ClientError::PasswordRequired);
-        assert!(matches!(connect_error(&frame("banned"), "h:1"), ClientError::ConnectionRefused(_)));
+        assert_eq!(
+            connect_error(&frame("wrong password"), "h:1"),
+            ClientError::WrongPassword
+        );
+        assert_eq!(
+            connect_error(&frame("password required"), "h:1"),
+            ClientError::PasswordRequired
+        );
+        assert!(matches!(
+            connect_error(&frame("banned"), "h:1"),
+            ClientError::ConnectionRefused(_)
+        ));
     }
 }
