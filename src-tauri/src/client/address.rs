@@ -35,10 +35,23 @@ pub fn normalize_server_url(input: &str) -> Result<String> {
     Ok(url.to_string())
 }
 
-/// `host:port` of a normalised URL, for the reachability probe and for messages to the user.
+/// Host (without IPv6 brackets, as `TcpStream::connect` wants it) and port of a normalised URL,
+/// for the reachability probe.
 pub(crate) fn host_port(url: &str) -> Option<(String, u16)> {
     let url = url::Url::parse(url).ok()?;
-    Some((url.host_str()?.to_string(), url.port_or_known_default()?))
+    let host = match url.host()? {
+        url::Host::Ipv6(address) => address.to_string(),
+        other => other.to_string(),
+    };
+    Some((host, url.port_or_known_default()?))
+}
+
+/// `host:port` as people write it (IPv6 in brackets), for messages to the user.
+pub(crate) fn display_host_port(url: &str) -> String {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?)))
+        .unwrap_or_else(|| url.to_string())
 }
 
 #[cfg(test)]
@@ -93,5 +106,7 @@ mod tests {
     fn host_port_uses_default_ports() {
         assert_eq!(host_port("https://x.org/"), Some(("x.org".into(), 443)));
         assert_eq!(host_port("http://x.org:81/"), Some(("x.org".into(), 81)));
+        assert_eq!(host_port("http://[::1]:81/"), Some(("::1".into(), 81)));
+        assert_eq!(display_host_port("http://[::1]:81/"), "[::1]:81");
     }
 }

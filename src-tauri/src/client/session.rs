@@ -22,7 +22,7 @@ use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::{sleep, sleep_until, timeout, timeout_at, Instant};
 
-use super::address::{host_port, normalize_server_url};
+use super::address::{display_host_port, host_port, normalize_server_url};
 use super::error::{ClientError, Result};
 use super::protocol::{now_ms, parse_messages, parse_names, validate_text, ChatMessage, Refusal};
 
@@ -344,7 +344,7 @@ impl Supervisor {
         let t = self.timing.clone();
         let (host, port) = host_port(&self.server)
             .ok_or_else(|| ClientError::InvalidAddress(self.server.clone()))?;
-        let where_ = format!("{host}:{port}");
+        let where_ = display_host_port(&self.server);
         // A plain TCP connect tells "nobody there" apart from "something there that is not a chat
         // server", which rust_socketio's errors do not.
         match timeout(
