@@ -50,7 +50,7 @@ measure() {
     pss=$(kib Pss $files); rss=$(kib Rss $files)
     printf '%-12s run %d: window %5s ms, painted %5s ms, PSS %4d MiB, RSS %4d MiB (%d processes: %s)\n' \
       "$label" "$run" "${window:-?}" "${painted:-?}" $((pss / 1024)) $((rss / 1024)) "$(echo $procs | wc -w)" \
-      "$(for p in $procs; do cat /proc/$p/comm 2>/dev/null; done | tr '\n' ' ')"
+      "$(for p in $procs; do printf '%s %d MiB, ' "$(cat /proc/$p/comm 2>/dev/null)" $(( $(kib Pss /proc/$p/smaps_rollup) / 1024 )); done)"
     kill "$pid"; wait "$pid" 2>/dev/null || true
     sleep 1
   done
