@@ -473,9 +473,32 @@ async fn serve(io_layer: socketioxide::layer::SocketIoLayer) -> SocketAddr {
     addr
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn falls_back_to_long_polling_when_websockets_are_refused() {
+    let addr = seed_server_with([socketioxide::TransportType::Polling]).await;
+    let (a, mut a_events) = join(addr.to_string(), "ann").await;
+    let (b, mut b_events) = join(addr.to_string(), "bea").await;
+    a_events.message("bea has joined the chat").await;
+    b.send("over polling").unwrap();
+    a_events.message("over polling").await;
+    a.disconnect().await;
+    b_events.message("ann left the chat").await;
+    b.disconnect().await;
+}
+
 /// The seed protocol only: register ack, `{from, message}` broadcasts, no ids, no extensions.
 async fn seed_server() -> SocketAddr {
-    let (layer, io) = SocketIo::new_layer();
+    seed_server_with([
+        socketioxide::TransportType::Polling,
+        socketioxide::TransportType::Websocket,
+    ])
+    .await
+}
+
+async fn seed_server_with<const N: usize>(
+    transports: [socketioxide::TransportType; N],
+) -> SocketAddr {
+    let (layer, io) = SocketIo::builder().transports(transports).build_layer();
     let names: Arc<std::sync::Mutex<HashMap<socketioxide::socket::Sid, String>>> =
         Default::default();
     io.ns("/", async move |socket: SocketRef| {
