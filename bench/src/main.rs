@@ -263,6 +263,8 @@ impl Drop for ServerProc {
 struct Snapshot {
     server: ProcSample,
     generator: ProcSample,
+    /// Whole machine: (busy, total) jiffies.
+    machine: (u64, u64),
     at: Instant,
 }
 
@@ -275,6 +277,8 @@ struct Measured {
     /// Server and generator CPU use during the measured window, in % of one core.
     server_cpu_pct: f64,
     generator_cpu_pct: f64,
+    /// The whole machine during the same window, in % of all its cores (others' work included).
+    machine_busy_pct: f64,
     /// Server CPU ms per registered client, connect phase including the join announcements.
     cpu_ms_per_register: f64,
     peak_rss_mb: f64,
@@ -304,6 +308,7 @@ fn measure(
         let snap = Snapshot {
             server: proc::sample(pid).unwrap_or_default(),
             generator: proc::sample(me).unwrap_or_default(),
+            machine: proc::machine_cpu().unwrap_or_default(),
             at: Instant::now(),
         };
         snapshots.lock().unwrap().insert(m as u8, snap);
@@ -336,6 +341,8 @@ fn measure(
     let wall = (to.at - from.at).as_secs_f64().max(1e-9);
     let server_cpu = to.server.cpu_seconds - from.server.cpu_seconds;
     measured.server_cpu_pct = 100.0 * server_cpu / wall;
+    let (busy, total) = (to.machine.0 - from.machine.0, to.machine.1 - from.machine.1);
+    measured.machine_busy_pct = 100.0 * busy as f64 / total.max(1) as f64;
     measured.generator_cpu_pct =
         100.0 * (to.generator.cpu_seconds - from.generator.cpu_seconds) / wall;
     if scenario.messaging() {
@@ -390,8 +397,8 @@ fn one_line(kind: ServerKind, scenario: Scenario, m: &Measured) -> String {
         );
     }
     s + &format!(
-        "; peak RSS {:.1} MB, {:.1} KB/conn",
-        m.peak_rss_mb, m.kb_per_conn
+        "; machine {:.0}% busy; peak RSS {:.1} MB, {:.1} KB/conn",
+        m.machine_busy_pct, m.peak_rss_mb, m.kb_per_conn
     )
 }
 
@@ -515,6 +522,12 @@ fn rows(scenario: Scenario, sizes: &Sizes, runs: &BTreeMap<ServerKind, Vec<Measu
                 true,
                 &none,
             );
+            push(
+                "whole machine CPU % (all cores, others too)",
+                &|m| m.machine_busy_pct,
+                true,
+                &none,
+            );
             push("server peak RSS MB", &|m| m.peak_rss_mb, true, &none);
             let (cl, nl) = (
                 sum(c, &|m| {
@@ -603,6 +616,12 @@ fn rows(scenario: Scenario, sizes: &Sizes, runs: &BTreeMap<ServerKind, Vec<Measu
             push(
                 "load generator CPU %",
                 &|m| m.generator_cpu_pct,
+                true,
+                &none,
+            );
+            push(
+                "whole machine CPU % (all cores, others too)",
+                &|m| m.machine_busy_pct,
                 true,
                 &none,
             );

@@ -47,6 +47,27 @@ pub fn sample(pid: u32) -> Option<ProcSample> {
     })
 }
 
+/// Whole-machine CPU time from `/proc/stat`: (busy, total) jiffies summed over all CPUs.
+pub fn machine_cpu() -> Option<(u64, u64)> {
+    let stat = fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().next()?.strip_prefix("cpu ")?;
+    let v: Vec<u64> = line
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal (guest time is already in user)
+    let total: u64 = v.iter().take(8).sum();
+    let idle = v.get(3)? + v.get(4).unwrap_or(&0);
+    Some((total - idle, total))
+}
+
+/// Number of CPUs the machine has.
+pub fn cpus() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
 /// Raises this process's open-file limit to its hard limit (children inherit it); returns the new
 /// soft limit.
 pub fn raise_nofile_limit() -> u64 {
