@@ -222,7 +222,13 @@ impl ServerProc {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .map_err(|e| format!("starting {kind:?} server: {e}"))?;
+            .map_err(|e| {
+                format!(
+                    "starting {kind:?} server ({:?}): {e}; build it with `cargo build --release -p confab-server` \
+                     (or use bash bench/run.sh), and for Node run `npm ci`",
+                    command.get_program()
+                )
+            })?;
         let stdout = child.stdout.take().expect("piped stdout");
         let mut lines = BufReader::new(stdout).lines();
         let addr = loop {
