@@ -258,11 +258,16 @@ impl RoomState {
         let message = Arc::new(message);
         let mut queue = VecDeque::from([(message.clone(), except)]);
         while let Some((message, except)) = queue.pop_front() {
+            // Serialized once, copied to each queue: the fan-out's cost is per recipient.
+            let Ok(encoded) = serde_json::value::to_raw_value(&*message) else {
+                tracing::error!(id = message.id, "cannot serialize a chat message");
+                continue;
+            };
             let too_slow: Vec<Sid> = self
                 .members
                 .iter()
                 .filter(|(sid, _)| Some(**sid) != except)
-                .filter_map(|(sid, member)| match member.socket.emit("message", &*message) {
+                .filter_map(|(sid, member)| match member.socket.emit("message", &*encoded) {
                     Err(SendError::Socket(SocketError::InternalChannelFull)) => Some(*sid),
                     // A closed socket is about to run its disconnect handler, which announces it.
                     _ => None,
