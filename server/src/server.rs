@@ -3,7 +3,7 @@
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
-use axum::{extract::State, routing::get, Json, Router};
+use axum::{extract::State, routing::get, serve::ListenerExt, Json, Router};
 use tower_layer::Layer;
 use socketioxide::{handler::ConnectHandler, SocketIo};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
@@ -78,6 +78,13 @@ pub async fn start(addr: SocketAddr, config: ServerConfig) -> Result<ServerHandl
 
     let (shutdown, shutdown_requested) = oneshot::channel::<()>();
     let (stop_room, stop_io) = (room.clone(), io.clone());
+    // Chat frames are small and latency-bound: without TCP_NODELAY, Nagle's algorithm meeting the
+    // client's delayed ACK held some deliveries back ~40 ms (the chat benchmark's p99).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY");
+        }
+    });
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
