@@ -17,6 +17,9 @@ use tokio::sync::{mpsc, oneshot};
 /// Every wait in these tests is bounded: a missing event fails the test instead of hanging it.
 /// Generous, because CI shares two cores with a Tauri build; a healthy run waits milliseconds.
 pub const WAIT: Duration = Duration::from_secs(10);
+/// rust_socketio's async `connect` runs partly blocking, so concurrent connects of one test queue up
+/// (~60 ms each here): fifty of them need seconds on a loaded machine. Not what the tests measure.
+pub const CONNECT_WAIT: Duration = Duration::from_secs(30);
 
 pub async fn start_server(config: ServerConfig) -> ServerHandle {
     confab_server::start("127.0.0.1:0".parse().unwrap(), config).await.expect("server starts")
@@ -78,7 +81,7 @@ impl TestClient {
         tokio::select! {
             ok = connected => ok.map_err(|_| "client dropped".to_owned())?,
             Some(error) = errors.recv() => return Err(error),
-            _ = tokio::time::sleep(WAIT) => return Err("no namespace connection in time".to_owned()),
+            _ = tokio::time::sleep(CONNECT_WAIT) => return Err("no namespace connection in time".to_owned()),
         }
         Ok(Self { client, events, errors })
     }
