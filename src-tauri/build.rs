@@ -10,6 +10,11 @@ fn main() {
         "forget_server",
         "set_title",
         "notify",
+        "host_chat",
+        "stop_hosting",
+        "default_host_port",
+        "watch_nearby",
+        "copy_text",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .expect("tauri-build failed");

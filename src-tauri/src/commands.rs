@@ -1,9 +1,10 @@
-//! The Tauri commands: thin adapters from the webview to `client` and `recent`.
+//! The Tauri commands: thin adapters from the webview to `client`, `hosting`, `nearby` and `recent`.
 //! Errors cross as `{code, message}` (see `ClientError`'s `Serialize`).
 
 use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, State, WebviewWindow};
+use tauri_plugin_clipboard_manager::ClipboardExt;
 use tauri_plugin_notification::NotificationExt;
 use tokio::sync::Mutex;
 
@@ -11,6 +12,8 @@ use crate::bridge::forward_events;
 use crate::client::{
     ChatClient, ClientError, ClientEvent, ConnectOptions, Features, Result, Timing,
 };
+use crate::hosting::{self, HostError, HostInfo, HostOptions, HostedChat};
+use crate::nearby::{self, NearbyEvent};
 use crate::recent::{self, RecentServer};
 
 /// The app's one chat session (the UI shows one server at a time).
@@ -18,6 +21,10 @@ use crate::recent::{self, RecentServer};
 pub struct AppState {
     /// An async mutex: `connect` holds it while connecting, so two clicks cannot open two sessions.
     session: Mutex<Option<ChatClient>>,
+    /// The chat this app hosts, if any (its server runs in Rust tasks, independent of the webview).
+    hosting: Mutex<Option<HostedChat>>,
+    /// The task streaming chats found on the network to the connect screen.
+    nearby: std::sync::Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
 }
 
 /// What the chat view needs to start.
@@ -127,6 +134,72 @@ pub fn set_title(window: WebviewWindow, title: String) {
 pub fn notify(app: AppHandle, title: String, body: String) {
     if let Err(e) = app.notification().builder().title(title).body(body).show() {
         tracing::debug!("notification not shown: {e}");
+    }
+}
+
+/// Starts hosting a chat; the page then joins it with `connect` at `localUrl`.
+#[tauri::command]
+pub async fn host_chat(
+    state: State<'_, AppState>,
+    options: HostOptions,
+) -> std::result::Result<HostInfo, HostError> {
+    let mut hosting = state.hosting.lock().await;
+    if hosting.is_some() {
+        return Err(HostError::AlreadyHosting);
+    }
+    let chat = HostedChat::start(options).await?;
+    let info = chat.info().clone();
+    *hosting = Some(chat);
+    Ok(info)
+}
+
+/// Stops the hosted chat (everyone is told, the port is freed) and leaves it.
+#[tauri::command]
+pub async fn stop_hosting(state: State<'_, AppState>) -> Result<()> {
+    stop_hosted_chat(&state).await;
+    if let Some(client) = state.session.lock().await.take() {
+        client.disconnect().await;
+    }
+    Ok(())
+}
+
+/// The default port of the Host form.
+#[tauri::command]
+pub fn default_host_port() -> u16 {
+    hosting::DEFAULT_PORT
+}
+
+/// Streams chats found on the local network to `events` (replacing an earlier stream).
+#[tauri::command]
+pub fn watch_nearby(state: State<'_, AppState>, events: Channel<NearbyEvent>) {
+    let task = tauri::async_runtime::spawn(nearby::watch(move |event| events.send(event).is_ok()));
+    let mut slot = state.nearby.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(previous) = slot.replace(task) {
+        previous.abort();
+    }
+}
+
+/// Copies a join URL; false when the desktop has no clipboard.
+#[tauri::command]
+pub fn copy_text(app: AppHandle, text: String) -> bool {
+    match app.clipboard().write_text(text) {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!("could not copy to the clipboard: {e}");
+            false
+        }
+    }
+}
+
+/// When the app quits: a hosted chat is closed properly (everyone told, port freed).
+pub fn on_exit(app: &AppHandle) {
+    let state = app.state::<AppState>();
+    tauri::async_runtime::block_on(stop_hosted_chat(&state));
+}
+
+async fn stop_hosted_chat(state: &AppState) {
+    if let Some(chat) = state.hosting.lock().await.take() {
+        chat.stop().await;
     }
 }
 

@@ -2,12 +2,16 @@
 //! - `client`: the chat client (socket.io in Rust), usable and tested without a window;
 //! - `commands`: the thin Tauri commands the webview calls;
 //! - `bridge`: streams client events to the webview in batches;
+//! - `hosting`: hosting a chat (the server in-process, advertised on the network);
+//! - `nearby`: chats found on the local network;
 //! - `recent`: the recent servers list (never passwords).
 
 pub mod client;
 
 mod bridge;
 mod commands;
+mod hosting;
+mod nearby;
 mod recent;
 
 use tracing_subscriber::EnvFilter;
@@ -20,6 +24,7 @@ pub fn run() {
         .init();
     tauri::Builder::default()
         .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_clipboard_manager::init())
         .manage(commands::AppState::default())
         .invoke_handler(tauri::generate_handler![
             commands::connect,
@@ -30,7 +35,17 @@ pub fn run() {
             commands::forget_server,
             commands::set_title,
             commands::notify,
+            commands::host_chat,
+            commands::stop_hosting,
+            commands::default_host_port,
+            commands::watch_nearby,
+            commands::copy_text,
         ])
-        .run(tauri::generate_context!())
-        .expect("error while running the Confab app");
+        .build(tauri::generate_context!())
+        .expect("error while building the Confab app")
+        .run(|app, event| {
+            if let tauri::RunEvent::Exit = event {
+                commands::on_exit(app);
+            }
+        });
 }

@@ -4,6 +4,7 @@
 #   CONFAB_APP_BIN     the app   (default ${CARGO_TARGET_DIR:-target}/debug/confab)
 #   CONFAB_SERVER_BIN  the server (default ${CARGO_TARGET_DIR:-target}/debug/confab-server)
 # Screenshots go to tests/e2e/screenshots/. Exits non-zero when a test fails.
+# Arguments (optional): test files to run instead of all of tests/e2e/.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -57,4 +58,4 @@ curl -fsS "http://127.0.0.1:$driver_port/status" >/dev/null || { echo "e2e: taur
 
 export WEBDRIVER_URL="http://127.0.0.1:$driver_port" E2E_WORK="$work"
 mkdir -p tests/e2e/screenshots
-node --test --test-concurrency=1 --test-reporter=spec tests/e2e/
+node --test --test-concurrency=1 --test-reporter=spec "${@:-tests/e2e/}"

@@ -21,6 +21,8 @@ export class ChatController {
     this.connecting = false;
     this.early = []; // events that arrived before `connect` answered
     this.focused = document.hasFocus();
+    this.nearby = new Map(); // id → chat found on the network
+    this.hostInfo = null; // the chat this app hosts, while it does
 
     transport.onEvents((events) => this.#onEvents(events));
     view.form.addEventListener('submit', (e) => {
@@ -47,6 +49,15 @@ export class ChatController {
       if (key) this.retry(Number(key));
     });
     view.leaveButton.addEventListener('click', () => this.leave());
+    view.hostOpen.addEventListener('click', () => this.openHost());
+    view.hostCancel.addEventListener('click', () => {
+      view.showConnect();
+    });
+    view.hostForm.addEventListener('submit', (e) => {
+      e.preventDefault();
+      this.host();
+    });
+    view.stopHostingButton.addEventListener('click', () => this.stopHosting());
     window.addEventListener('focus', () => this.#setFocused(true));
     window.addEventListener('blur', () => this.#setFocused(false));
     document.addEventListener('visibilitychange', () => this.#setFocused(document.visibilityState === 'visible' && document.hasFocus()));
@@ -61,6 +72,97 @@ export class ChatController {
     this.#renderRecent(recent);
     this.view.showConnect(recent[0] ?? {});
     this.#updateTitle();
+    // Hosting and discovery exist in the desktop app only (a browser page cannot run a server).
+    this.view.hostOpen.hidden = !this.transport.host;
+    if (this.transport.watchNearby) {
+      this.#renderNearby();
+      this.transport.watchNearby((event) => this.#onNearby(event));
+    }
+  }
+
+  async openHost() {
+    const port = this.defaultPort ?? (this.defaultPort = await this.transport.defaultHostPort());
+    this.view.showHost({ hostName: this.view.username.value.trim(), port });
+  }
+
+  /** Starts the server in the app, then joins it like any other chat. */
+  async host() {
+    const values = this.view.hostValues();
+    this.view.clearHostError();
+    const port = Number(values.port);
+    if (!/^\d+$/.test(values.port) || port > 65535) {
+      return this.view.showHostError({ code: 'invalid_port', message: 'The port is a number from 0 to 65535.' });
+    }
+    this.view.setHosting(true);
+    let info;
+    try {
+      info = await this.transport.host({ chatName: values.chatName, hostName: values.hostName, password: values.password || null, port });
+    } catch (error) {
+      this.view.setHosting(false);
+      return this.view.showHostError(error, {
+        onOtherPort: (free) => {
+          this.view.hostPort.value = String(free);
+          this.host();
+        },
+      });
+    }
+    this.connecting = true;
+    this.early = [];
+    try {
+      const session = await this.transport.connect({ server: info.localUrl, username: values.hostName, password: values.password });
+      this.hostInfo = info;
+      this.#enterChat(session);
+      this.view.showHostingBar(info, { onCopy: (url) => this.transport.copyText(url) });
+    } catch (error) {
+      // The chat runs but we could not join it (a name the server refuses, ...): do not leave it running.
+      this.connecting = false;
+      await this.transport.stopHosting().catch(() => {});
+      this.view.setHosting(false);
+      this.view.showHostError(error);
+    }
+  }
+
+  async stopHosting() {
+    this.#stopTyping();
+    await this.transport.stopHosting().catch(() => {});
+    this.hostInfo = null;
+    const { name } = this.model.session ?? {};
+    this.model.reset();
+    this.#updateTitle();
+    this.#renderRecent(await this.transport.recentServers());
+    this.view.showConnect({ username: name });
+  }
+
+  #onNearby(event) {
+    if (event.type === 'found') this.nearby.set(event.id, event);
+    else if (event.type === 'lost') this.nearby.delete(event.id);
+    else if (event.type === 'unavailable') return this.view.showNearbyUnavailable(event.message);
+    this.#renderNearby();
+  }
+
+  #renderNearby() {
+    const chats = [...this.nearby.values()].sort((a, b) => a.chatName.localeCompare(b.chatName));
+    this.view.renderNearby(chats, {
+      onPick: (chat) => {
+        this.view.server.value = chat.url;
+        this.view.clearConnectError();
+        if (!this.view.username.value.trim()) this.view.username.focus();
+        else if (chat.passwordRequired) this.view.password.focus();
+        else this.view.connectButton.focus();
+      },
+    });
+  }
+
+  #enterChat(session) {
+    this.connecting = false;
+    this.model.startSession(session);
+    this.view.showChat(session);
+    this.view.renderStatus(this.model.status, 0);
+    this.view.renderUsers(this.model.users, this.model.features, session.name);
+    this.view.renderTyping([]);
+    this.#updateTitle();
+    const early = this.early.splice(0);
+    if (early.length) this.#onEvents(early);
   }
 
   async connect() {
@@ -73,15 +175,7 @@ export class ChatController {
     this.early = [];
     try {
       const session = await this.transport.connect(values);
-      this.connecting = false;
-      this.model.startSession(session);
-      this.view.showChat(session);
-      this.view.renderStatus(this.model.status, 0);
-      this.view.renderUsers(this.model.users, this.model.features, session.name);
-      this.view.renderTyping([]);
-      this.#updateTitle();
-      const early = this.early.splice(0);
-      if (early.length) this.#onEvents(early);
+      this.#enterChat(session);
     } catch (error) {
       this.connecting = false;
       this.view.setConnecting(false);

@@ -52,6 +52,23 @@ export class ChatView {
     this.banner = $('banner');
     this.announcer = $('announcer');
     this.leaveButton = $('leave-button');
+    this.nearby = $('nearby');
+    this.nearbyList = $('nearby-list');
+    this.nearbyEmpty = $('nearby-empty');
+    this.hostOpen = $('host-open');
+    this.hostScreen = $('host-screen');
+    this.hostForm = $('host-form');
+    this.chatName = $('chat-name');
+    this.hostName = $('host-name');
+    this.hostPassword = $('host-password');
+    this.hostPort = $('host-port');
+    this.hostError = $('host-error');
+    this.hostOtherPort = $('host-other-port');
+    this.hostButton = $('host-button');
+    this.hostCancel = $('host-cancel');
+    this.hosting = $('hosting');
+    this.joinUrls = $('join-urls');
+    this.stopHostingButton = $('stop-hosting');
     this.nodes = new Map(); // line key → element
     this.unseen = 0; // lines added while the user was scrolled up
     this.messages.addEventListener('scroll', () => {
@@ -67,6 +84,9 @@ export class ChatView {
 
   showConnect({ server = '', username = '' } = {}) {
     this.chatScreen.hidden = true;
+    this.hostScreen.hidden = true;
+    this.hosting.hidden = true;
+    this.leaveButton.hidden = false;
     this.connectScreen.hidden = false;
     if (server) this.server.value = server;
     if (username) this.username.value = username;
@@ -120,10 +140,124 @@ export class ChatView {
     }
   }
 
+  /** Chats found on the network: [{ id, chatName, hostName, passwordRequired, url }]. */
+  renderNearby(chats, { onPick }) {
+    this.nearby.hidden = false;
+    this.nearbyEmpty.hidden = chats.length > 0;
+    this.nearbyList.replaceChildren(
+      ...chats.map((chat) => {
+        const item = el('li');
+        const pick = el('button', 'pick');
+        pick.type = 'button';
+        pick.dataset.url = chat.url;
+        const name = el('span', 'where', chat.chatName);
+        if (chat.passwordRequired) {
+          // A drawn padlock (CSS) plus a word: emoji fonts are missing on many Linux desktops.
+          const lock = el('span', 'lock', 'password');
+          lock.title = 'Needs a password';
+          name.append(lock);
+        }
+        pick.append(name, el('span', 'who', chat.hostName ? `hosted by ${chat.hostName}` : ''));
+        pick.setAttribute('aria-label', `Join ${chat.chatName}${chat.hostName ? `, hosted by ${chat.hostName}` : ''}${chat.passwordRequired ? ', needs a password' : ''}`);
+        pick.addEventListener('click', () => onPick(chat));
+        item.append(pick);
+        return item;
+      }),
+    );
+  }
+
+  showNearbyUnavailable(message) {
+    this.nearby.hidden = false;
+    this.nearbyList.replaceChildren();
+    this.nearbyEmpty.hidden = false;
+    this.nearbyEmpty.textContent = `${message} Type the address below.`;
+  }
+
+  // ---- host screen ----
+
+  showHost({ hostName = '', port }) {
+    this.connectScreen.hidden = true;
+    this.hostScreen.hidden = false;
+    if (!this.hostName.value) this.hostName.value = hostName;
+    if (this.hostPort.value === '') this.hostPort.value = String(port);
+    this.clearHostError();
+    this.setHosting(false);
+    (this.chatName.value ? this.hostName : this.chatName).focus();
+  }
+
+  hostValues() {
+    return {
+      chatName: this.chatName.value.trim(),
+      hostName: this.hostName.value.trim(),
+      password: this.hostPassword.value,
+      port: this.hostPort.value.trim(),
+    };
+  }
+
+  setHosting(busy) {
+    this.hostButton.disabled = busy;
+    this.hostButton.textContent = busy ? 'Starting…' : 'Start hosting';
+  }
+
+  /** The error, and for a taken port a one-click way out (a free port, or the system's choice). */
+  showHostError(error, { onOtherPort } = {}) {
+    this.hostError.textContent = error.message;
+    this.hostError.hidden = false;
+    this.hostOtherPort.hidden = true;
+    if (error.code === 'port_in_use') {
+      const port = error.freePort ?? 0;
+      this.hostOtherPort.textContent = port ? `Use port ${port} instead` : 'Let the system pick a port';
+      this.hostOtherPort.onclick = () => onOtherPort(port);
+      this.hostOtherPort.hidden = false;
+      this.hostPort.focus();
+      this.hostPort.select();
+      return;
+    }
+    const field = { invalid_input: this.chatName.value.trim() ? this.hostName : this.chatName, name_rejected: this.hostName }[error.code] ?? this.hostButton;
+    field.focus();
+  }
+
+  clearHostError() {
+    this.hostError.hidden = true;
+    this.hostError.textContent = '';
+    this.hostOtherPort.hidden = true;
+  }
+
+  // ---- chat screen ----
+
+  /** The hosting bar: the chat's name, each join URL with a Copy button, and Stop hosting. */
+  showHostingBar(info, { onCopy }) {
+    $('hosting-name').textContent = `“${info.chatName}”`;
+    const hint = $('hosting-hint');
+    if (info.joinUrls.length) {
+      hint.textContent = `Others join with${info.passwordRequired ? ' (and the password)' : ''}:`;
+    } else {
+      hint.textContent = `No network address found: only this computer can join, at ${info.localUrl}.`;
+    }
+    if (info.advertiseError) hint.textContent += ' (Not announced on the network.)';
+    this.joinUrls.replaceChildren(
+      ...info.joinUrls.map((url) => {
+        const item = el('li');
+        const copy = el('button', 'copy', 'Copy');
+        copy.type = 'button';
+        copy.setAttribute('aria-label', `Copy ${url}`);
+        copy.addEventListener('click', async () => {
+          copy.textContent = (await onCopy(url)) ? 'Copied' : 'Copy failed';
+          setTimeout(() => (copy.textContent = 'Copy'), 2000);
+        });
+        item.append(el('code', 'url', url), copy);
+        return item;
+      }),
+    );
+    this.hosting.hidden = false;
+    this.leaveButton.hidden = true;
+  }
+
   // ---- chat screen ----
 
   showChat(session) {
     this.connectScreen.hidden = true;
+    this.hostScreen.hidden = true;
     this.chatScreen.hidden = false;
     this.messages.replaceChildren();
     this.nodes.clear();

@@ -18,6 +18,11 @@
 //       { type: 'notice', code, message }
 //   recentServers() → Promise<[{ server, username, lastUsed }]>;  forgetServer(server)
 //   setTitle(title); notify(title, body)   window title and desktop notification
+//   host({ chatName, hostName, password, port }) → Promise<{ chatName, port, joinUrls, localUrl,
+//       passwordRequired, advertiseError }>, rejects { code, message, freePort? }; stopHosting();
+//       defaultHostPort(); copyText(text) → Promise<bool>          (optional: desktop app only)
+//   watchNearby(handler)                 handler({ type: 'found', id, chatName, hostName,
+//       passwordRequired, url } | { type: 'lost', id } | { type: 'unavailable', message }) (optional)
 //   fixedServer (optional)               the only server this transport can join (browser page)
 
 import { createTauriTransport } from './tauri.js';

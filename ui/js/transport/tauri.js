@@ -38,13 +38,27 @@ export function createTauriTransport({ invoke, Channel }) {
     forgetServer: (server) => call('forget_server', { server }),
     setTitle: (title) => call('set_title', { title }).catch(() => {}),
     notify: (title, body) => call('notify', { title, body }).catch(() => {}),
+    // Hosting: the server runs in Rust; the page then joins it with connect({ server: localUrl }).
+    host: (options) => call('host_chat', { options }),
+    stopHosting: () => call('stop_hosting'),
+    defaultHostPort: () => call('default_host_port'),
+    copyText: (text) => call('copy_text', { text }).catch(() => false),
+    // Chats found on the network, streamed from Rust: handler({ type: 'found'|'lost'|'unavailable', ... }).
+    watchNearby(fn) {
+      const channel = new Channel();
+      channel.onmessage = fn;
+      return call('watch_nearby', { events: channel });
+    },
   };
 }
 
 // Our commands reject with { code, message }; Tauri itself rejects with a plain string.
 function toError(error) {
   if (error && typeof error === 'object' && 'message' in error) {
-    return { code: error.code || 'error', message: String(error.message) };
+    const out = { code: error.code || 'error', message: String(error.message) };
+    // A taken port comes with a free one to offer.
+    if (Number.isInteger(error.freePort)) out.freePort = error.freePort;
+    return out;
   }
   return { code: 'internal', message: String(error) };
 }

@@ -1,0 +1,167 @@
+//! Hosting a chat from the app: the Confab server runs in-process, in Rust tasks on the app's tokio
+//! runtime (never in the webview), bound to every interface, and is advertised on the local network.
+//! The host then joins its own chat through the normal client path (`http://127.0.0.1:port`).
+
+mod error;
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use confab_server::discovery::{Advertiser, ChatAnnouncement};
+use confab_server::ServerConfig;
+use serde::{Deserialize, Serialize};
+
+pub use error::{HostError, Result};
+
+/// The documented default port (the same as `confab-server`'s).
+pub const DEFAULT_PORT: u16 = 7878;
+/// How many ports after a taken one are tried when looking for a free one to suggest.
+const PORTS_TO_TRY: u16 = 20;
+const MAX_CHAT_NAME_CHARS: usize = 60;
+
+/// What the Host form sends.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HostOptions {
+    pub chat_name: String,
+    /// The host's own name in the chat (also shown to others browsing the network).
+    pub host_name: String,
+    /// Room password; `None` or empty for an open room.
+    pub password: Option<String>,
+    /// `0` lets the system pick a free port.
+    pub port: u16,
+    /// Announce the chat on the local network (mDNS). On by default in the app; tests may switch it off.
+    #[serde(default = "yes")]
+    pub advertise: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// What the UI shows about a running chat.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct HostInfo {
+    pub chat_name: String,
+    pub port: u16,
+    /// Every non-loopback `http://ip:port`: what other people type or click.
+    pub join_urls: Vec<String>,
+    /// Where the host's own client connects.
+    pub local_url: String,
+    pub password_required: bool,
+    /// `None` when the chat is announced on the network, else why not (the chat works anyway).
+    pub advertise_error: Option<String>,
+}
+
+/// A chat this app hosts. Stop it with [`HostedChat::stop`]; dropping it also stops the server
+/// (in the background, without waiting).
+pub struct HostedChat {
+    server: confab_server::ServerHandle,
+    advertiser: Option<Advertiser>,
+    info: HostInfo,
+}
+
+impl HostedChat {
+    /// Starts the server on `0.0.0.0:port` and advertises it. Must run inside a tokio runtime.
+    pub async fn start(options: HostOptions) -> Result<Self> {
+        let chat_name = options.chat_name.trim().to_owned();
+        let host_name = options.host_name.trim().to_owned();
+        if chat_name.is_empty() {
+            return Err(HostError::InvalidInput("Give the chat a name.".into()));
+        }
+        if chat_name.chars().count() > MAX_CHAT_NAME_CHARS {
+            return Err(HostError::InvalidInput(format!(
+                "A chat name can be at most {MAX_CHAT_NAME_CHARS} characters."
+            )));
+        }
+        if host_name.is_empty() {
+            return Err(HostError::InvalidInput("Enter your name.".into()));
+        }
+        let password = options.password.filter(|p| !p.is_empty());
+        let password_required = password.is_some();
+        let config = ServerConfig {
+            password,
+            ..Default::default()
+        };
+        let addr = SocketAddr::from((Ipv4Addr::UNSPECIFIED, options.port));
+        let server = confab_server::start(addr, config)
+            .await
+            .map_err(|e| match e {
+                confab_server::Error::AddressInUse { .. } => HostError::PortInUse {
+                    port: options.port,
+                    free_port: free_port_after(options.port),
+                },
+                other => HostError::StartFailed(other.to_string()),
+            })?;
+        let port = server.local_addr().port();
+        let (advertiser, advertise_error) = if options.advertise {
+            let announcement = ChatAnnouncement {
+                chat_name: chat_name.clone(),
+                host_name,
+                port,
+                password_required,
+            };
+            // The mDNS daemon starts a thread and sockets: keep that off the async workers.
+            match tokio::task::spawn_blocking(move || Advertiser::start(&announcement)).await {
+                Ok(Ok(advertiser)) => (Some(advertiser), None),
+                Ok(Err(e)) => {
+                    tracing::warn!("the chat is not announced on the network: {e}");
+                    (None, Some(e.to_string()))
+                }
+                Err(e) => (None, Some(e.to_string())),
+            }
+        } else {
+            (None, Some("not advertised".into()))
+        };
+        let info = HostInfo {
+            chat_name,
+            port,
+            join_urls: server.join_urls(),
+            local_url: format!("http://127.0.0.1:{port}"),
+            password_required,
+            advertise_error,
+        };
+        tracing::info!(port, "hosting a chat");
+        Ok(Self {
+            server,
+            advertiser,
+            info,
+        })
+    }
+
+    pub fn info(&self) -> &HostInfo {
+        &self.info
+    }
+
+    /// Registered users right now.
+    #[cfg(test)]
+    pub fn user_count(&self) -> usize {
+        self.server.user_count()
+    }
+
+    /// Withdraws the announcement, tells everyone the host closed the chat, disconnects them and
+    /// frees the port before returning.
+    pub async fn stop(self) {
+        let HostedChat {
+            server, advertiser, ..
+        } = self;
+        if let Some(advertiser) = advertiser {
+            // Dropping says goodbye on the network and waits up to a second for it: not on a worker.
+            let _ = tokio::task::spawn_blocking(move || drop(advertiser)).await;
+        }
+        if let Err(e) = server.stop().await {
+            tracing::warn!("the chat server did not stop cleanly: {e}");
+        }
+        tracing::info!("stopped hosting");
+    }
+}
+
+/// A port after `port` that nothing listens on right now (`None` if none of the next few is free).
+fn free_port_after(port: u16) -> Option<u16> {
+    (1..=PORTS_TO_TRY)
+        .filter_map(|i| port.checked_add(i))
+        .find(|&p| std::net::TcpListener::bind((Ipv4Addr::UNSPECIFIED, p)).is_ok())
+}
+
+#[cfg(test)]
+mod tests;

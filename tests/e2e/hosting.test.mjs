@@ -1,0 +1,232 @@
+// Hosting a chat from the desktop app and finding chats on the network, in the real webview.
+// Started by tests/e2e/run.sh (display, tauri-driver, env). The other people in the room are the
+// official JS socket.io client, joining through the join URL the app shows.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { Builder, By, Capabilities, Key, until } from 'selenium-webdriver';
+import { io } from 'socket.io-client';
+
+const { WEBDRIVER_URL, CONFAB_APP_BIN, CONFAB_SERVER_BIN } = process.env;
+const SHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
+const WAIT = 20_000;
+
+let driver;
+const children = new Set();
+const sockets = new Set();
+
+function freePort() {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, '0.0.0.0', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Listens on 0.0.0.0:port (to take it, or to prove it is free); resolves the server or rejects. */
+function listen(port) {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(port, '0.0.0.0', () => resolve(server));
+  });
+}
+
+function startProcess(command, args, ready) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`${command} did not start:\n${output}`)), WAIT);
+    const onData = (chunk) => {
+      output += chunk;
+      if (ready.test(output)) {
+        clearTimeout(timer);
+        resolve(child);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => {
+      children.delete(child);
+      clearTimeout(timer);
+      reject(new Error(`${command} exited with ${code}:\n${output}`));
+    });
+  });
+}
+
+async function stopProcess(child) {
+  if (!child || child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+async function waitFor(what, check) {
+  const deadline = Date.now() + WAIT;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) {
+      await screenshot(`failed-${Date.now()}`).catch(() => {});
+      throw new Error(`timed out waiting for ${what}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function screenshot(name) {
+  await writeFile(`${SHOTS}${name}.png`, await driver.takeScreenshot(), 'base64');
+}
+
+const texts = (css) => driver.executeScript('return [...document.querySelectorAll(arguments[0])].map((e) => e.textContent)', css);
+const line = (text) =>
+  waitFor(`a line with ${JSON.stringify(text)}`, () =>
+    driver.executeScript(
+      "return [...document.querySelectorAll('#messages li')].reverse().find((e) => e.textContent.includes(arguments[0])) ?? null",
+      text,
+    ),
+  );
+const visible = (css) => driver.wait(until.elementIsVisible(driver.findElement(By.css(css))), WAIT);
+
+async function fill(id, value) {
+  const field = await driver.findElement(By.id(id));
+  await field.clear();
+  if (value !== '') await field.sendKeys(value);
+}
+
+/** The other person, through a join URL: the official JS client. */
+async function person(url, name) {
+  const socket = io(url, { transports: ['websocket'], reconnection: false });
+  sockets.add(socket);
+  socket.received = [];
+  socket.on('message', (m) => socket.received.push(m));
+  socket.gone = new Promise((resolve) => socket.on('disconnect', resolve));
+  await new Promise((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('connect_error', reject);
+  });
+  assert.equal(await socket.timeout(WAIT).emitWithAck('register', name), true, `register ${name}`);
+  return socket;
+}
+
+describe('Hosting and discovery in the desktop app', () => {
+  let guest;
+  let hostedPort;
+  let joinUrls;
+
+  before(async () => {
+    const capabilities = new Capabilities();
+    capabilities.set('tauri:options', { application: CONFAB_APP_BIN });
+    capabilities.setBrowserName('wry');
+    driver = await new Builder().usingServer(WEBDRIVER_URL).withCapabilities(capabilities).build();
+  });
+
+  after(async () => {
+    for (const socket of sockets) socket.close();
+    if (driver) await driver.quit().catch(() => {});
+    for (const child of children) await stopProcess(child);
+  });
+
+  test('lists a chat advertised on the network and joins it with one click', async () => {
+    await visible('#connect-screen');
+    // Nothing found yet (or not yet): the screen says what to check and the manual field stays.
+    const port = await freePort();
+    await startProcess(CONFAB_SERVER_BIN, ['--port', String(port), '--advertise', '--chat-name', 'Found me', '--password', 'pw'], /listening/);
+    const findPick = () =>
+      driver.executeScript(
+        "return [...document.querySelectorAll('#nearby-list .pick')].find((e) => e.textContent.includes('Found me')) ?? null",
+      );
+    const pick = await waitFor('"Found me" in the list', findPick);
+    assert.equal((await pick.findElements(By.css('.lock'))).length, 1, 'a lock on a chat with a password');
+    await screenshot('nearby');
+    await fill('username', 'finder');
+    // The entry is redrawn when the chat's details change (a new address): click the current one.
+    await waitFor('a click on "Found me"', async () => {
+      try {
+        await (await findPick()).click();
+        return true;
+      } catch (error) {
+        if (error.name === 'StaleElementReferenceError') return false;
+        throw error;
+      }
+    });
+    const server = await driver.findElement(By.id('server')).getAttribute('value');
+    assert.match(server, new RegExp(`^http://.+:${port}$`));
+    // A locked chat puts the cursor in the password field.
+    assert.equal(await driver.switchTo().activeElement().getAttribute('id'), 'password');
+    await driver.findElement(By.id('password')).sendKeys('pw', Key.ENTER);
+    await visible('#chat-screen');
+    await line('finder has joined the chat');
+    await driver.findElement(By.id('leave-button')).click();
+    await visible('#connect-screen');
+  });
+
+  test('a taken port gets a clear message and a free port to use instead', async () => {
+    const taken = await listen(0);
+    const port = taken.address().port;
+    try {
+      await driver.findElement(By.id('host-open')).click();
+      await visible('#host-screen');
+      assert.equal(await driver.findElement(By.id('host-port')).getAttribute('value'), '7878');
+      await fill('chat-name', 'E2E chat');
+      await fill('host-name', 'hoster');
+      await fill('host-port', String(port));
+      await driver.findElement(By.id('host-button')).click();
+      const error = await visible('#host-error');
+      assert.match(await error.getText(), new RegExp(`Port ${port} is already in use`));
+      const other = await visible('#host-other-port');
+      const offer = await other.getText();
+      const offered = Number(offer.match(/Use port (\d+) instead/)?.[1]);
+      assert.ok(offered, `a free port is offered: ${offer}`);
+      assert.notEqual(offered, port);
+      await other.click();
+      await visible('#chat-screen');
+      hostedPort = offered;
+    } finally {
+      taken.close();
+    }
+  });
+
+  test('shows the join URLs, and a JS client joins through one and chats with the host', async () => {
+    await visible('#hosting');
+    joinUrls = await texts('#join-urls code');
+    assert.ok(joinUrls.length > 0, 'at least one join URL');
+    for (const url of joinUrls) {
+      assert.match(url, new RegExp(`^http://.+:${hostedPort}$`));
+      assert.doesNotMatch(url, /127\.0\.0\.1|\[::1\]/);
+    }
+    await line('hoster has joined the chat');
+    const copy = await driver.findElement(By.css('#join-urls .copy'));
+    await copy.click();
+    await driver.wait(until.elementTextMatches(copy, /Copied|Copy failed/), WAIT);
+
+    guest = await person(joinUrls[0], 'guest');
+    await line('guest has joined the chat');
+    await waitFor('guest in the online list', async () => (await texts('#people-list li')).includes('guest'));
+    assert.ok((await texts('#people-list li')).includes('hoster (you)'));
+    guest.emit('message', { from: 'guest', message: 'hi host' });
+    await line('hi host');
+    await driver.findElement(By.id('input')).sendKeys('hi guest', Key.ENTER);
+    await waitFor('the guest to get the host message', () => guest.received.find((m) => m.message === 'hi guest' && m.from === 'hoster'));
+    await screenshot('hosting');
+  });
+
+  test('Stop hosting tells everyone, disconnects them and frees the port', async () => {
+    await driver.findElement(By.id('stop-hosting')).click();
+    await waitFor('the shutdown message', () => guest.received.find((m) => m.kind === 'shutdown' && m.message === 'The chat was closed by the host'));
+    await Promise.race([
+      guest.gone,
+      new Promise((_, reject) => setTimeout(() => reject(new Error('guest not disconnected')), WAIT)),
+    ]);
+    await visible('#connect-screen');
+    assert.equal(await driver.findElement(By.id('hosting')).isDisplayed(), false);
+    // The port is free at once.
+    const again = await listen(hostedPort);
+    again.close();
+  });
+});
