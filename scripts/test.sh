@@ -34,4 +34,7 @@ if [ -x tests/e2e/run.sh ]; then
   step "Desktop app end to end (Xvfb + tauri-driver + WebKitWebDriver)"
   CONFAB_APP_BIN="$CARGO_TARGET_DIR/debug/confab" tests/e2e/run.sh
 fi
+step "Installable package: build the .deb, install it, start the installed app"
+tests/deb/run.sh
+
 step "all tests passed"
