@@ -14,6 +14,7 @@ use crate::client::{
 };
 use crate::hosting::{self, HostError, HostInfo, HostOptions, HostedChat};
 use crate::nearby::{self, NearbyEvent};
+use crate::passwords::{PasswordError, Passwords};
 use crate::recent::{self, RecentServer};
 
 /// The app's one chat session (the UI shows one server at a time).
@@ -25,6 +26,8 @@ pub struct AppState {
     hosting: Mutex<Option<HostedChat>>,
     /// The task streaming chats found on the network to the connect screen.
     nearby: std::sync::Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
+    /// Saved passwords (OS keyring only).
+    passwords: Passwords,
 }
 
 /// What the chat view needs to start.
@@ -34,6 +37,8 @@ pub struct SessionInfo {
     server: String,
     name: String,
     features: Features,
+    /// Set when "Remember password" was asked for but the keyring could not keep it.
+    keyring_note: Option<String>,
 }
 
 #[tauri::command]
@@ -43,6 +48,7 @@ pub async fn connect(
     server: String,
     username: String,
     password: Option<String>,
+    remember: Option<bool>,
     events: Channel<Vec<ClientEvent>>,
 ) -> Result<SessionInfo> {
     let mut session = state.session.lock().await;
@@ -53,16 +59,28 @@ pub async fn connect(
     let options = ConnectOptions {
         server,
         username,
-        password,
+        password: password.clone(),
         timing: Timing::default(),
     };
     let (client, receiver) = ChatClient::connect(options).await?;
     forward_events(receiver, events);
-    let info = SessionInfo {
+    let mut info = SessionInfo {
         server: client.server.clone(),
         name: client.name.clone(),
         features: client.features,
+        keyring_note: None,
     };
+    // Only after the server accepted it: a wrong password is never remembered. Unticked: forgotten.
+    let saved = match (remember, &password) {
+        (Some(true), Some(password)) => {
+            Some(state.passwords.save(&info.server, &info.name, password).await)
+        }
+        (Some(false), _) => Some(state.passwords.forget(&info.server, &info.name).await),
+        _ => None,
+    };
+    if let Some(Err(e)) = saved {
+        info.keyring_note = remember.unwrap_or(false).then(|| e.to_string());
+    }
     if let Some(path) = recent_path(&app) {
         let entry = RecentServer {
             server: info.server.clone(),
@@ -112,13 +130,28 @@ pub fn recent_servers(app: AppHandle) -> Vec<RecentServer> {
         .unwrap_or_default()
 }
 
+/// Forgets a recent server and the password saved for it.
 #[tauri::command]
-pub fn forget_server(app: AppHandle, server: String) {
-    if let Some(path) = recent_path(&app) {
-        if let Err(e) = recent::forget(&path, &server) {
-            tracing::warn!("could not update the recent servers list: {e}");
-        }
+pub async fn forget_server(app: AppHandle, state: State<'_, AppState>, server: String) -> Result<()> {
+    let Some(path) = recent_path(&app) else { return Ok(()) };
+    for entry in recent::load(&path).iter().filter(|r| r.server == server) {
+        // Best effort: without a keyring there is nothing saved to remove.
+        let _ = state.passwords.forget(&entry.server, &entry.username).await;
     }
+    if let Err(e) = recent::forget(&path, &server) {
+        tracing::warn!("could not update the recent servers list: {e}");
+    }
+    Ok(())
+}
+
+/// The password saved for this server and name, if any.
+#[tauri::command]
+pub async fn saved_password(
+    state: State<'_, AppState>,
+    server: String,
+    username: String,
+) -> std::result::Result<Option<String>, PasswordError> {
+    state.passwords.load(&server, &username).await
 }
 
 /// The title carries the unread count; the webview cannot set the native title itself.

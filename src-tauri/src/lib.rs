@@ -4,6 +4,7 @@
 //! - `bridge`: streams client events to the webview in batches;
 //! - `hosting`: hosting a chat (the server in-process, advertised on the network);
 //! - `nearby`: chats found on the local network;
+//! - `passwords`: saved passwords, in the OS keyring only;
 //! - `recent`: the recent servers list (never passwords).
 
 pub mod client;
@@ -12,6 +13,7 @@ mod bridge;
 mod commands;
 mod hosting;
 mod nearby;
+mod passwords;
 mod recent;
 
 use tracing_subscriber::EnvFilter;
@@ -40,6 +42,7 @@ pub fn run() {
             commands::default_host_port,
             commands::watch_nearby,
             commands::copy_text,
+            commands::saved_password,
         ])
         .build(tauri::generate_context!())
         .expect("error while building the Confab app")

@@ -19,6 +19,12 @@ command -v WebKitWebDriver >/dev/null || { echo "e2e: WebKitWebDriver is missing
 command -v Xvfb >/dev/null || { echo "e2e: Xvfb is missing: apt-get install xvfb"; exit 1; }
 [ -d node_modules/selenium-webdriver ] || npm ci --no-audit --no-fund
 
+# Saved passwords need a Secret Service: run in a private D-Bus session with gnome-keyring unlocked
+# (never the user's own keyring). Without gnome-keyring the keyring tests are skipped.
+if [ -z "${CONFAB_E2E_IN_DBUS:-}" ] && command -v dbus-run-session >/dev/null && command -v gnome-keyring-daemon >/dev/null; then
+  export CONFAB_E2E_IN_DBUS=1
+  exec dbus-run-session -- bash "$root/tests/e2e/run.sh" "$@"
+fi
 work=$(mktemp -d /tmp/confab-e2e.XXXXXX)
 pids=()
 cleanup() {
@@ -32,6 +38,14 @@ cleanup() {
   exit $status
 }
 trap cleanup EXIT INT TERM
+
+if [ -n "${CONFAB_E2E_IN_DBUS:-}" ]; then
+  # The keyring files go to the throwaway dir too.
+  export XDG_DATA_HOME="$work/data"
+  mkdir -p "$XDG_DATA_HOME"
+  eval "$(printf 'e2e-keyring' | gnome-keyring-daemon --unlock --components=secrets)"
+  export CONFAB_E2E_KEYRING=1
+fi
 
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 

@@ -74,6 +74,8 @@ export class ChatController {
     this.#updateTitle();
     // Hosting and discovery exist in the desktop app only (a browser page cannot run a server).
     this.view.hostOpen.hidden = !this.transport.host;
+    // Saved passwords need the OS keyring: desktop app only.
+    this.view.remember.parentElement.hidden = !this.transport.savedPassword;
     if (this.transport.watchNearby) {
       this.#renderNearby();
       this.transport.watchNearby((event) => this.#onNearby(event));
@@ -176,6 +178,7 @@ export class ChatController {
     try {
       const session = await this.transport.connect(values);
       this.#enterChat(session);
+      if (session.keyringNote) this.view.showBannerNote(session.keyringNote);
     } catch (error) {
       this.connecting = false;
       this.view.setConnecting(false);
@@ -307,10 +310,24 @@ export class ChatController {
 
   #renderRecent(list) {
     this.view.renderRecent(list, {
-      onPick: (entry) => {
+      onPick: async (entry) => {
         this.view.server.value = entry.server.replace(/\/$/, '');
         this.view.username.value = entry.username;
+        this.view.password.value = '';
+        this.view.showKeyringNote('');
         this.view.password.focus();
+        if (!this.transport.savedPassword) return;
+        try {
+          const saved = await this.transport.savedPassword(entry.server, entry.username);
+          // Still the same choice (the keyring can take a moment, e.g. to unlock).
+          if (saved && this.view.username.value === entry.username && !this.view.password.value) {
+            this.view.password.value = saved;
+            this.view.remember.checked = true;
+            this.view.connectButton.focus();
+          }
+        } catch (error) {
+          this.view.showKeyringNote(error.message);
+        }
       },
       onForget: async (entry) => {
         await this.transport.forgetServer(entry.server).catch(() => {});

@@ -33,6 +33,8 @@ export class ChatView {
     this.server = $('server');
     this.username = $('username');
     this.password = $('password');
+    this.remember = $('remember');
+    this.keyringNote = $('keyring-note');
     this.connectError = $('connect-error');
     this.connectButton = $('connect-button');
     this.recent = $('recent');
@@ -96,7 +98,13 @@ export class ChatView {
   }
 
   connectValues() {
-    return { server: this.server.value.trim(), username: this.username.value, password: this.password.value };
+    return { server: this.server.value.trim(), username: this.username.value, password: this.password.value, remember: this.remember.checked };
+  }
+
+  /** A note about saved passwords (the keyring is missing, ...); empty text hides it. */
+  showKeyringNote(text) {
+    this.keyringNote.textContent = text;
+    this.keyringNote.hidden = !text;
   }
 
   setConnecting(busy) {

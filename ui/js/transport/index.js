@@ -3,7 +3,7 @@
 // and, later, in a plain browser (socket.io-client directly) by adding one implementation here.
 //
 // Interface of a transport:
-//   connect({ server, username, password }) → Promise<{ server, name, features }>
+//   connect({ server, username, password, remember? }) → Promise<{ server, name, features, keyringNote? }>
 //       rejects with { code, message } (codes: invalid_address, unreachable, not_a_chat_server,
 //       name_rejected, password_required, wrong_password, connection_refused, timeout, …)
 //   send(text) → Promise<localId>        the message is pending until a 'delivered' event
@@ -16,7 +16,8 @@
 //       { type: 'users', names }   { type: 'typing', name, typing }
 //       { type: 'delivered', localId, message }   { type: 'failed', localId, code, reason }
 //       { type: 'notice', code, message }
-//   recentServers() → Promise<[{ server, username, lastUsed }]>;  forgetServer(server)
+//   recentServers() → Promise<[{ server, username, lastUsed }]>;  forgetServer(server) (and its password)
+//   savedPassword(server, username) → Promise<string|null>  (optional: OS keyring, desktop app only)
 //   setTitle(title); notify(title, body)   window title and desktop notification
 //   host({ chatName, hostName, password, port }) → Promise<{ chatName, port, joinUrls, localUrl,
 //       passwordRequired, advertiseError }>, rejects { code, message, freePort? }; stopHosting();

@@ -1,0 +1,132 @@
+// Saved passwords in the OS keyring, in the real webview: remember → quit → relaunch → the picked
+// recent server has its password; forget removes it from the keyring. tests/e2e/run.sh provides a
+// private D-Bus session with gnome-keyring unlocked (CONFAB_E2E_KEYRING=1); without it, skipped.
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import net from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { Builder, By, Capabilities, Key, until } from 'selenium-webdriver';
+
+const { WEBDRIVER_URL, CONFAB_APP_BIN, CONFAB_SERVER_BIN, CONFAB_E2E_KEYRING } = process.env;
+const WAIT = 20_000;
+
+let driver;
+let server;
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function startServer(port) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(CONFAB_SERVER_BIN, ['--bind', '127.0.0.1', '--port', String(port), '--password', 'sesame'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), WAIT);
+    const onData = (chunk) => {
+      output += chunk;
+      if (/listening/.test(output)) {
+        clearTimeout(timer);
+        resolve(child);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}:\n${output}`)));
+  });
+}
+
+async function launch() {
+  const capabilities = new Capabilities();
+  capabilities.set('tauri:options', { application: CONFAB_APP_BIN });
+  capabilities.setBrowserName('wry');
+  driver = await new Builder().usingServer(WEBDRIVER_URL).withCapabilities(capabilities).build();
+}
+
+/** What the keyring holds for our service (secret-tool prints attributes, and secrets: only ours). */
+const keyringItems = () => {
+  try {
+    return execFileSync('secret-tool', ['search', '--all', 'service', 'confab'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch {
+    return '';
+  }
+};
+
+async function waitFor(what, check) {
+  const deadline = Date.now() + WAIT;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const visible = (css) => driver.wait(until.elementIsVisible(driver.findElement(By.css(css))), WAIT);
+const recentPick = (text) =>
+  waitFor(`the recent server ${text}`, () =>
+    driver.executeScript("return [...document.querySelectorAll('#recent-list li')].find((e) => e.textContent.includes(arguments[0])) ?? null", text),
+  );
+
+describe('Saved passwords in the OS keyring', { skip: !CONFAB_E2E_KEYRING && 'no gnome-keyring session (see tests/e2e/run.sh)' }, () => {
+  let port;
+  let where;
+
+  before(async () => {
+    port = await freePort();
+    where = `127.0.0.1:${port}`;
+    server = await startServer(port);
+    await launch();
+  });
+
+  after(async () => {
+    if (driver) await driver.quit().catch(() => {});
+    if (server && server.exitCode === null) server.kill('SIGTERM');
+  });
+
+  test('remembers the password in the keyring when asked, after the server accepted it', async () => {
+    await visible('#connect-screen');
+    for (const [id, value] of [['server', where], ['username', 'keeper'], ['password', 'sesame']]) {
+      const field = await driver.findElement(By.id(id));
+      await field.clear();
+      await field.sendKeys(value);
+    }
+    const remember = await driver.findElement(By.id('remember'));
+    if (!(await remember.isSelected())) await remember.click();
+    await driver.findElement(By.id('password')).sendKeys(Key.ENTER);
+    await visible('#chat-screen');
+    const items = await waitFor('the keyring item', () => (keyringItems().includes(`keeper@http://${where}`) ? keyringItems() : null));
+    assert.match(items, /secret = sesame/);
+    // Nowhere else: not in the recent servers file.
+    const recentFile = execFileSync('cat', [`${process.env.CONFAB_CONFIG_DIR}/recent-servers.json`], { encoding: 'utf8' });
+    assert.doesNotMatch(recentFile, /sesame/);
+  });
+
+  test('after a relaunch, picking the recent server fills in the saved password', async () => {
+    await driver.quit();
+    driver = null;
+    await launch();
+    await visible('#connect-screen');
+    const entry = await recentPick(where);
+    await entry.findElement(By.css('.pick')).click();
+    await driver.wait(async () => (await driver.findElement(By.id('password')).getAttribute('value')) === 'sesame', WAIT);
+    assert.equal(await driver.findElement(By.id('remember')).isSelected(), true);
+    await driver.findElement(By.id('connect-button')).click();
+    await visible('#chat-screen');
+    await driver.findElement(By.id('leave-button')).click();
+    await visible('#connect-screen');
+  });
+
+  test('forgetting the recent server removes its password from the keyring', async () => {
+    const entry = await recentPick(where);
+    await entry.findElement(By.css('.forget')).click();
+    await waitFor('the keyring item to go', () => !keyringItems().includes(`keeper@http://${where}`));
+    await waitFor('the entry to leave the list', async () =>
+      !(await driver.executeScript("return document.getElementById('recent-list').textContent")).includes(where),
+    );
+  });
+});
