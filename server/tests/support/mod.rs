@@ -9,7 +9,7 @@ use confab_server::{ServerConfig, ServerHandle};
 use futures_util::FutureExt;
 use rust_socketio::{
     asynchronous::{Client, ClientBuilder},
-    Event, Payload,
+    Event, Payload, TransportType,
 };
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot};
@@ -55,6 +55,10 @@ impl TestClient {
         let connected_tx = std::sync::Mutex::new(Some(connected_tx));
         let mut builder = ClientBuilder::new(format!("http://{addr}"))
             .namespace("/")
+            // Straight to websocket: rust_socketio's polling-then-upgrade path failed now and then with
+            // fifty clients connecting at once on a loaded machine ("EngineIO Error"). Long-polling
+            // is covered by the JS and Python suites, which speak it reliably.
+            .transport_type(TransportType::Websocket)
             .reconnect(false)
             .on_any(move |event: Event, payload: Payload, _| {
                 let first = match payload {
