@@ -5,6 +5,7 @@
 //! - `hosting`: hosting a chat (the server in-process, advertised on the network);
 //! - `nearby`: chats found on the local network;
 //! - `passwords`: saved passwords, in the OS keyring only;
+//! - `lifecycle`: quitting (also on SIGTERM/SIGINT) closes a hosted chat properly;
 //! - `recent`: the recent servers list (never passwords).
 
 pub mod client;
@@ -12,6 +13,7 @@ pub mod client;
 mod bridge;
 mod commands;
 mod hosting;
+mod lifecycle;
 mod nearby;
 mod passwords;
 mod recent;
@@ -28,6 +30,10 @@ pub fn run() {
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_clipboard_manager::init())
         .manage(commands::AppState::default())
+        .setup(|app| {
+            lifecycle::quit_on_signals(app.handle());
+            Ok(())
+        })
         .invoke_handler(tauri::generate_handler![
             commands::connect,
             commands::send,
@@ -48,7 +54,7 @@ pub fn run() {
         .expect("error while building the Confab app")
         .run(|app, event| {
             if let tauri::RunEvent::Exit = event {
-                commands::on_exit(app);
+                lifecycle::on_exit(app);
             }
         });
 }

@@ -3,16 +3,19 @@
 // official JS socket.io client, joining through the join URL the app shows.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readdir, readlink, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
 import { Builder, By, Capabilities, Key, until } from 'selenium-webdriver';
 import { io } from 'socket.io-client';
 
 const { WEBDRIVER_URL, CONFAB_APP_BIN, CONFAB_SERVER_BIN } = process.env;
 const SHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
 const WAIT = 20_000;
+const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 
 let driver;
 const children = new Set();
@@ -112,6 +115,14 @@ async function person(url, name) {
   });
   assert.equal(await socket.timeout(WAIT).emitWithAck('register', name), true, `register ${name}`);
   return socket;
+}
+
+/** The pid of the running app (tests run one app at a time). */
+async function appPid() {
+  for (const pid of (await readdir('/proc')).filter((p) => /^\d+$/.test(p))) {
+    if ((await readlink(`/proc/${pid}/exe`).catch(() => '')) === CONFAB_APP_BIN) return Number(pid);
+  }
+  throw new Error('the app process is not running');
 }
 
 describe('Hosting and discovery in the desktop app', () => {
@@ -216,6 +227,33 @@ describe('Hosting and discovery in the desktop app', () => {
     await screenshot('hosting');
   });
 
+  test('a web browser opens a join URL and chats with the host', { skip: !existsSync(CHROMIUM) && `no ${CHROMIUM}` }, async () => {
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    try {
+      const page = await browser.newPage();
+      const problems = [];
+      page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+      await page.goto(`${joinUrls[0]}/`);
+      await page.fill('#username', 'chromey');
+      await page.click('#connect-button');
+      await page.waitForSelector('#chat-screen:not([hidden])', { timeout: WAIT });
+      await line('chromey has joined the chat');
+      await page.fill('#input', 'hello from chromium');
+      await page.press('#input', 'Enter');
+      await line('hello from chromium');
+      await driver.findElement(By.id('input')).sendKeys('hello chromium', Key.ENTER);
+      await page.locator('#messages li', { hasText: 'hello chromium' }).waitFor({ timeout: WAIT });
+      await page.locator('#people-list', { hasText: 'hoster' }).waitFor({ timeout: WAIT });
+      assert.deepEqual(problems, []);
+    } finally {
+      await browser.close();
+    }
+    await line('chromey left the chat');
+  });
+
   test('Stop hosting tells everyone, disconnects them and frees the port', async () => {
     await driver.findElement(By.id('stop-hosting')).click();
     await waitFor('the shutdown message', () => guest.received.find((m) => m.kind === 'shutdown' && m.message === 'The chat was closed by the host'));
@@ -228,5 +266,23 @@ describe('Hosting and discovery in the desktop app', () => {
     // The port is free at once.
     const again = await listen(hostedPort);
     again.close();
+  });
+
+  test('quitting the app closes the hosted chat too', async () => {
+    await driver.findElement(By.id('host-open')).click();
+    await visible('#host-screen');
+    await fill('host-port', '0');
+    await driver.findElement(By.id('host-button')).click();
+    await visible('#hosting');
+    const url = (await texts('#join-urls code'))[0];
+    const last = await person(url, 'lastguest');
+    await line('lastguest has joined the chat');
+    // A polite kill (as at logout) quits the app the normal way; its exit handler stops the server.
+    process.kill(await appPid(), 'SIGTERM');
+    await waitFor('the shutdown message', () => last.received.find((m) => m.kind === 'shutdown'));
+    await Promise.race([
+      last.gone,
+      new Promise((_, reject) => setTimeout(() => reject(new Error('guest not disconnected')), WAIT)),
+    ]);
   });
 });
