@@ -191,6 +191,7 @@ describe('Hosting and discovery in the desktop app', () => {
       const error = await visible('#host-error');
       assert.match(await error.getText(), new RegExp(`Port ${port} is already in use`));
       const other = await visible('#host-other-port');
+      await screenshot('host-port-in-use');
       const offer = await other.getText();
       const offered = Number(offer.match(/Use port (\d+) instead/)?.[1]);
       assert.ok(offered, `a free port is offered: ${offer}`);
