@@ -24,7 +24,7 @@ desktop=/usr/share/applications/Confab.desktop
 [ -f "$desktop" ] || desktop=$(ls /usr/share/applications/*onfab*.desktop | head -1)
 grep -qx "Name=Confab" "$desktop" || fail "desktop entry name: $(grep ^Name= "$desktop")"
 grep -qx "Exec=confab" "$desktop" || fail "desktop entry exec: $(grep ^Exec= "$desktop")"
-grep -q "^Categories=.*Chat" "$desktop" || fail "desktop entry category"
+grep -q "^Categories=.*Network" "$desktop" || fail "desktop entry category: $(grep ^Categories= "$desktop")"
 icon=$(sed -n 's/^Icon=//p' "$desktop")
 ls /usr/share/icons/hicolor/*/apps/"$icon".png >/dev/null || fail "icon $icon not installed"
 
