@@ -121,7 +121,30 @@ describe('Saved passwords in the OS keyring', { skip: !CONFAB_E2E_KEYRING && 'no
     await visible('#connect-screen');
   });
 
+  test('unticking Remember before joining forgets the saved password', async () => {
+    const entry = await recentPick(where);
+    await entry.findElement(By.css('.pick')).click();
+    await driver.wait(async () => (await driver.findElement(By.id('password')).getAttribute('value')) === 'sesame', WAIT);
+    await driver.findElement(By.id('remember')).click();
+    await driver.findElement(By.id('connect-button')).click();
+    await visible('#chat-screen');
+    await waitFor('the keyring item to go', () => !keyringItems().includes(`keeper@http://${where}`));
+    await driver.findElement(By.id('leave-button')).click();
+    await visible('#connect-screen');
+  });
+
   test('forgetting the recent server removes its password from the keyring', async () => {
+    // Remember it again first.
+    await (await recentPick(where)).findElement(By.css('.pick')).click();
+    await driver.findElement(By.id('password')).sendKeys('sesame');
+    const remember = await driver.findElement(By.id('remember'));
+    if (!(await remember.isSelected())) await remember.click();
+    await driver.findElement(By.id('connect-button')).click();
+    await visible('#chat-screen');
+    await waitFor('the keyring item', () => keyringItems().includes(`keeper@http://${where}`));
+    await driver.findElement(By.id('leave-button')).click();
+    await visible('#connect-screen');
+
     const entry = await recentPick(where);
     await entry.findElement(By.css('.forget')).click();
     await waitFor('the keyring item to go', () => !keyringItems().includes(`keeper@http://${where}`));

@@ -23,6 +23,7 @@ export class ChatController {
     this.focused = document.hasFocus();
     this.nearby = new Map(); // id → chat found on the network
     this.hostInfo = null; // the chat this app hosts, while it does
+    this.savedFor = null; // { server, username } whose password was filled in from the keyring
 
     transport.onEvents((events) => this.#onEvents(events));
     view.form.addEventListener('submit', (e) => {
@@ -176,7 +177,12 @@ export class ChatController {
     this.connecting = true;
     this.early = [];
     try {
+      // Unticking only matters for a password the keyring gave us: then it is forgotten. Otherwise the
+      // keyring is not touched at all (a locked keyring would ask to be unlocked for nothing).
+      const loaded = this.savedFor && this.savedFor.server === values.server && this.savedFor.username === values.username;
+      if (!values.remember) values.remember = loaded ? false : null;
       const session = await this.transport.connect(values);
+      this.savedFor = null;
       this.#enterChat(session);
       if (session.keyringNote) this.view.showBannerNote(session.keyringNote);
     } catch (error) {
@@ -323,6 +329,7 @@ export class ChatController {
           if (saved && this.view.username.value === entry.username && !this.view.password.value) {
             this.view.password.value = saved;
             this.view.remember.checked = true;
+            this.savedFor = { server: this.view.server.value.trim(), username: entry.username };
             this.view.connectButton.focus();
           }
         } catch (error) {
