@@ -85,6 +85,18 @@ mod tests {
         assert_eq!(passwords.load("http://a:1/", "me").await.unwrap(), None);
     }
 
+    #[tokio::test]
+    async fn without_a_keyring_every_call_says_unavailable_and_nothing_is_kept() {
+        // No D-Bus session bus here: no Secret Service. (Only this test reads the variable.)
+        std::env::set_var("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/confab-test-bus");
+        let passwords = Passwords::default();
+        let save = passwords.save("http://a:1/", "me", "pw").await;
+        assert!(matches!(save, Err(PasswordError::Unavailable { .. })), "{save:?}");
+        let load = passwords.load("http://a:1/", "me").await;
+        assert!(matches!(load, Err(PasswordError::Unavailable { .. })), "{load:?}");
+        assert!(passwords.vault.lock().unwrap().is_none());
+    }
+
     #[test]
     fn no_keyring_crosses_as_a_clear_note() {
         let error = PasswordError::from(confab_secrets::Error::Unavailable("no D-Bus".into()));
