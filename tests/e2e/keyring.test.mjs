@@ -1,6 +1,6 @@
 // Saved passwords in the OS keyring, in the real webview: remember → quit → relaunch → the picked
 // recent server has its password; forget removes it from the keyring. tests/e2e/run.sh provides a
-// private D-Bus session with gnome-keyring unlocked (CONFAB_E2E_KEYRING=1); without it, skipped.
+// private D-Bus session with gnome-keyring unlocked (CONFAB_E2E_KEYRING=1), as tests/e2e/run.sh provides.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import net from 'node:net';
@@ -72,7 +72,8 @@ const recentPick = (text) =>
     driver.executeScript("return [...document.querySelectorAll('#recent-list li')].find((e) => e.textContent.includes(arguments[0])) ?? null", text),
   );
 
-describe('Saved passwords in the OS keyring', { skip: !CONFAB_E2E_KEYRING && 'no gnome-keyring session (see tests/e2e/run.sh)' }, () => {
+describe('Saved passwords in the OS keyring', () => {
+  before(() => assert.ok(CONFAB_E2E_KEYRING, 'run through tests/e2e/run.sh, which provides a gnome-keyring session'));
   let port;
   let where;
 

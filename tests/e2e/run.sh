@@ -20,8 +20,11 @@ command -v Xvfb >/dev/null || { echo "e2e: Xvfb is missing: apt-get install xvfb
 [ -d node_modules/selenium-webdriver ] || npm ci --no-audit --no-fund
 
 # Saved passwords need a Secret Service: run in a private D-Bus session with gnome-keyring unlocked
-# (never the user's own keyring). Without gnome-keyring the keyring tests are skipped.
-if [ -z "${CONFAB_E2E_IN_DBUS:-}" ] && command -v dbus-run-session >/dev/null && command -v gnome-keyring-daemon >/dev/null; then
+# (never the user's own keyring). Missing tools are an error, not a reason to skip those tests.
+for tool in dbus-run-session gnome-keyring-daemon secret-tool; do
+  command -v "$tool" >/dev/null || { echo "e2e: $tool is missing: apt-get install dbus gnome-keyring libsecret-tools"; exit 1; }
+done
+if [ -z "${CONFAB_E2E_IN_DBUS:-}" ]; then
   export CONFAB_E2E_IN_DBUS=1
   exec dbus-run-session -- bash "$root/tests/e2e/run.sh" "$@"
 fi
