@@ -35,7 +35,8 @@ test("a browser joins from the served page and chats both ways", { timeout: 60_0
 
   const response = await page.goto(s.url + "/");
   assert.match(response.headers()["content-security-policy"], /script-src 'self'/);
-  // The page can only join the server that served it.
+  // The page can only join the server that served it (and is wired once the field is read-only).
+  await page.waitForSelector("#server[readonly]", { timeout: 10_000 });
   assert.equal(await page.inputValue("#server"), s.url);
   assert.equal(await page.getAttribute("#server", "readonly"), "");
 
@@ -67,6 +68,9 @@ test("the browser page reports a taken name and a wrong password in words", { ti
   const s = await session(t, [], { env: { CONFAB_PASSWORD: "letmein" } });
   const { page } = await openBrowser(t);
   await page.goto(s.url + "/");
+  // The app is wired once its transport is loaded (the server field turns read-only then): a click
+  // before that would submit the bare form.
+  await page.waitForSelector("#server[readonly]", { timeout: 10_000 });
   await page.fill("#username", "someone");
   await page.fill("#password", "nope");
   await page.click("#connect-button");
