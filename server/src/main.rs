@@ -15,11 +15,6 @@ use confab_server::{
 };
 use tracing_subscriber::EnvFilter;
 
-/// Each delivery allocates and frees its frame: glibc's allocator was the top item in profiles of
-/// the 1000-client fan-out (`_int_free` ~9 %); mimalloc handles this churn much more cheaply.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// A Confab chat server: any socket.io v4 chat client can join it.
 #[derive(Debug, Parser)]
 #[command(version, about, args_conflicts_with_subcommands = true)]
