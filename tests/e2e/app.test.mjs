@@ -2,98 +2,34 @@
 // seed-only server, with the official JS socket.io client as the other person in the room.
 // Started by tests/e2e/run.sh, which provides the display, tauri-driver and these env variables.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { readFile, readdir, readlink, writeFile } from 'node:fs/promises';
-import net from 'node:net';
+import { execFileSync } from 'node:child_process';
+import { readFile, readdir, readlink } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { Builder, By, Capabilities, Key, until } from 'selenium-webdriver';
-import { io } from 'socket.io-client';
+import { By, Key, until } from 'selenium-webdriver';
+import { e2e, freePort, launchApp } from './support.mjs';
 
-const { WEBDRIVER_URL, CONFAB_APP_BIN, CONFAB_SERVER_BIN } = process.env;
+const { CONFAB_APP_BIN, CONFAB_SERVER_BIN } = process.env;
 const SHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
 const SEED_SERVER = fileURLToPath(new URL('../seed-server/server.mjs', import.meta.url));
 const WAIT = 15_000;
 
 let driver;
-const children = new Set();
-const sockets = new Set();
+const { startProcess, stopProcess, person: joinAs, waitFor, screenshot, texts, line, visible, cleanup } = e2e({
+  wait: WAIT,
+  driver: () => driver,
+  shots: SHOTS,
+});
 
 // ---- helpers ---------------------------------------------------------------------------------
-
-function freePort() {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Starts a process and waits until a line of its output matches `ready`. */
-function startProcess(command, args, ready) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(child);
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`${command} did not start:\n${output}`)), WAIT);
-    const onData = (chunk) => {
-      output += chunk;
-      if (ready.test(output)) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', (code) => {
-      children.delete(child);
-      clearTimeout(timer);
-      reject(new Error(`${command} exited with ${code}:\n${output}`));
-    });
-  });
-}
-
-async function stopProcess(child) {
-  if (!child || child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
-}
 
 const startChatServer = (port, extra = []) =>
   // --rate 0: the burst test sends faster than the default flood control allows.
   startProcess(CONFAB_SERVER_BIN, ['--bind', '127.0.0.1', '--port', String(port), '--ping-interval', '1', '--ping-timeout', '1', '--rate', '0', ...extra], /listening/);
 const startSeedServer = (port) => startProcess('node', [SEED_SERVER, String(port)], /listening \d+/);
 
-/** The other person: the official JS client, registered under `name`. */
-async function person(url, name) {
-  const socket = io(url, { transports: ['websocket'], reconnection: false });
-  sockets.add(socket);
-  socket.received = [];
-  socket.on('message', (m) => socket.received.push(m));
-  socket.on('history', (list) => socket.received.push(...list));
-  await new Promise((resolve, reject) => {
-    socket.once('connect', resolve);
-    socket.once('connect_error', reject);
-  });
-  const ok = await socket.timeout(WAIT).emitWithAck('register', name);
-  assert.equal(ok, true, `register ${name}`);
-  return socket;
-}
-
-async function waitFor(what, check) {
-  const deadline = Date.now() + WAIT;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) {
-      await screenshot(`failed-${Date.now()}`).catch(() => {});
-      throw new Error(`timed out waiting for ${what}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** The other person: the official JS client, registered under `name` (history counts as received). */
+const person = (url, name) => joinAs(url, name, { history: true });
 
 const received = (socket, text) => waitFor(`JS client to receive ${JSON.stringify(text)}`, () => socket.received.find((m) => m.message === text));
 
@@ -123,21 +59,6 @@ async function appMemory() {
   return Math.round(kib / 1024);
 }
 
-async function screenshot(name) {
-  await writeFile(`${SHOTS}${name}.png`, await driver.takeScreenshot(), 'base64');
-}
-
-/** textContent of every element matching css (independent of layout, unlike getText). */
-const texts = (css) => driver.executeScript('return [...document.querySelectorAll(arguments[0])].map((e) => e.textContent)', css);
-/** The newest chat line containing `text`, found in the page (one round trip, however long the chat). */
-const line = (text) =>
-  waitFor(`a line with ${JSON.stringify(text)}`, () =>
-    driver.executeScript(
-      "return [...document.querySelectorAll('#messages li')].reverse().find((e) => e.textContent.includes(arguments[0])) ?? null",
-      text,
-    ),
-  );
-const visible = (css) => driver.wait(until.elementIsVisible(driver.findElement(By.css(css))), WAIT);
 const statusIs = (text) => driver.wait(until.elementTextIs(driver.findElement(By.id('status-text')), text), WAIT);
 
 async function join(server, name, password = '') {
@@ -173,17 +94,10 @@ describe('Confab desktop app', () => {
     port = await freePort();
     url = `http://127.0.0.1:${port}`;
     server = await startChatServer(port);
-    const capabilities = new Capabilities();
-    capabilities.set('tauri:options', { application: CONFAB_APP_BIN });
-    capabilities.setBrowserName('wry');
-    driver = await new Builder().usingServer(WEBDRIVER_URL).withCapabilities(capabilities).build();
+    driver = await launchApp();
   });
 
-  after(async () => {
-    for (const socket of sockets) socket.close();
-    if (driver) await driver.quit().catch(() => {});
-    for (const child of children) await stopProcess(child);
-  });
+  after(cleanup);
 
   test('explains a server that is not there', async () => {
     const nobody = await freePort();

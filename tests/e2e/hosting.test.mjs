@@ -2,33 +2,28 @@
 // Started by tests/e2e/run.sh (display, tauri-driver, env). The other people in the room are the
 // official JS socket.io client, joining through the join URL the app shows.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readdir, readlink, writeFile } from 'node:fs/promises';
+import { readdir, readlink } from 'node:fs/promises';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { Builder, By, Capabilities, Key, until } from 'selenium-webdriver';
-import { io } from 'socket.io-client';
+import { By, Key, until } from 'selenium-webdriver';
+import { e2e, freePort as freePortOn, launchApp } from './support.mjs';
 
-const { WEBDRIVER_URL, CONFAB_APP_BIN, CONFAB_SERVER_BIN } = process.env;
+const { CONFAB_APP_BIN, CONFAB_SERVER_BIN } = process.env;
 const SHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
 const WAIT = 20_000;
 const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 
 let driver;
-const children = new Set();
-const sockets = new Set();
+const { startProcess, person: joinAs, waitFor, screenshot, texts, line, visible, cleanup } = e2e({
+  wait: WAIT,
+  driver: () => driver,
+  shots: SHOTS,
+});
 
-function freePort() {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '0.0.0.0', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
+const freePort = () => freePortOn('0.0.0.0');
 
 /** Listens on 0.0.0.0:port (to take it, or to prove it is free); resolves the server or rejects. */
 function listen(port) {
@@ -39,83 +34,14 @@ function listen(port) {
   });
 }
 
-function startProcess(command, args, ready) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(child);
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`${command} did not start:\n${output}`)), WAIT);
-    const onData = (chunk) => {
-      output += chunk;
-      if (ready.test(output)) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', (code) => {
-      children.delete(child);
-      clearTimeout(timer);
-      reject(new Error(`${command} exited with ${code}:\n${output}`));
-    });
-  });
-}
-
-async function stopProcess(child) {
-  if (!child || child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
-}
-
-async function waitFor(what, check) {
-  const deadline = Date.now() + WAIT;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) {
-      await screenshot(`failed-${Date.now()}`).catch(() => {});
-      throw new Error(`timed out waiting for ${what}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function screenshot(name) {
-  await writeFile(`${SHOTS}${name}.png`, await driver.takeScreenshot(), 'base64');
-}
-
-const texts = (css) => driver.executeScript('return [...document.querySelectorAll(arguments[0])].map((e) => e.textContent)', css);
-const line = (text) =>
-  waitFor(`a line with ${JSON.stringify(text)}`, () =>
-    driver.executeScript(
-      "return [...document.querySelectorAll('#messages li')].reverse().find((e) => e.textContent.includes(arguments[0])) ?? null",
-      text,
-    ),
-  );
-const visible = (css) => driver.wait(until.elementIsVisible(driver.findElement(By.css(css))), WAIT);
-
 async function fill(id, value) {
   const field = await driver.findElement(By.id(id));
   await field.clear();
   if (value !== '') await field.sendKeys(value);
 }
 
-/** The other person, through a join URL: the official JS client. */
-async function person(url, name) {
-  const socket = io(url, { transports: ['websocket'], reconnection: false });
-  sockets.add(socket);
-  socket.received = [];
-  socket.on('message', (m) => socket.received.push(m));
-  socket.gone = new Promise((resolve) => socket.on('disconnect', resolve));
-  await new Promise((resolve, reject) => {
-    socket.once('connect', resolve);
-    socket.once('connect_error', reject);
-  });
-  assert.equal(await socket.timeout(WAIT).emitWithAck('register', name), true, `register ${name}`);
-  return socket;
-}
+/** The other person, through a join URL: the official JS client (socket.gone: disconnected). */
+const person = (url, name) => joinAs(url, name, { gone: true });
 
 /** The pid of the running app (tests run one app at a time). */
 async function appPid() {
@@ -131,17 +57,10 @@ describe('Hosting and discovery in the desktop app', () => {
   let joinUrls;
 
   before(async () => {
-    const capabilities = new Capabilities();
-    capabilities.set('tauri:options', { application: CONFAB_APP_BIN });
-    capabilities.setBrowserName('wry');
-    driver = await new Builder().usingServer(WEBDRIVER_URL).withCapabilities(capabilities).build();
+    driver = await launchApp();
   });
 
-  after(async () => {
-    for (const socket of sockets) socket.close();
-    if (driver) await driver.quit().catch(() => {});
-    for (const child of children) await stopProcess(child);
-  });
+  after(cleanup);
 
   test('lists a chat advertised on the network and joins it with one click', async () => {
     await visible('#connect-screen');

@@ -2,49 +2,24 @@
 // recent server has its password; forget removes it from the keyring. tests/e2e/run.sh provides a
 // private D-Bus session with gnome-keyring unlocked (CONFAB_E2E_KEYRING=1), as tests/e2e/run.sh provides.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import net from 'node:net';
+import { execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { Builder, By, Capabilities, Key, until } from 'selenium-webdriver';
+import { By, Key } from 'selenium-webdriver';
+import { e2e, freePort, launchApp } from './support.mjs';
 
-const { WEBDRIVER_URL, CONFAB_APP_BIN, CONFAB_SERVER_BIN, CONFAB_E2E_KEYRING } = process.env;
+const { CONFAB_SERVER_BIN, CONFAB_E2E_KEYRING } = process.env;
 const WAIT = 20_000;
 
 let driver;
 let server;
+// No shots: a timed-out wait here takes no screenshot.
+const { startProcess, waitFor, visible } = e2e({ wait: WAIT, driver: () => driver });
 
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function startServer(port) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(CONFAB_SERVER_BIN, ['--bind', '127.0.0.1', '--port', String(port), '--password', 'sesame'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), WAIT);
-    const onData = (chunk) => {
-      output += chunk;
-      if (/listening/.test(output)) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}:\n${output}`)));
-  });
-}
+const startServer = (port) =>
+  startProcess(CONFAB_SERVER_BIN, ['--bind', '127.0.0.1', '--port', String(port), '--password', 'sesame'], /listening/, 'server');
 
 async function launch() {
-  const capabilities = new Capabilities();
-  capabilities.set('tauri:options', { application: CONFAB_APP_BIN });
-  capabilities.setBrowserName('wry');
-  driver = await new Builder().usingServer(WEBDRIVER_URL).withCapabilities(capabilities).build();
+  driver = await launchApp();
 }
 
 /** What the keyring holds for our service (secret-tool prints attributes, and secrets: only ours). */
@@ -56,17 +31,6 @@ const keyringItems = () => {
   }
 };
 
-async function waitFor(what, check) {
-  const deadline = Date.now() + WAIT;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-const visible = (css) => driver.wait(until.elementIsVisible(driver.findElement(By.css(css))), WAIT);
 const recentPick = (text) =>
   waitFor(`the recent server ${text}`, () =>
     driver.executeScript("return [...document.querySelectorAll('#recent-list li')].find((e) => e.textContent.includes(arguments[0])) ?? null", text),
