@@ -468,6 +468,28 @@ fn rows(scenario: Scenario, sizes: &Sizes, runs: &BTreeMap<ServerKind, Vec<Measu
     };
     let none = |_: f64, _: f64, _: f64| String::new();
     let check = |ok: bool, what: &str| format!("{} {what}", if ok { "✅" } else { "❌" });
+    // Who used the machine during the run: the same rows for every loaded scenario.
+    let resource_rows = || {
+        push(
+            "server CPU % (of one core)",
+            &|m| m.server_cpu_pct,
+            true,
+            &none,
+        );
+        push(
+            "load generator CPU %",
+            &|m| m.generator_cpu_pct,
+            true,
+            &none,
+        );
+        push(
+            "whole machine CPU % (all cores, others too)",
+            &|m| m.machine_busy_pct,
+            true,
+            &none,
+        );
+        push("server peak RSS MB", &|m| m.peak_rss_mb, true, &none);
+    };
     let clients = scenario.params(sizes).clients as f64;
     match scenario {
         Scenario::Chat | Scenario::Fanout | Scenario::Saturation => {
@@ -516,25 +538,7 @@ fn rows(scenario: Scenario, sizes: &Sizes, runs: &BTreeMap<ServerKind, Vec<Measu
                 true,
                 &|_, _, r| check(r >= 5.0, "≥ 5×"),
             );
-            push(
-                "server CPU % (of one core)",
-                &|m| m.server_cpu_pct,
-                true,
-                &none,
-            );
-            push(
-                "load generator CPU %",
-                &|m| m.generator_cpu_pct,
-                true,
-                &none,
-            );
-            push(
-                "whole machine CPU % (all cores, others too)",
-                &|m| m.machine_busy_pct,
-                true,
-                &none,
-            );
-            push("server peak RSS MB", &|m| m.peak_rss_mb, true, &none);
+            resource_rows();
             let (cl, nl) = (
                 sum(c, &|m| {
                     m.client.lost
@@ -613,25 +617,7 @@ fn rows(scenario: Scenario, sizes: &Sizes, runs: &BTreeMap<ServerKind, Vec<Measu
                 true,
                 &none,
             );
-            push(
-                "server CPU % (of one core)",
-                &|m| m.server_cpu_pct,
-                true,
-                &none,
-            );
-            push(
-                "load generator CPU %",
-                &|m| m.generator_cpu_pct,
-                true,
-                &none,
-            );
-            push(
-                "whole machine CPU % (all cores, others too)",
-                &|m| m.machine_busy_pct,
-                true,
-                &none,
-            );
-            push("server peak RSS MB", &|m| m.peak_rss_mb, true, &none);
+            resource_rows();
             push(
                 "server KB per registered connection",
                 &|m| m.kb_per_conn,
