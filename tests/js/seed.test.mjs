@@ -52,11 +52,7 @@ test("the registered name is trimmed", T, async (t) => {
 
 test("a message is relayed to the others with from set to the sender's name (forged from)", T, async (t) => {
   const s = await session(t);
-  const alice = await s.join("alice");
-  const bob = await s.join("bob");
-  const carol = await s.join("carol");
-  await alice.nextMatching("message", (m) => m.name === "carol", "carol's join");
-  await bob.nextMatching("message", (m) => m.name === "carol", "carol's join");
+  const [alice, bob, carol] = await s.room(["alice", "bob", "carol"]);
 
   const acked = await alice.send({ from: "Server", message: "I am the server now", extra: 42 });
   const expected = { from: "alice", message: "I am the server now", id: acked.id, ts: acked.ts };
@@ -142,11 +138,7 @@ test("an unregistered socket receives no room traffic", T, async (t) => {
 
 test("a clean disconnect is announced to the others and the name is free again", T, async (t) => {
   const s = await session(t);
-  const alice = await s.join("alice");
-  const bob = await s.join("bob");
-  const carol = await s.join("carol");
-  await alice.nextMatching("message", (m) => m.name === "carol", "carol's join");
-  await bob.nextMatching("message", (m) => m.name === "carol", "carol's join");
+  const [alice, bob, carol] = await s.room(["alice", "bob", "carol"]);
 
   bob.close();
   const toAlice = await alice.next("message");

@@ -254,6 +254,19 @@ export async function session(t, flags = [], options = {}) {
       return c;
     },
     /**
+     * Joins `names` in order and lets every member see the last one join, so each starts with no
+     * announcement pending. Returns the clients in the same order.
+     */
+    async room(names) {
+      const clients = [];
+      for (const name of names) clients.push(await s.join(name));
+      const last = names[names.length - 1];
+      for (const c of clients.slice(0, -1)) {
+        await c.nextMatching("message", (m) => m.name === last, `${last}'s join`);
+      }
+      return clients;
+    },
+    /**
      * Proves the server still serves: a brand-new pair of clients registers and chats. Also checks
      * every client in `stillConnected` is connected and answered by the server.
      */
