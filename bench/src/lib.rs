@@ -20,6 +20,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use crossbeam_utils::CachePadded;
 use futures_util::{SinkExt, StreamExt};
 use tokio::{
     net::TcpStream,
@@ -172,15 +173,54 @@ enum Phase {
 }
 
 /// Counters shared by every client task.
-#[derive(Default)]
 struct Shared {
     connected: AtomicUsize,
     failed: AtomicUsize,
-    frames: AtomicU64,
-    deliveries: AtomicU64,
-    last_delivery_micros: AtomicU64,
     sent: AtomicU64,
     senders_done: AtomicUsize,
+    /// What each client received so far, one cache line per client (index = client index).
+    progress: Box<[CachePadded<Progress>]>,
+}
+
+/// One client's receive counters. Only that client writes them (plain stores, no read-modify-write),
+/// and only the coordinator reads them: counters shared by every client cost the generator a
+/// cache-line transfer between its two threads on every frame at saturation.
+#[derive(Default)]
+struct Progress {
+    /// Frames other than heartbeats: the join storm is over when this stops moving.
+    frames: AtomicU64,
+    /// Bench messages received, duplicates included.
+    deliveries: AtomicU64,
+    /// When the last one arrived (µs since the epoch), for the deliveries-per-second figure.
+    last_delivery_micros: AtomicU64,
+}
+
+impl Shared {
+    fn new(clients: usize) -> Self {
+        Self {
+            connected: AtomicUsize::new(0),
+            failed: AtomicUsize::new(0),
+            sent: AtomicU64::new(0),
+            senders_done: AtomicUsize::new(0),
+            progress: (0..clients).map(|_| CachePadded::new(Progress::default())).collect(),
+        }
+    }
+
+    fn sum(&self, field: impl Fn(&Progress) -> &AtomicU64) -> u64 {
+        self.progress.iter().map(|p| field(p).load(Ordering::Relaxed)).sum()
+    }
+
+    fn frames(&self) -> u64 {
+        self.sum(|p| &p.frames)
+    }
+
+    fn deliveries(&self) -> u64 {
+        self.sum(|p| &p.deliveries)
+    }
+
+    fn last_delivery_micros(&self) -> u64 {
+        self.progress.iter().map(|p| p.last_delivery_micros.load(Ordering::Relaxed)).max().unwrap_or(0)
+    }
 }
 
 /// Per-receiver accounting of one sender's sequence numbers.
@@ -423,6 +463,8 @@ async fn client(
     let mut until = Instant::now();
     let mut next_ack: u64 = 1;
     let mut outstanding: usize = 0;
+    let progress = &shared.progress[index];
+    let (mut frames, mut deliveries) = (0u64, 0u64);
 
     // Sends the next bench message; false when the connection is gone.
     macro_rules! send_next {
@@ -484,7 +526,8 @@ async fn client(
                 let t = text.as_str();
                 if t != "2" {
                     // Heartbeats never stop: only real traffic counts when waiting for quiet.
-                    shared.frames.fetch_add(1, Ordering::Relaxed);
+                    frames += 1;
+                    progress.frames.store(frames, Ordering::Relaxed);
                 }
                 if t == "2" {
                     if ws.send(Message::text("3")).await.is_err() { report.dropped = true; stop_sending!(); break; }
@@ -494,8 +537,9 @@ async fn client(
                         if let Some(track) = report.tracks.get_mut(sender) { track.record(seq); }
                         if !from_ok { report.wrong_from += 1; }
                         report.latencies.push(now.saturating_sub(sent_at).min(u32::MAX as u64) as u32);
-                        shared.deliveries.fetch_add(1, Ordering::Relaxed);
-                        shared.last_delivery_micros.fetch_max(now, Ordering::Relaxed);
+                        deliveries += 1;
+                        progress.deliveries.store(deliveries, Ordering::Relaxed);
+                        progress.last_delivery_micros.store(now, Ordering::Relaxed);
                     }
                 } else if t.starts_with("43") {
                     // The ack of a message: 43<id>[{...the delivered message, with its id...}]
@@ -529,13 +573,13 @@ async fn client(
 }
 
 /// Waits until `counter` has not moved for `quiet` (at most `limit`).
-async fn wait_quiet(counter: &AtomicU64, quiet: Duration, limit: Duration) {
+async fn wait_quiet(counter: impl Fn() -> u64, quiet: Duration, limit: Duration) {
     let deadline = Instant::now() + limit;
-    let mut last = counter.load(Ordering::SeqCst);
+    let mut last = counter();
     let mut since = Instant::now();
     while Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
-        let now = counter.load(Ordering::SeqCst);
+        let now = counter();
         if now != last {
             last = now;
             since = Instant::now();
@@ -548,7 +592,7 @@ async fn wait_quiet(counter: &AtomicU64, quiet: Duration, limit: Duration) {
 /// Runs one scenario against the server listening at `addr`; `mark` is called at each [`Mark`].
 pub async fn run(addr: SocketAddr, params: RunParams, mark: &(dyn Fn(Mark) + Sync)) -> RunResult {
     let params = Arc::new(params);
-    let shared = Arc::new(Shared::default());
+    let shared = Arc::new(Shared::new(params.clients));
     let gate = Arc::new(Semaphore::new(params.connect_concurrency.max(1)));
     let (phase_tx, phase_rx) = watch::channel(Phase::Connecting);
     epoch();
@@ -576,7 +620,7 @@ pub async fn run(addr: SocketAddr, params: RunParams, mark: &(dyn Fn(Mark) + Syn
     let connected = shared.connected.load(Ordering::SeqCst);
     // Join announcements (N²/2 of them) drain before anything is measured.
     wait_quiet(
-        &shared.frames,
+        || shared.frames(),
         Duration::from_millis(500),
         Duration::from_secs(120),
     )
@@ -603,11 +647,11 @@ pub async fn run(addr: SocketAddr, params: RunParams, mark: &(dyn Fn(Mark) + Syn
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         // Drain: until every expected delivery arrived, or nothing arrived for a while.
-        let mut last = shared.deliveries.load(Ordering::SeqCst);
+        let mut last = shared.deliveries();
         let mut last_progress = Instant::now();
         loop {
             let expected = shared.sent.load(Ordering::SeqCst) * connected.saturating_sub(1) as u64;
-            let got = shared.deliveries.load(Ordering::SeqCst);
+            let got = shared.deliveries();
             if got >= expected {
                 break;
             }
@@ -621,7 +665,7 @@ pub async fn run(addr: SocketAddr, params: RunParams, mark: &(dyn Fn(Mark) + Syn
         }
         mark(Mark::Drained);
     }
-    let last_delivery = shared.last_delivery_micros.load(Ordering::SeqCst);
+    let last_delivery = shared.last_delivery_micros();
     let _ = phase_tx.send(Phase::Stop);
     mark(Mark::Finished);
 
