@@ -5,9 +5,15 @@ import { test } from "node:test";
 import { session, stripIdTs, joinOf, leaveOf, withTimeout } from "./support/client.mjs";
 
 const T = { timeout: 60_000 };
+/** The server runs on one thread by default; the concurrency guarantees must hold with more too. */
+const RUNTIMES = [
+  { label: "one thread (default)", flags: [] },
+  { label: "--threads 2", flags: ["--threads", "2"] },
+];
 
-test("50 clients registering at once all get true, and everyone sees all 50 joins", T, async (t) => {
-  const s = await session(t);
+for (const runtime of RUNTIMES)
+test(`50 clients registering at once all get true, and everyone sees all 50 joins (${runtime.label})`, T, async (t) => {
+  const s = await session(t, runtime.flags);
   const observer = await s.join("observer");
   const names = Array.from({ length: 50 }, (_, i) => `c${String(i).padStart(2, "0")}`);
   const clients = await Promise.all(names.map((name) => s.client({}, name)));
@@ -90,8 +96,9 @@ test("a 500-message burst from one client (--rate 0) arrives complete and in ord
   assert.deepEqual(acks.map((a) => a.message), texts, "each ack matches its own message");
 });
 
-test("3 senders bursting 300 messages each at the same time: every receiver gets each sender's messages in order", T, async (t) => {
-  const s = await session(t, ["--rate", "0"]);
+for (const runtime of RUNTIMES)
+test(`3 senders bursting 300 messages each at the same time: every receiver gets each sender's messages in order (${runtime.label})`, T, async (t) => {
+  const s = await session(t, ["--rate", "0", ...runtime.flags]);
   const receivers = [await s.join("r1"), await s.join("r2")];
   const senders = [await s.join("s1"), await s.join("s2"), await s.join("s3")];
   await Promise.all(receivers.map((r) => r.nextMatching("message", (m) => m.name === "s3", "s3's join")));
