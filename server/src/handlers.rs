@@ -71,15 +71,22 @@ const CONNECT_SETTLE: Duration = Duration::from_millis(20);
 /// connected fails (acks do not check): a `register` would be acked, then its history, users list
 /// and join announcement lost. The connect task is mid-way through two plain statements on
 /// another thread at that point, so a short yield loop bridges the gap; a socket that is really
-/// closing just costs the bound once.
+/// closing just costs the bound once. On a current-thread runtime (confab-server's default) the gap
+/// cannot be observed, since nothing else runs between those two statements, and spinning would stall
+/// every other client: no wait there.
 fn wait_until_connected(socket: &SocketRef) {
-    if socket.connected() {
+    if socket.connected() || !on_multi_thread_runtime() {
         return;
     }
     let started = Instant::now();
     while !socket.connected() && started.elapsed() < CONNECT_SETTLE {
         std::thread::yield_now();
     }
+}
+
+fn on_multi_thread_runtime() -> bool {
+    tokio::runtime::Handle::try_current()
+        .is_ok_and(|runtime| runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
 }
 
 /// Connect middleware that attaches the event handlers.
