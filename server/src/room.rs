@@ -18,8 +18,10 @@ use indexmap::IndexMap;
 use socketioxide::{
     extract::{AckSender, SocketRef},
     socket::Sid,
-    SendError, SocketError,
+    SocketError,
 };
+use socketioxide_core::{packet::Packet, parser::Parse, Value};
+use socketioxide_parser_common::CommonParser;
 
 use crate::{
     config::Limits,
@@ -235,6 +237,15 @@ impl Room {
     }
 }
 
+/// The whole socket.io packet of a `message` event (`42["message",{…}]`), encoded once per room message:
+/// every member's queue gets a reference to the same bytes, so a delivery costs a queue push instead
+/// of a serialization (docs/PERFORMANCE.md finding 10). The server runs socketioxide's default parser
+/// (the JSON one) on the default namespace, so this is exactly what `socket.emit("message", …)` sends.
+fn encode_message_event(message: &ChatMessage) -> Option<Value> {
+    let args = CommonParser.encode_value(message, Some("message")).ok()?;
+    Some(CommonParser.encode(Packet::event("/", args)))
+}
+
 impl RoomState {
     fn next_id(&mut self) -> u64 {
         self.last_id += 1;
@@ -258,8 +269,7 @@ impl RoomState {
         let message = Arc::new(message);
         let mut queue = VecDeque::from([(message.clone(), except)]);
         while let Some((message, except)) = queue.pop_front() {
-            // Serialized once, copied to each queue: the fan-out's cost is per recipient.
-            let Ok(encoded) = serde_json::value::to_raw_value(&*message) else {
+            let Some(packet) = encode_message_event(&message) else {
                 tracing::error!(id = message.id, "cannot serialize a chat message");
                 continue;
             };
@@ -267,8 +277,8 @@ impl RoomState {
                 .members
                 .iter()
                 .filter(|(sid, _)| Some(**sid) != except)
-                .filter_map(|(sid, member)| match member.socket.emit("message", &*encoded) {
-                    Err(SendError::Socket(SocketError::InternalChannelFull)) => Some(*sid),
+                .filter_map(|(sid, member)| match member.socket.send_raw(packet.clone()) {
+                    Err(SocketError::InternalChannelFull) => Some(*sid),
                     // A closed socket is about to run its disconnect handler, which announces it.
                     _ => None,
                 })

@@ -743,7 +743,12 @@ impl<A: Adapter> Socket<A> {
         permit.send(packet, self.parser);
         Ok(())
     }
-    pub(crate) fn send_raw(&self, value: Value) -> Result<(), SocketError> {
+    /// Queues an already encoded packet (the output of the namespace's parser) for this socket.
+    ///
+    /// Confab patch: public so that a room message can be encoded once and handed to each member,
+    /// while still learning which member's queue was full (the errors of a room broadcast do not
+    /// say which socket they belong to). See `vendor/README.md` in the Confab repository.
+    pub fn send_raw(&self, value: Value) -> Result<(), SocketError> {
         let permit = self.reserve()?;
         permit.send_raw(value);
         Ok(())
