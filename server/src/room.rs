@@ -4,8 +4,9 @@
 //! under it: a name is checked and taken in one step (racing clients: exactly one wins), an id is
 //! assigned and the message handed to every member's queue in one step (everyone sees ids in order),
 //! and a newcomer gets its history snapshot and joins the recipients in one step (no gap, no duplicate).
-//! Handing a message to a queue never waits (socketioxide's `emit` is a non-blocking channel send), so
-//! the lock is held only for memory work.
+//! Handing a message to a queue never waits (socketioxide's `emit` and `send_raw` are non-blocking
+//! channel sends), and a room message is encoded once for all members, so the lock is held only for
+//! a little memory work per member.
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -15,6 +16,7 @@ use std::{
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use indexmap::IndexMap;
+use serde::Serialize;
 use socketioxide::{
     extract::{AckSender, SocketRef},
     socket::Sid,
@@ -170,11 +172,11 @@ impl Room {
         }
         member.typing = TypingState { active: typing, relayed_at: Some(now) };
         let name = member.name.clone();
-        let notice = TypingNotice { name: &name, typing };
+        let Some(packet) = encode_event("typing", &TypingNotice { name: &name, typing }) else { return };
         for (sid, other) in &state.members {
             if *sid != sender {
                 // Best effort: a full queue simply misses a typing notice.
-                let _ = other.socket.emit("typing", &notice);
+                let _ = other.socket.send_raw(packet.clone());
             }
         }
     }
@@ -237,12 +239,12 @@ impl Room {
     }
 }
 
-/// The whole socket.io packet of a `message` event (`42["message",{…}]`), encoded once per room message:
+/// The whole socket.io packet of an event (`42["message",{…}]`), encoded once for all its recipients:
 /// every member's queue gets a reference to the same bytes, so a delivery costs a queue push instead
 /// of a serialization (docs/PERFORMANCE.md finding 10). The server runs socketioxide's default parser
-/// (the JSON one) on the default namespace, so this is exactly what `socket.emit("message", …)` sends.
-fn encode_message_event(message: &ChatMessage) -> Option<Value> {
-    let args = CommonParser.encode_value(message, Some("message")).ok()?;
+/// (the JSON one) on the default namespace, so this is exactly what `socket.emit(event, data)` sends.
+fn encode_event(event: &str, data: &impl Serialize) -> Option<Value> {
+    let args = CommonParser.encode_value(data, Some(event)).ok()?;
     Some(CommonParser.encode(Packet::event("/", args)))
 }
 
@@ -269,7 +271,7 @@ impl RoomState {
         let message = Arc::new(message);
         let mut queue = VecDeque::from([(message.clone(), except)]);
         while let Some((message, except)) = queue.pop_front() {
-            let Some(packet) = encode_message_event(&message) else {
+            let Some(packet) = encode_event("message", &*message) else {
                 tracing::error!(id = message.id, "cannot serialize a chat message");
                 continue;
             };
