@@ -239,7 +239,7 @@ impl Room {
     }
 }
 
-/// The whole socket.io packet of an event (`42["message",{…}]`), encoded once for all its recipients:
+/// The whole socket.io packet of an event (`2["message",{…}]`, `42…` on the wire), encoded once for all its recipients:
 /// every member's queue gets a reference to the same bytes, so a delivery costs a queue push instead
 /// of a serialization (docs/PERFORMANCE.md finding 10). The server runs socketioxide's default parser
 /// (the JSON one) on the default namespace, so this is exactly what `socket.emit(event, data)` sends.
@@ -316,5 +316,23 @@ impl RoomState {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_is_encoded_as_the_socketio_packet_that_emit_would_send() {
+        let message = ChatMessage::chat("ann".into(), "hi \"there\" <b>".into(), 7, 1_700_000_000_000);
+        let Some(Value::Str(packet, None)) = encode_event("message", &message) else {
+            panic!("expected a text packet without attachments");
+        };
+        // Socket.io EVENT (2) on the default namespace; engine.io adds its MESSAGE type (4) on the wire.
+        assert_eq!(
+            packet.as_str(),
+            r#"2["message",{"from":"ann","message":"hi \"there\" <b>","id":7,"ts":1700000000000}]"#
+        );
     }
 }
