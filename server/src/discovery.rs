@@ -155,10 +155,9 @@ impl Browser {
                         return Some(DiscoveryEvent::Found(chat));
                     }
                 }
-                ServiceEvent::ServiceRemoved(_, fullname) => {
-                    if self.seen.remove(&fullname).is_some() {
-                        return Some(DiscoveryEvent::Lost(fullname));
-                    }
+                ServiceEvent::ServiceRemoved(_, fullname) if self.seen.contains_key(&fullname) => {
+                    self.seen.remove(&fullname);
+                    return Some(DiscoveryEvent::Lost(fullname));
                 }
                 _ => {}
             }
