@@ -801,6 +801,21 @@ mod tests {
     }
 
     #[test]
+    fn fixed_rate_senders_start_at_spread_out_phases() {
+        let phases: Vec<f64> = (0..10).map(phase_fraction).collect();
+        assert!(phases.iter().all(|p| (0.0..1.0).contains(p)), "{phases:?}");
+        let (min, max) = phases.iter().fold((1.0f64, 0.0f64), |(lo, hi), &p| (lo.min(p), hi.max(p)));
+        assert!(max - min > 0.5, "phases cover the period: {phases:?}");
+        // Never two senders in step (that let a server batch their messages, finding 11).
+        for (i, a) in phases.iter().enumerate() {
+            for b in &phases[i + 1..] {
+                assert!((a - b).abs() > 1e-3, "{phases:?}");
+            }
+        }
+        assert_eq!(phase_fraction(3), phase_fraction(3), "the same load for both servers");
+    }
+
+    #[test]
     fn sequence_tracking_is_exact() {
         let mut t = SeqTrack::default();
         for seq in [0, 1, 3, 2, 3, 200] {
