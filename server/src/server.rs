@@ -204,8 +204,11 @@ async fn detach_from_read_buffer(request: Request) -> Request {
     parts.headers = parts
         .headers
         .iter()
-        .filter_map(|(name, value)| {
-            Some((HeaderName::from_bytes(name.as_str().as_bytes()).ok()?, HeaderValue::from_bytes(value.as_bytes()).ok()?))
+        .map(|(name, value)| {
+            // Both always re-parse (they were parsed once); keeping the original is the safe fallback.
+            let name_copy = HeaderName::from_bytes(name.as_str().as_bytes()).unwrap_or_else(|_| name.clone());
+            let value_copy = HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| value.clone());
+            (name_copy, value_copy)
         })
         .collect();
     if let Ok(uri) = parts.uri.to_string().parse::<Uri>() {
