@@ -173,12 +173,8 @@ impl Room {
         member.typing = TypingState { active: typing, relayed_at: Some(now) };
         let name = member.name.clone();
         let Some(packet) = encode_event("typing", &TypingNotice { name: &name, typing }) else { return };
-        for (sid, other) in &state.members {
-            if *sid != sender {
-                // Best effort: a full queue simply misses a typing notice.
-                let _ = other.socket.send_raw(packet.clone());
-            }
-        }
+        // Best effort: a full queue simply misses a typing notice (nobody is evicted for it).
+        let _missed = state.send_to_members(&packet, Some(sender));
     }
 
     /// Handles a `history` request (protocol §2.2). Unregistered sockets get nothing.
@@ -265,6 +261,19 @@ impl RoomState {
         Some(member)
     }
 
+    /// Queues `packet` for every member except `except`; returns the members whose queue was full.
+    fn send_to_members(&self, packet: &Value, except: Option<Sid>) -> Vec<Sid> {
+        self.members
+            .iter()
+            .filter(|(sid, _)| Some(**sid) != except)
+            .filter_map(|(sid, member)| match member.socket.send_raw(packet.clone()) {
+                Err(SocketError::InternalChannelFull) => Some(*sid),
+                // A closed socket is about to run its disconnect handler, which announces it.
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Hands `message` to every member except `except`. A member whose queue is full is evicted, and
     /// its leave announcement is sequenced right after, so nobody ever misses a message silently.
     fn broadcast(&mut self, message: ChatMessage, except: Option<Sid>) -> Arc<ChatMessage> {
@@ -275,17 +284,7 @@ impl RoomState {
                 tracing::error!(id = message.id, "cannot serialize a chat message");
                 continue;
             };
-            let too_slow: Vec<Sid> = self
-                .members
-                .iter()
-                .filter(|(sid, _)| Some(**sid) != except)
-                .filter_map(|(sid, member)| match member.socket.send_raw(packet.clone()) {
-                    Err(SocketError::InternalChannelFull) => Some(*sid),
-                    // A closed socket is about to run its disconnect handler, which announces it.
-                    _ => None,
-                })
-                .collect();
-            for sid in too_slow {
+            for sid in self.send_to_members(&packet, except) {
                 let Some(member) = self.remove(sid) else { continue };
                 let name = member.name.clone();
                 self.evicted(member);
