@@ -9,7 +9,7 @@ use confab_server::{Limits, ServerConfig};
 fn config() -> ServerConfig {
     ServerConfig {
         limits: Limits {
-            messages_per_second: None,
+            messages_per_second: 0,
             ..Limits::default()
         },
         ..ServerConfig::default()

@@ -2,17 +2,9 @@
 
 use std::sync::Arc;
 
+use confab_protocol::AuthError;
 use serde_json::Value;
 use socketioxide::extract::{State, TryData};
-
-/// The connect error a refused client sees as `err.message`.
-#[derive(Debug, thiserror::Error)]
-pub enum AuthError {
-    #[error("password required")]
-    PasswordRequired,
-    #[error("wrong password")]
-    WrongPassword,
-}
 
 /// The server's password, as socketioxide state (`None`: open room).
 #[derive(Debug, Clone)]

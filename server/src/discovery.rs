@@ -2,7 +2,7 @@
 //! connect screen browses. Used by `confab-server --advertise` and by the desktop app.
 //!
 //! Service type `_confab._tcp.local.`; TXT properties: `name` (chat name), `host` (who hosts it),
-//! `password` (`yes`/`no`), `proto` (protocol version, [`PROTOCOL_VERSION`]).
+//! `password` (`yes`/`no`), `proto` (`confab_protocol::PROTOCOL_VERSION`).
 
 use std::{
     collections::HashMap,
@@ -11,10 +11,7 @@ use std::{
 
 use mdns_sd::{ServiceDaemon, ServiceEvent, ServiceInfo};
 
-/// Our DNS-SD service type.
-pub const SERVICE_TYPE: &str = "_confab._tcp.local.";
-/// Version of docs/PROTOCOL.md a chat speaks; a client can skip versions it does not know.
-pub const PROTOCOL_VERSION: &str = "1";
+pub use confab_protocol::MDNS_SERVICE_TYPE as SERVICE_TYPE;
 
 /// Why discovery could not start. Discovery is a convenience: callers report this and carry on.
 #[derive(Debug, thiserror::Error)]
@@ -45,11 +42,12 @@ impl Advertiser {
         let machine = sanitize_label(&machine);
         // Instance names must be unique on the network: the machine and port make them so.
         let instance = format!("{} on {machine}:{}", chat.chat_name, chat.port);
+        let protocol = confab_protocol::PROTOCOL_VERSION.to_string();
         let properties = [
             ("name", chat.chat_name.as_str()),
             ("host", chat.host_name.as_str()),
             ("password", if chat.password_required { "yes" } else { "no" }),
-            ("proto", PROTOCOL_VERSION),
+            ("proto", protocol.as_str()),
         ];
         let info = ServiceInfo::new(SERVICE_TYPE, &instance, &format!("{machine}.local."), "", chat.port, &properties[..])?
             .enable_addr_auto();
@@ -189,7 +187,7 @@ mod tests {
             chat_name: "x".into(),
             host_name: "h".into(),
             password_required: false,
-            protocol_version: PROTOCOL_VERSION.into(),
+            protocol_version: confab_protocol::PROTOCOL_VERSION.to_string(),
             port: 7878,
             addresses: addresses.iter().map(|a| a.parse().unwrap()).collect(),
         }

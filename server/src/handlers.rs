@@ -14,7 +14,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-use serde::de::DeserializeOwned;
+use confab_protocol::{event, HistoryRequest, Refusal, RefusalCode, RefusedEvent, Welcome, PROTOCOL_VERSION};
+use serde::{de::DeserializeOwned, Deserialize};
 use serde_json::Value;
 use socketioxide::{
     adapter::LocalAdapter,
@@ -24,16 +25,38 @@ use socketioxide::{
     ParserError, SendError, SocketError,
 };
 
-use crate::{
-    payload::{HistoryRequest, IncomingMessage, Refusal, RefusedEvent},
-    room::Room,
-};
+use crate::room::Room;
 
-/// What every handler gets: the socket, the room, and the (possibly unrequested) ack.
+/// What every handler gets: the socket, the room, and the ack (a no-op when none was asked for).
 struct Call {
     socket: SocketRef,
     room: Arc<Room>,
     ack: AckSender,
+    ack_requested: bool,
+}
+
+/// How a `register` is answered (protocol §1.1): with the ack when the client asked for one, else
+/// with a `register` event carrying the boolean, as the seed's own server does. Never both: a
+/// client that asks for the ack and also listens for the event must not see two answers.
+pub enum RegisterReply {
+    Ack(AckSender),
+    Event,
+}
+
+impl RegisterReply {
+    pub fn send(self, socket: &SocketRef, accepted: bool) -> Result<(), SendError> {
+        match self {
+            Self::Ack(ack) => ack.send(&accepted),
+            Self::Event => socket.emit(event::REGISTER, &accepted),
+        }
+    }
+}
+
+/// A `message` as a client sends it. `from` and any other field are ignored: the server always uses
+/// the registered name (protocol §1.2).
+#[derive(Debug, Deserialize)]
+struct IncomingMessage {
+    message: String,
 }
 
 /// A handler run synchronously, in arrival order, with the event's first argument parsed as `T`.
@@ -59,7 +82,7 @@ impl<T: DeserializeOwned + 'static> MessageHandler<LocalAdapter, InOrderMarker> 
         let Ok(TryData(payload)) = TryData::<T>::from_message_parts(&socket, &mut data, &ack_id);
         let Ok(socket) = SocketRef::from_message_parts(&socket, &mut data, &ack_id);
         wait_until_connected(&socket);
-        (self.handle)(Call { socket, room, ack }, payload);
+        (self.handle)(Call { socket, room, ack, ack_requested: ack_id.is_some() }, payload);
     }
 }
 
@@ -95,18 +118,21 @@ fn on_multi_thread_runtime() -> bool {
 /// handler, so a client that emits `register` as soon as it is connected could be faster than the
 /// handler registration and lose its event. Middlewares run before the confirmation is sent.
 pub async fn attach_handlers(socket: SocketRef) -> Result<(), Infallible> {
-    socket.on("register", in_order(on_register));
-    socket.on("message", in_order(on_message));
-    socket.on("typing", in_order(on_typing));
-    socket.on("history", in_order(on_history));
-    socket.on("users", in_order(on_users));
+    socket.on(event::REGISTER, in_order(on_register));
+    socket.on(event::MESSAGE, in_order(on_message));
+    socket.on(event::TYPING, in_order(on_typing));
+    socket.on(event::HISTORY, in_order(on_history));
+    socket.on(event::USERS, in_order(on_users));
     socket.on_disconnect(on_disconnect);
     Ok(())
 }
 
-/// Called for every socket that joined `/` (after the password check and [`attach_handlers`]).
-pub async fn on_connect(socket: SocketRef) {
+/// Called for every socket that joined `/` (after the password check and [`attach_handlers`]): tells
+/// it what this server speaks and allows (`welcome`, an extension a seed client ignores).
+pub async fn on_connect(socket: SocketRef, State(room): State<Arc<Room>>) {
     tracing::debug!(sid = %socket.id, "connected");
+    let welcome = Welcome { protocol: PROTOCOL_VERSION, limits: room.limits().clone() };
+    let _ = socket.emit(event::WELCOME, &welcome);
 }
 
 fn on_register(call: Call, name: Result<Value, ParserError>) {
@@ -114,22 +140,19 @@ fn on_register(call: Call, name: Result<Value, ParserError>) {
         Ok(Value::String(name)) => Some(name.as_str()),
         _ => None,
     };
-    call.room.register(&call.socket, requested, call.ack);
+    let reply = if call.ack_requested { RegisterReply::Ack(call.ack) } else { RegisterReply::Event };
+    call.room.register(&call.socket, requested, reply);
 }
 
 fn on_message(call: Call, payload: Result<IncomingMessage, ParserError>) {
-    let Call { socket, room, ack } = call;
+    let Call { socket, room, ack, .. } = call;
     match room.post(socket.id, payload.ok().map(|p| p.message)) {
         Ok(delivered) => {
             if let Err(SendError::Socket(SocketError::InternalChannelFull)) = ack.send(&*delivered) {
                 room.evict(socket.id);
             }
         }
-        Err(code) => {
-            tracing::debug!(sid = %socket.id, ?code, "message refused");
-            let _ = ack.send(&Refusal::from(code));
-            let _ = socket.emit("refused", &RefusedEvent { event: "message", refusal: code.into() });
-        }
+        Err(code) => refuse(&socket, &room, ack, event::MESSAGE, code),
     }
 }
 
@@ -147,6 +170,15 @@ fn on_history(call: Call, request: Result<HistoryRequest, ParserError>) {
 
 fn on_users(call: Call, _: Result<Value, ParserError>) {
     let _ = call.ack.send(&call.room.users(call.socket.id));
+}
+
+/// Tells the client its request was not carried out: in the ack when it asked for one, and in a
+/// `refused` event in every case (protocol §2.5).
+fn refuse(socket: &SocketRef, room: &Room, ack: AckSender, event: &str, code: RefusalCode) {
+    tracing::debug!(sid = %socket.id, %code, event, "refused");
+    let refusal = Refusal::new(code, room.limits());
+    let _ = ack.send(&refusal);
+    let _ = socket.emit(event::REFUSED, &RefusedEvent { event: event.to_owned(), refusal });
 }
 
 async fn on_disconnect(socket: SocketRef, reason: DisconnectReason, State(room): State<Arc<Room>>) {

@@ -2,7 +2,7 @@
 
 use std::{collections::VecDeque, sync::Arc};
 
-use crate::payload::ChatMessage;
+use confab_protocol::ChatMessage;
 
 /// A bounded, id-ordered buffer of the last chat messages.
 #[derive(Debug)]
@@ -34,7 +34,7 @@ impl History {
             return self.messages.iter().cloned().collect();
         };
         // Ids are increasing, so the first newer message can be found by binary search.
-        let start = self.messages.partition_point(|m| m.id <= after);
+        let start = self.messages.partition_point(|m| m.id <= Some(after));
         self.messages.range(start..).cloned().collect()
     }
 }
@@ -48,7 +48,7 @@ mod tests {
     }
 
     fn ids(messages: &[Arc<ChatMessage>]) -> Vec<u64> {
-        messages.iter().map(|m| m.id).collect()
+        messages.iter().filter_map(|m| m.id).collect()
     }
 
     #[test]

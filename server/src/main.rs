@@ -2,7 +2,6 @@
 
 use std::{
     net::{IpAddr, SocketAddr},
-    num::NonZeroU32,
     path::PathBuf,
     process::ExitCode,
     time::Duration,
@@ -11,6 +10,7 @@ use std::{
 use clap::Parser;
 use confab_server::{
     discovery::{Advertiser, Browser, ChatAnnouncement, DiscoveryEvent},
+    protocol::{limits, DEFAULT_PORT},
     Limits, ServerConfig,
 };
 use tracing_subscriber::EnvFilter;
@@ -67,32 +67,32 @@ struct Serve {
     #[arg(long, env = "CONFAB_BIND", default_value = "0.0.0.0")]
     bind: IpAddr,
     /// Port to listen on (0 picks a free one).
-    #[arg(long, short, env = "CONFAB_PORT", default_value_t = 7878)]
+    #[arg(long, short, env = "CONFAB_PORT", default_value_t = DEFAULT_PORT)]
     port: u16,
     /// Room password clients must send in the handshake `auth.password` (prefer the env variable:
     /// command lines are visible to other users of the machine).
     #[arg(long, env = "CONFAB_PASSWORD", hide_env_values = true)]
     password: Option<String>,
     /// How many chat messages to keep for late joiners and reconnecting clients.
-    #[arg(long, env = "CONFAB_HISTORY", default_value_t = 200)]
+    #[arg(long, env = "CONFAB_HISTORY", default_value_t = limits::DEFAULT_HISTORY)]
     history: usize,
     /// Sustained messages per second per connection (0 disables flood control).
-    #[arg(long, env = "CONFAB_RATE", default_value_t = 10)]
+    #[arg(long, env = "CONFAB_RATE", default_value_t = Limits::default().messages_per_second)]
     rate: u32,
     /// Messages a connection may send in a burst before the sustained rate applies.
-    #[arg(long, env = "CONFAB_BURST", default_value_t = 20)]
+    #[arg(long, env = "CONFAB_BURST", default_value_t = Limits::default().message_burst)]
     burst: u32,
     /// Longest chat message, in characters.
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = Limits::default().max_message_chars)]
     max_message_chars: usize,
     /// Outgoing packets queued per connection before a client counts as too slow.
-    #[arg(long, default_value_t = 2048)]
+    #[arg(long, default_value_t = limits::DEFAULT_MAX_QUEUED_PACKETS)]
     max_queued_packets: usize,
     /// Seconds between heartbeats; a vanished client is announced after interval + timeout.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = limits::DEFAULT_PING_INTERVAL.as_secs())]
     ping_interval: u64,
     /// Seconds to wait for a heartbeat answer.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = limits::DEFAULT_PING_TIMEOUT.as_secs())]
     ping_timeout: u64,
     /// Folder served at `/` instead of the built-in browser join page.
     #[arg(long, env = "CONFAB_WEB_ROOT")]
@@ -110,7 +110,9 @@ struct Serve {
 
 impl Serve {
     fn config(&self) -> Result<ServerConfig, String> {
-        let burst = NonZeroU32::new(self.burst).ok_or("--burst must be at least 1")?;
+        if self.burst == 0 {
+            return Err("--burst must be at least 1".into());
+        }
         if self.max_message_chars == 0 {
             return Err("--max-message-chars must be at least 1".into());
         }
@@ -119,8 +121,8 @@ impl Serve {
             history_capacity: self.history,
             limits: Limits {
                 max_message_chars: self.max_message_chars,
-                messages_per_second: NonZeroU32::new(self.rate),
-                message_burst: burst,
+                messages_per_second: self.rate,
+                message_burst: self.burst,
                 ..Limits::default()
             },
             ping_interval: Duration::from_secs(self.ping_interval.max(1)),

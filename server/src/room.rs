@@ -10,27 +10,23 @@
 
 use std::{
     collections::{HashMap, VecDeque},
+    num::NonZeroU32,
     sync::{Arc, Mutex, MutexGuard, PoisonError},
     time::{Duration, Instant},
+};
+
+use confab_protocol::{
+    event, names, now_ms, text, AnnouncementKind, ChatMessage, Limits, Notice, RefusalCode, TypingNotice,
 };
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use indexmap::IndexMap;
 use serde::Serialize;
-use socketioxide::{
-    extract::{AckSender, SocketRef},
-    socket::Sid,
-    SocketError,
-};
+use socketioxide::{extract::SocketRef, socket::Sid, SocketError};
 use socketioxide_core::{packet::Packet, parser::Parse, Value};
 use socketioxide_parser_common::CommonParser;
 
-use crate::{
-    config::Limits,
-    history::History,
-    names,
-    payload::{now_millis, AnnouncementKind, ChatMessage, Notice, RefusalCode, TypingNotice},
-};
+use crate::{handlers::RegisterReply, history::History};
 
 /// A relayed `typing: true` is repeated at most this often per user (protocol §2.3).
 const TYPING_RELAY_INTERVAL: Duration = Duration::from_secs(1);
@@ -92,8 +88,13 @@ impl Room {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The limits this room enforces (and tells every client in `welcome`).
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
     /// Handles `register` (protocol §1.1). `requested` is `None` when the argument was not a string.
-    pub fn register(&self, socket: &SocketRef, requested: Option<&str>, ack: AckSender) {
+    pub fn register(&self, socket: &SocketRef, requested: Option<&str>, reply: RegisterReply) {
         let mut state = self.state();
         let accepted = requested.and_then(|raw| {
             let name = names::validate(raw, self.limits.max_name_chars)
@@ -106,29 +107,30 @@ impl Room {
             free.then(|| (Arc::<str>::from(name), key))
         });
         let Some((name, key)) = accepted else {
-            let _ = ack.send(&false);
+            let _ = reply.send(socket, false);
             return;
         };
 
-        // Order on the newcomer's connection: ack, history, users, then its own join announcement.
-        if ack.send(&true).is_err() {
+        // Order on the newcomer's connection: the answer, history, users, then its own join announcement.
+        if reply.send(socket, true).is_err() {
             return;
         }
-        let _ = socket.emit("history", &state.history.after(None));
+        let _ = socket.emit(event::HISTORY, &state.history.after(None));
         state.names.insert(key, socket.id);
         state.members.insert(
             socket.id,
             Member { name: name.clone(), socket: socket.clone(), limiter: self.limiter(), typing: TypingState::default() },
         );
         let users: Vec<&Arc<str>> = state.members.values().map(|m| &m.name).collect();
-        let _ = socket.emit("users", &users);
+        let _ = socket.emit(event::USERS, &users);
         tracing::info!(sid = %socket.id, %name, "registered");
         state.announce(AnnouncementKind::Join, Some(name));
     }
 
     fn limiter(&self) -> Option<DefaultDirectRateLimiter> {
-        let rate = self.limits.messages_per_second?;
-        Some(RateLimiter::direct(Quota::per_second(rate).allow_burst(self.limits.message_burst)))
+        let rate = NonZeroU32::new(self.limits.messages_per_second)?;
+        let burst = NonZeroU32::new(self.limits.message_burst).unwrap_or(NonZeroU32::MIN);
+        Some(RateLimiter::direct(Quota::per_second(rate).allow_burst(burst)))
     }
 
     /// Handles `message` (protocol §1.2): delivers it to every other member and returns what was
@@ -137,28 +139,15 @@ impl Room {
         let mut state = self.state();
         let member = state.members.get(&sender).ok_or(RefusalCode::NotRegistered)?;
         let text = text.ok_or(RefusalCode::InvalidPayload)?;
-        self.check_text(&text)?;
+        text::check(&text, &self.limits)?;
         if member.limiter.as_ref().is_some_and(|l| l.check().is_err()) {
             return Err(RefusalCode::RateLimited);
         }
         let from = member.name.clone();
         let id = state.next_id();
-        let message = state.broadcast(ChatMessage::chat(from, text.into(), id, now_millis()), Some(sender));
+        let message = state.broadcast(ChatMessage::chat(from, text.into(), id, now_ms()), Some(sender));
         state.history.push(message.clone());
         Ok(message)
-    }
-
-    fn check_text(&self, text: &str) -> Result<(), RefusalCode> {
-        // A char is at most 4 bytes: a longer byte string is too long without counting.
-        if text.len() > 4 * self.limits.max_message_chars
-            || text.chars().count() > self.limits.max_message_chars
-        {
-            return Err(RefusalCode::TooLong);
-        }
-        if text.trim().is_empty() {
-            return Err(RefusalCode::Empty);
-        }
-        Ok(())
     }
 
     /// Handles `typing` (protocol §2.3): relays changes, and repeats of `true` at most once a second.
@@ -171,8 +160,8 @@ impl Room {
             return;
         }
         member.typing = TypingState { active: typing, relayed_at: Some(now) };
-        let name = member.name.clone();
-        let Some(packet) = encode_event("typing", &TypingNotice { name: &name, typing }) else { return };
+        let notice = TypingNotice { name: member.name.clone(), typing };
+        let Some(packet) = encode_event(event::TYPING, &notice) else { return };
         // Best effort: a full queue simply misses a typing notice (nobody is evicted for it).
         let _missed = state.send_to_members(&packet, Some(sender));
     }
@@ -252,7 +241,7 @@ impl RoomState {
 
     fn announce(&mut self, kind: AnnouncementKind, name: Option<Arc<str>>) {
         let id = self.next_id();
-        self.broadcast(ChatMessage::announcement(kind, name, id, now_millis()), None);
+        self.broadcast(ChatMessage::announcement(kind, name, id, now_ms()), None);
     }
 
     fn remove(&mut self, sid: Sid) -> Option<Member> {
@@ -280,8 +269,8 @@ impl RoomState {
         let message = Arc::new(message);
         let mut queue = VecDeque::from([(message.clone(), except)]);
         while let Some((message, except)) = queue.pop_front() {
-            let Some(packet) = encode_event("message", &*message) else {
-                tracing::error!(id = message.id, "cannot serialize a chat message");
+            let Some(packet) = encode_event(event::MESSAGE, &*message) else {
+                tracing::error!(id = ?message.id, "cannot serialize a chat message");
                 continue;
             };
             for sid in self.send_to_members(&packet, except) {
@@ -289,7 +278,7 @@ impl RoomState {
                 let name = member.name.clone();
                 self.evicted(member);
                 let id = self.next_id();
-                let leave = ChatMessage::announcement(AnnouncementKind::Leave, Some(name), id, now_millis());
+                let leave = ChatMessage::announcement(AnnouncementKind::Leave, Some(name), id, now_ms());
                 queue.push_back((Arc::new(leave), None));
             }
         }
@@ -301,14 +290,11 @@ impl RoomState {
         tracing::warn!(sid = %member.socket.id, name = %member.name, "too slow, disconnecting");
         let socket = member.socket;
         tokio::spawn(async move {
-            let notice = Notice {
-                code: "too_slow",
-                message: "Your connection could not keep up with the chat. Reconnect to catch up.",
-            };
+            let notice = Notice::too_slow();
             let deadline = Instant::now() + EVICTION_GRACE;
             let mut told = false;
             while socket.connected() && Instant::now() < deadline {
-                told = told || socket.emit("notice", &notice).is_ok();
+                told = told || socket.emit(event::NOTICE, &notice).is_ok();
                 if told && socket.clone().disconnect().is_ok() {
                     return;
                 }

@@ -11,6 +11,7 @@ use axum::{
     Json, Router,
 };
 use tower_layer::Layer;
+use confab_protocol::Health;
 use socketioxide::{handler::ConnectHandler, SocketIo};
 use tokio::{
     net::{TcpListener, TcpSocket},
@@ -25,7 +26,6 @@ use crate::{
     error::{Error, Result},
     handlers::{attach_handlers, on_connect},
     net,
-    payload::Health,
     room::Room,
     web,
 };

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use confab_server::discovery::{Advertiser, Browser, ChatAnnouncement, DiscoveryEvent, PROTOCOL_VERSION};
+use confab_server::discovery::{Advertiser, Browser, ChatAnnouncement, DiscoveryEvent};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_advertised_chat_is_found_then_lost() {
@@ -30,7 +30,7 @@ async fn an_advertised_chat_is_found_then_lost() {
     .expect("the chat is found within 10 s");
     assert_eq!(found.host_name, "tester");
     assert!(found.password_required);
-    assert_eq!(found.protocol_version, PROTOCOL_VERSION);
+    assert_eq!(found.protocol_version, confab_server::protocol::PROTOCOL_VERSION.to_string());
     assert_eq!(found.port, port);
     assert!(found.url().unwrap().ends_with(&format!(":{port}")));
 

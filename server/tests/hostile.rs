@@ -111,8 +111,8 @@ async fn malformed_messages_are_refused_and_delivered_to_nobody() {
 #[tokio::test]
 async fn flood_control_refuses_the_excess_and_spares_the_others() {
     let mut config = confab_server::ServerConfig::default();
-    config.limits.messages_per_second = std::num::NonZeroU32::new(1);
-    config.limits.message_burst = std::num::NonZeroU32::new(3).unwrap();
+    config.limits.messages_per_second = 1;
+    config.limits.message_burst = 3;
     let server = start_server(config).await;
     let addr = server.local_addr();
     let mut listener = TestClient::join(addr, "calm").await;
@@ -187,4 +187,47 @@ async fn a_raw_client_speaking_the_seed_protocol_byte_for_byte() {
     assert!(joined.starts_with("42[\"message\",{\"from\":\"Server\",\"message\":\"alice has joined the chat\",\"id\":"), "{joined}");
     raw::send(&mut ws, "421[\"register\",\"alice2\"]").await;
     assert_eq!(raw::next_text(&mut ws).await, "431[false]");
+}
+
+#[tokio::test]
+async fn a_seed_client_that_asks_no_ack_gets_a_register_event() {
+    let server = start_server(Default::default()).await;
+    let mut ws = raw::connect(server.local_addr()).await;
+    // The seed's own client: `register` without an ack id, then it waits for a `register` event.
+    raw::send(&mut ws, "42[\"register\",\"bob\"]").await;
+    assert_eq!(raw::next_text(&mut ws).await, "42[\"register\",true]");
+    assert_eq!(raw::next_text(&mut ws).await, "42[\"history\",[]]");
+    assert_eq!(raw::next_text(&mut ws).await, "42[\"users\",[\"bob\"]]");
+    let joined = raw::next_text(&mut ws).await;
+    assert!(joined.starts_with("42[\"message\",{\"from\":\"Server\",\"message\":\"bob has joined the chat\""), "{joined}");
+    // Refusals are answered the same way, and only once: no ack frame was asked for, none comes.
+    raw::send(&mut ws, "42[\"register\",\"bob2\"]").await;
+    assert_eq!(raw::next_text(&mut ws).await, "42[\"register\",false]");
+    let mut other = raw::connect(server.local_addr()).await;
+    raw::send(&mut other, "42[\"register\",\"BOB\"]").await;
+    assert_eq!(raw::next_text(&mut other).await, "42[\"register\",false]");
+    raw::send(&mut other, "42[\"register\",5]").await;
+    assert_eq!(raw::next_text(&mut other).await, "42[\"register\",false]");
+    // A client that asks for the ack gets the ack alone.
+    assert_eq!(raw::register(&mut other, "carol").await, "431[true]");
+    assert_eq!(raw::next_text(&mut other).await, "42[\"history\",[]]");
+}
+
+#[tokio::test]
+async fn welcome_tells_the_limits_the_server_runs_with() {
+    let mut config = confab_server::ServerConfig::default();
+    config.limits.max_message_chars = 321;
+    config.limits.messages_per_second = 0;
+    let server = start_server(config).await;
+    let url = format!("ws://{}/socket.io/?EIO=4&transport=websocket", server.local_addr());
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("websocket connects");
+    assert!(raw::next_text(&mut ws).await.starts_with("0{"));
+    raw::send(&mut ws, "40").await;
+    assert!(raw::next_text(&mut ws).await.starts_with("40{"));
+    let welcome = raw::next_text(&mut ws).await;
+    let payload: serde_json::Value = serde_json::from_str(welcome.strip_prefix("42").unwrap()).unwrap();
+    assert_eq!(payload[0], "welcome");
+    assert_eq!(payload[1]["limits"]["maxMessageChars"], 321);
+    assert_eq!(payload[1]["limits"]["messagesPerSecond"], 0);
+    assert_eq!(payload[1]["limits"]["maxNameChars"], 32);
 }

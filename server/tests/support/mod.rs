@@ -28,7 +28,7 @@ pub async fn start_server(config: ServerConfig) -> ServerHandle {
 /// A config without flood control, for tests that send many messages quickly.
 pub fn unlimited() -> ServerConfig {
     let mut config = ServerConfig::default();
-    config.limits.messages_per_second = None;
+    config.limits.messages_per_second = 0;
     config
 }
 

@@ -11,7 +11,8 @@ use super::WAIT;
 
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// Opens an engine.io v4 websocket and joins namespace `/` (`40` → `40{"sid":…}`).
+/// Opens an engine.io v4 websocket, joins namespace `/` (`40` → `40{"sid":…}`) and reads the
+/// server's `welcome`.
 pub async fn connect(addr: SocketAddr) -> Ws {
     let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
     let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("websocket connects");
@@ -20,6 +21,8 @@ pub async fn connect(addr: SocketAddr) -> Ws {
     send(&mut ws, "40").await;
     let connected = next_text(&mut ws).await;
     assert!(connected.starts_with("40{"), "namespace connect, got {connected}");
+    let welcome = next_text(&mut ws).await;
+    assert!(welcome.starts_with("42[\"welcome\",{\"protocol\":1,\"limits\":{"), "welcome, got {welcome}");
     ws
 }
 

@@ -1,0 +1,221 @@
+//! The payloads of the chat events (docs/PROTOCOL.md §1, §2), one type each. Servers encode them
+//! strictly; clients decode `message` leniently ([`ChatMessage::from_value`]), because a plain seed
+//! server sends only `{from, message}`, and may send anything as `from`.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{now_ms, refusal::wire_code, Limits, PROTOCOL_VERSION, SERVER_NAME};
+
+/// A `message` event: the seed's `{from, message}`, plus the extensions `id`, `ts` and, on
+/// Server announcements, `kind` and `name`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ChatMessage {
+    pub from: Arc<str>,
+    /// The text exactly as sent. Clients show it as text, never as HTML.
+    pub message: Arc<str>,
+    /// Room-wide sequence number, strictly increasing (§2.1); `None` from a seed server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<u64>,
+    /// Milliseconds since the Unix epoch when the server accepted it (receive time for a seed server).
+    pub ts: u64,
+    /// Set on Server announcements only: what happened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<AnnouncementKind>,
+    /// Set on join/leave announcements: who joined or left.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<Arc<str>>,
+}
+
+/// What a Server announcement is about, so clients track presence without parsing English.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AnnouncementKind {
+    Join,
+    Leave,
+    Shutdown,
+}
+
+impl AnnouncementKind {
+    pub const ALL: [AnnouncementKind; 3] = [Self::Join, Self::Leave, Self::Shutdown];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Join => "join",
+            Self::Leave => "leave",
+            Self::Shutdown => "shutdown",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == text)
+    }
+}
+
+impl ChatMessage {
+    /// A user's chat line as the server sequenced it.
+    pub fn chat(from: Arc<str>, message: Arc<str>, id: u64, ts: u64) -> Self {
+        Self { from, message, id: Some(id), ts, kind: None, name: None }
+    }
+
+    /// A Server announcement with the seed's exact wording.
+    pub fn announcement(kind: AnnouncementKind, name: Option<Arc<str>>, id: u64, ts: u64) -> Self {
+        let text = match (kind, &name) {
+            (AnnouncementKind::Join, Some(name)) => format!("{name} has joined the chat"),
+            (AnnouncementKind::Leave, Some(name)) => format!("{name} left the chat"),
+            _ => "The chat was closed by the host".to_owned(),
+        };
+        Self { from: SERVER_NAME.into(), message: text.into(), id: Some(id), ts, kind: Some(kind), name }
+    }
+
+    /// True for the server's own lines (join, leave, shutdown; from a seed server too).
+    pub fn is_announcement(&self) -> bool {
+        self.kind.is_some() || &*self.from == SERVER_NAME
+    }
+
+    /// Reads a `message` from any server. Anything without a string `message` is not a chat line;
+    /// a `from` that is not a string is shown as its JSON rather than dropped; a missing `ts` is the
+    /// time of receipt; unknown `kind`s are ignored.
+    pub fn from_value(value: &Value) -> Option<ChatMessage> {
+        let object = value.as_object()?;
+        let message = object.get("message")?.as_str()?;
+        let from: Arc<str> = match object.get("from") {
+            Some(Value::String(from)) => from.as_str().into(),
+            Some(Value::Null) | None => "?".into(),
+            Some(other) => other.to_string().into(),
+        };
+        let text = |key: &str| object.get(key).and_then(Value::as_str);
+        Some(ChatMessage {
+            from,
+            message: message.into(),
+            id: object.get("id").and_then(Value::as_u64),
+            ts: object.get("ts").and_then(Value::as_u64).unwrap_or_else(now_ms),
+            kind: text("kind").and_then(AnnouncementKind::parse),
+            name: text("name").map(Into::into),
+        })
+    }
+
+    /// Reads a list of messages (`history`); entries that are not messages are skipped.
+    pub fn list_from_value(value: &Value) -> Vec<ChatMessage> {
+        value.as_array().map(|items| items.iter().filter_map(Self::from_value).collect()).unwrap_or_default()
+    }
+}
+
+/// The optional argument of a `history` request.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<u64>,
+}
+
+/// A `typing` notice as relayed to the others.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TypingNotice {
+    pub name: Arc<str>,
+    pub typing: bool,
+}
+
+wire_code! {
+    /// What a `notice` is about.
+    NoticeCode {
+        /// The client could not keep up and is being disconnected (§2.6).
+        TooSlow = "too_slow",
+    }
+}
+
+/// The `notice` event: something the user should read, usually before a disconnect.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    pub code: NoticeCode,
+    #[serde(default)]
+    pub message: String,
+}
+
+impl Notice {
+    pub fn too_slow() -> Self {
+        Self {
+            code: NoticeCode::TooSlow,
+            message: "Your connection could not keep up with the chat. Reconnect to catch up.".to_owned(),
+        }
+    }
+}
+
+/// The `welcome` event, sent right after the namespace connect: what this server speaks and allows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Welcome {
+    pub protocol: u32,
+    pub limits: Limits,
+}
+
+impl Default for Welcome {
+    fn default() -> Self {
+        Self { protocol: PROTOCOL_VERSION, limits: Limits::default() }
+    }
+}
+
+/// `GET /health`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Health {
+    pub status: String,
+    pub users: usize,
+    pub connections: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_chat_message_has_the_seed_fields_plus_id_and_ts_only() {
+        let m = ChatMessage::chat("bob".into(), "hi".into(), 7, 42);
+        assert_eq!(serde_json::to_value(&m).unwrap(), json!({"from": "bob", "message": "hi", "id": 7, "ts": 42}));
+    }
+
+    #[test]
+    fn announcements_carry_the_seed_text_kind_and_name() {
+        let m = ChatMessage::announcement(AnnouncementKind::Join, Some("ann".into()), 1, 2);
+        assert_eq!(
+            serde_json::to_value(&m).unwrap(),
+            json!({"from": "Server", "message": "ann has joined the chat", "id": 1, "ts": 2, "kind": "join", "name": "ann"})
+        );
+        let m = ChatMessage::announcement(AnnouncementKind::Leave, Some("ann".into()), 3, 4);
+        assert_eq!(&*m.message, "ann left the chat");
+        assert!(m.is_announcement());
+    }
+
+    #[test]
+    fn lenient_decoding_reads_what_a_seed_server_sends() {
+        let before = now_ms();
+        let seed = ChatMessage::from_value(&json!({"from": 12, "message": "<b>hi</b>"})).unwrap();
+        assert_eq!((seed.id, &*seed.from, &*seed.message), (None, "12", "<b>hi</b>"));
+        assert!(seed.ts >= before, "a missing ts is the time of receipt");
+        let joined = ChatMessage::from_value(&json!({"from": "Server", "message": "a has joined the chat"})).unwrap();
+        assert!(joined.is_announcement());
+        let odd = ChatMessage::from_value(&json!({"from": "Server", "message": "x", "kind": "party", "id": -1})).unwrap();
+        assert_eq!((odd.kind, odd.id), (None, None));
+        assert!(ChatMessage::from_value(&json!({"from": "x"})).is_none());
+        assert!(ChatMessage::from_value(&json!("text")).is_none());
+        assert_eq!(ChatMessage::list_from_value(&json!([{"message": "a"}, 3, {"from": "b"}])).len(), 1);
+    }
+
+    #[test]
+    fn strict_and_lenient_decoding_agree_on_what_the_server_sends() {
+        let sent = ChatMessage::announcement(AnnouncementKind::Leave, Some("zoë".into()), 9, 10);
+        let wire = serde_json::to_value(&sent).unwrap();
+        assert_eq!(ChatMessage::from_value(&wire), Some(sent.clone()));
+        assert_eq!(serde_json::from_value::<ChatMessage>(wire).unwrap(), sent);
+    }
+
+    #[test]
+    fn welcome_fills_missing_fields_with_defaults() {
+        let welcome: Welcome = serde_json::from_value(json!({"limits": {"maxMessageChars": 300}})).unwrap();
+        assert_eq!(welcome.limits.max_message_chars, 300);
+        assert_eq!(welcome.limits.max_name_chars, Limits::default().max_name_chars);
+        assert_eq!(welcome.protocol, PROTOCOL_VERSION);
+    }
+}
