@@ -4,6 +4,7 @@ mod support;
 
 use std::time::Duration;
 
+use confab_server::protocol::now_ms;
 use serde_json::json;
 use support::{start_server, unlimited, TestClient};
 
@@ -49,14 +50,14 @@ async fn ack_carries_the_delivered_message_with_id_and_ts() {
     let bob = TestClient::join(addr, "bob").await;
     alice.next_event("message").await; // bob joined
 
-    let before = now_millis();
+    let before = now_ms();
     let ack = bob.call("message", vec![json!({"message": "with ack"})]).await;
     let delivered = alice.next_event("message").await;
     assert_eq!(ack, delivered, "the ack is exactly what the others received");
     assert_eq!(ack["from"], "bob");
     assert!(ack["id"].as_u64().unwrap() > 0);
     let ts = ack["ts"].as_u64().unwrap();
-    assert!(ts >= before && ts <= now_millis(), "ts {ts} is server time in ms");
+    assert!(ts >= before && ts <= now_ms(), "ts {ts} is server time in ms");
 }
 
 #[tokio::test]
@@ -148,9 +149,8 @@ async fn unregistered_sockets_receive_no_room_traffic() {
     b.send("secret").await;
     assert_eq!(a.next_event("message").await["message"], "b has joined the chat");
     assert_eq!(a.next_event("message").await["message"], "secret");
+    // The welcome (limits) is the only thing an unregistered socket gets.
+    assert_eq!(lurker.next_event("welcome").await["limits"]["maxMessageChars"], 2000);
     lurker.expect_silence(Duration::from_millis(300)).await;
 }
 
-fn now_millis() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64
-}
