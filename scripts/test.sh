@@ -13,6 +13,9 @@ step "Rust: build and test the workspace"
 cargo build --workspace --locked
 cargo test --workspace --locked
 
+step "UI model and protocol rules (node --test)"
+npm run --silent test:ui
+
 step "JS socket.io-client against the server"
 npm run --silent test:js
 

@@ -147,12 +147,16 @@ impl Notice {
 #[serde(rename_all = "camelCase", default)]
 pub struct Welcome {
     pub protocol: u32,
+    /// Names one run of the room's id sequence: ids are comparable only within one run (a client
+    /// that sees a new run after a reconnect must not drop messages as "already seen" by id).
+    /// Empty when unknown.
+    pub run: String,
     pub limits: Limits,
 }
 
 impl Default for Welcome {
     fn default() -> Self {
-        Self { protocol: PROTOCOL_VERSION, limits: Limits::default() }
+        Self { protocol: PROTOCOL_VERSION, run: String::new(), limits: Limits::default() }
     }
 }
 

@@ -131,7 +131,7 @@ pub async fn attach_handlers(socket: SocketRef) -> Result<(), Infallible> {
 /// it what this server speaks and allows (`welcome`, an extension a seed client ignores).
 pub async fn on_connect(socket: SocketRef, State(room): State<Arc<Room>>) {
     tracing::debug!(sid = %socket.id, "connected");
-    let welcome = Welcome { protocol: PROTOCOL_VERSION, limits: room.limits().clone() };
+    let welcome = Welcome { protocol: PROTOCOL_VERSION, run: room.run().to_owned(), limits: room.limits().clone() };
     let _ = socket.emit(event::WELCOME, &welcome);
 }
 

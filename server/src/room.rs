@@ -37,6 +37,8 @@ const EVICTION_GRACE: Duration = Duration::from_secs(30);
 pub struct Room {
     state: Mutex<RoomState>,
     limits: Limits,
+    /// This run of the id sequence (protocol §2.1): ids start again at 1 in a new one.
+    run: String,
 }
 
 /// Everything the room mutex protects.
@@ -79,7 +81,12 @@ impl Room {
                 closed: false,
             }),
             limits,
+            run: uuid::Uuid::new_v4().simple().to_string(),
         }
+    }
+
+    pub fn run(&self) -> &str {
+        &self.run
     }
 
     fn state(&self) -> MutexGuard<'_, RoomState> {

@@ -22,7 +22,7 @@ pub async fn connect(addr: SocketAddr) -> Ws {
     let connected = next_text(&mut ws).await;
     assert!(connected.starts_with("40{"), "namespace connect, got {connected}");
     let welcome = next_text(&mut ws).await;
-    assert!(welcome.starts_with("42[\"welcome\",{\"protocol\":1,\"limits\":{"), "welcome, got {welcome}");
+    assert!(welcome.starts_with("42[\"welcome\",{\"protocol\":1,\"run\":\""), "welcome, got {welcome}");
     ws
 }
 
