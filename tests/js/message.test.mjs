@@ -12,7 +12,7 @@ const REASONS = {
   invalid_payload: 'expected an object with a string field "message"',
   empty: "the message is empty",
   too_long: "the message is longer than 2000 characters",
-  rate_limited: "too many messages: slow down",
+  rate_limited: "too many messages: at most 20 at once, then 10 per second",
 };
 
 /** Checks an ack and the matching `refused` event for `code`. */
@@ -118,6 +118,8 @@ test("a message from an unregistered socket is refused with not_registered and r
 
 test("rate limiting: beyond the burst messages are refused with rate_limited, then allowed again", T, async (t) => {
   const s = await session(t, ["--rate", "1", "--burst", "3"]);
+  // The reason names the limits this server runs with.
+  const reason = "too many messages: at most 3 at once, then 1 per second";
   const alice = await s.join("alice");
   const bob = await s.join("bob");
   await alice.next("message");
@@ -128,10 +130,10 @@ test("rate limiting: beyond the burst messages are refused with rate_limited, th
   const delivered = acks.filter((a) => a.error === undefined);
   const limited = acks.filter((a) => a.error !== undefined);
   assert.deepEqual(delivered.map((a) => a.message), ["m0", "m1", "m2"], JSON.stringify(acks));
-  for (const a of limited) assert.deepEqual(a, { error: "rate_limited", reason: REASONS.rate_limited });
+  for (const a of limited) assert.deepEqual(a, { error: "rate_limited", reason });
   assert.equal(limited.length, 3);
   for (let i = 0; i < 3; i += 1) {
-    assert.deepEqual(await bob.next("refused"), { event: "message", error: "rate_limited", reason: REASONS.rate_limited });
+    assert.deepEqual(await bob.next("refused"), { event: "message", error: "rate_limited", reason });
   }
   for (const a of delivered) assert.deepEqual(await alice.next("message"), a);
   assert.equal(bob.connected, true, "a flooding client is not disconnected");
@@ -167,6 +169,7 @@ test("rate limiting with the defaults: a burst of 20 passes, the 21st to 25th ar
   const limited = acks.filter((a) => a.error === "rate_limited");
   assert.ok(ok.length >= 20 && ok.length <= 21, `20 (maybe 21 with a refill) pass, got ${ok.length}`);
   assert.equal(ok.length + limited.length, 25, JSON.stringify(acks.filter((a) => a.error && a.error !== "rate_limited")));
+  for (const a of limited) assert.deepEqual(a, { error: "rate_limited", reason: REASONS.rate_limited });
   for (let i = 0; i < ok.length; i += 1) assert.deepEqual(await alice.next("message"), ok.sort((x, y) => x.id - y.id)[i]);
   await s.assertStillServes([alice, bob]);
 });

@@ -2,10 +2,17 @@
 
 import assert from "node:assert/strict";
 import { io } from "socket.io-client";
-import { startServer } from "./server.mjs";
+import { startSeedServer, startServer } from "./server.mjs";
 
 /** Default wait for any single event or ack. */
 export const WAIT_MS = 5_000;
+/**
+ * How long "nothing more arrives" is watched for. An answer the server sends together with another
+ * (a second reply to one register) comes within a few ms on loopback; this leaves a wide margin.
+ */
+export const SILENCE_MS = 300;
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let nameCounter = 0;
 /** A fresh, valid, unique user name. */
@@ -110,6 +117,17 @@ export class TestClient {
     }
   }
 
+  /** Names of the events received but not yet consumed by `next`, in order of first arrival. */
+  unconsumed() {
+    return [...this.received.keys()].filter((event) => this.pending(event).length > 0);
+  }
+
+  /** Waits `ms`, then returns `unconsumed()`: for "nothing else arrives" checks. */
+  async unconsumedAfter(ms = SILENCE_MS) {
+    await sleep(ms);
+    return this.unconsumed();
+  }
+
   /** Emits with an ack and resolves to the ack's first argument; fails after `ms`. */
   async ack(event, args = [], ms = WAIT_MS) {
     try {
@@ -127,6 +145,17 @@ export class TestClient {
   /** `register` with exactly the given arguments; resolves to the ack. */
   async register(...args) {
     const ok = await this.ack("register", args);
+    if (ok === true && typeof args[0] === "string") this.name = args[0].trim();
+    return ok;
+  }
+
+  /**
+   * `register` as a seed client sends it: no ack asked; the answer is the next `register` event.
+   * Resolves to that event's boolean.
+   */
+  async registerWithoutAck(...args) {
+    this.emit("register", ...args);
+    const ok = await this.next("register");
     if (ok === true && typeof args[0] === "string") this.name = args[0].trim();
     return ok;
   }
@@ -216,13 +245,28 @@ export const joinOf = (name) => ({ from: "Server", message: `${name} has joined 
 export const leaveOf = (name) => ({ from: "Server", message: `${name} left the chat`, kind: "leave", name });
 
 /**
- * A running server plus the clients of one test, all cleaned up by `t.after`.
- * Usage: `const s = await session(t, ["--history", "3"]);`
+ * `welcome` (PROTOCOL.md), after checking its shape: protocol 1, a hex run id, and every limit a
+ * non-negative integer.
  */
-export async function session(t, flags = [], options = {}) {
-  const server = await startServer(flags, options);
+export function checkWelcome(welcome) {
+  assert.equal(welcome?.protocol, 1, `welcome: ${JSON.stringify(welcome)}`);
+  assert.match(welcome.run, /^[0-9a-f]+$/, "welcome.run names this server run in hex");
+  assert.deepEqual(Object.keys(welcome.limits).sort(), ["maxMessageChars", "maxNameChars", "maxPacketBytes", "messageBurst", "messagesPerSecond"]);
+  for (const [key, value] of Object.entries(welcome.limits)) assert.ok(Number.isSafeInteger(value) && value >= 0, `limits.${key}: ${value}`);
+  return welcome;
+}
+
+/**
+ * The clients of one test on `server`, all disconnected (and the server stopped) by `t.after`.
+ * `prepare(client)` runs once each client is connected.
+ */
+function clientsOn(t, server, prepare = async () => {}) {
   const clients = [];
-  const s = {
+  t.after(async () => {
+    for (const c of clients) c.socket.disconnect();
+    await server.stop();
+  });
+  return {
     server,
     url: server.url,
     clients,
@@ -231,7 +275,7 @@ export async function session(t, flags = [], options = {}) {
       const c = new TestClient(server.url, socketOptions, label);
       clients.push(c);
       await c.ready();
-      await c.serverReady();
+      await prepare(c);
       return c;
     },
     /** A client that is not (yet) connected: for connect errors. */
@@ -240,6 +284,25 @@ export async function session(t, flags = [], options = {}) {
       clients.push(c);
       return c;
     },
+  };
+}
+
+/** The seed reference server stand-in (tests/seed-server/server.mjs) and the clients of one test. */
+export async function seedSession(t) {
+  return clientsOn(t, await startSeedServer());
+}
+
+/**
+ * A running confab-server plus the clients of one test, all cleaned up by `t.after`. Each client
+ * passed the readiness barrier and its `welcome` is consumed and checked (`client.welcome`).
+ * Usage: `const s = await session(t, ["--history", "3"]);`
+ */
+export async function session(t, flags = [], options = {}) {
+  const s = clientsOn(t, await startServer(flags, options), async (c) => {
+    await c.serverReady();
+    c.welcome = checkWelcome(await c.next("welcome"));
+  });
+  Object.assign(s, {
     /**
      * Connects and registers `name`, checks the ack is `true`, consumes its `history`, `users` and its own
      * join announcement, and returns the client.
@@ -285,10 +348,6 @@ export async function session(t, flags = [], options = {}) {
       a.close();
       b.close();
     },
-  };
-  t.after(async () => {
-    for (const c of clients) c.socket.disconnect();
-    await server.stop();
   });
   return s;
 }

@@ -1,4 +1,5 @@
-// Starts the real `confab-server` binary for one test and stops it afterwards.
+// Starts a chat server process for one test and stops it afterwards: the real `confab-server` binary,
+// or the stand-in for the seed's reference server (tests/seed-server/server.mjs).
 //
 // The binary: $CONFAB_SERVER_BIN if set, else ${CARGO_TARGET_DIR:-<repo>/target}/debug/confab-server.
 // Build it first with `cargo build -p confab-server`.
@@ -9,10 +10,11 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+export const SEED_SERVER_SCRIPT = path.join(REPO_ROOT, "tests/seed-server/server.mjs");
 
-/** How long the server may take to print its address. */
+/** How long a server may take to print its address. */
 const START_TIMEOUT_MS = 10_000;
-/** How long the server may take to exit after SIGTERM before it is killed. */
+/** How long a server may take to exit after SIGTERM before it is killed. */
 const STOP_TIMEOUT_MS = 5_000;
 
 export function serverBinary() {
@@ -41,10 +43,21 @@ export async function startServer(flags = [], { env = {} } = {}) {
   const cleanEnv = Object.fromEntries(
     Object.entries(process.env).filter(([key]) => !key.startsWith("CONFAB_")),
   );
-  const child = spawn(bin, ["--bind", "127.0.0.1", "--port", "0", ...flags], {
+  return startProcess(bin, ["--bind", "127.0.0.1", "--port", "0", ...flags], {
     env: { RUST_LOG: "warn", ...cleanEnv, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
+    listening: /Confab server running on (\S+):(\d+)/,
   });
+}
+
+/** Starts the seed reference server stand-in on a free port; same result as `startServer`. */
+export function startSeedServer() {
+  return startProcess(process.execPath, [SEED_SERVER_SCRIPT, "0"], { env: process.env, listening: /listening ()(\d+)/ });
+}
+
+/** Spawns `command` and resolves once its stdout matches `listening` (the port is its 2nd group). */
+async function startProcess(command, args, { env, listening }) {
+  const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+  const label = path.basename(args[0]?.endsWith(".mjs") ? args[0] : command);
   let stdout = "";
   let stderr = "";
   child.stdout.setEncoding("utf8");
@@ -55,19 +68,18 @@ export async function startServer(flags = [], { env = {} } = {}) {
   const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
 
   const port = await new Promise((resolve, reject) => {
-    const describe = () =>
-      `command: ${bin} ${child.spawnargs.slice(1).join(" ")}\nstdout:\n${stdout}\nstderr:\n${stderr}`;
+    const describe = () => `command: ${command} ${args.join(" ")}\nstdout:\n${stdout}\nstderr:\n${stderr}`;
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`confab-server did not print its address within ${START_TIMEOUT_MS} ms\n${describe()}`));
+      reject(new Error(`${label} did not print its address within ${START_TIMEOUT_MS} ms\n${describe()}`));
     }, START_TIMEOUT_MS);
     child.once("error", (error) => {
       clearTimeout(timer);
-      reject(new Error(`could not start confab-server: ${error.message}\n${describe()}`));
+      reject(new Error(`could not start ${label}: ${error.message}\n${describe()}`));
     });
     child.stdout.on("data", (chunk) => {
       stdout += chunk;
-      const match = /Confab server running on (\S+):(\d+)/.exec(stdout);
+      const match = listening.exec(stdout);
       if (match) {
         clearTimeout(timer);
         resolve(Number(match[2]));
@@ -75,7 +87,7 @@ export async function startServer(flags = [], { env = {} } = {}) {
     });
     exited.then(({ code, signal }) => {
       clearTimeout(timer);
-      reject(new Error(`confab-server exited early (code ${code}, signal ${signal})\n${describe()}`));
+      reject(new Error(`${label} exited early (code ${code}, signal ${signal})\n${describe()}`));
     });
   });
 
@@ -99,7 +111,7 @@ export async function startServer(flags = [], { env = {} } = {}) {
         if (result === "timeout") {
           child.kill("SIGKILL");
           await exited;
-          throw new Error(`confab-server did not exit within ${STOP_TIMEOUT_MS} ms of SIGTERM`);
+          throw new Error(`${label} did not exit within ${STOP_TIMEOUT_MS} ms of SIGTERM`);
         }
         return result;
       })();
