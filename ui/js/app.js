@@ -6,11 +6,5 @@ import { createTransport } from './transport/index.js';
 import { ChatView } from './view.js';
 
 const transport = await createTransport();
-const view = new ChatView();
-if (transport.fixedServer) {
-  // In a browser the page can only join the server that served it.
-  view.server.value = transport.fixedServer;
-  view.server.readOnly = true;
-}
-const controller = new ChatController({ model: new ChatModel(), view, transport });
+const controller = new ChatController({ model: new ChatModel(), view: new ChatView(), transport });
 controller.start();

@@ -1,14 +1,18 @@
-// Connects user actions, the transport and the model/view. No DOM building here (view.js) and no
-// network details (transport/).
+// Connects user actions, the transport and the model/view. No DOM here (view.js), no network
+// details (transport/), no chat state of its own (model.js).
 
-import { MAX_MESSAGE_CHARS, charCount } from './model.js';
+import { charCount, nameRefusalText, validateName } from './protocol.js';
 
 // Stop-typing notice after this much quiet in the input.
 const TYPING_IDLE_MS = 3000;
 // Longest text put in a desktop notification or a screen reader announcement.
 const PREVIEW_CHARS = 140;
+// A second Leave within this long confirms leaving with unsent messages.
+const LEAVE_CONFIRM_MS = 5000;
 
 const preview = (text) => (charCount(text) > PREVIEW_CHARS ? `${[...text].slice(0, PREVIEW_CHARS).join('')}…` : text);
+// nameRefusalText says "a name cannot be empty": as a sentence of its own.
+const sentence = (text) => `${text[0].toUpperCase()}${text.slice(1)}.`;
 
 export class ChatController {
   constructor({ model, view, transport }) {
@@ -20,63 +24,40 @@ export class ChatController {
     this.leaveArmedUntil = 0;
     this.connecting = false;
     this.early = []; // events that arrived before `connect` answered
-    this.focused = document.hasFocus();
+    this.focused = view.isFocused();
     this.nearby = new Map(); // id → chat found on the network
     this.hostInfo = null; // the chat this app hosts, while it does
     this.savedFor = null; // { server, username } whose password was filled in from the keyring
 
     transport.onEvents((events) => this.#onEvents(events));
-    view.form.addEventListener('submit', (e) => {
-      e.preventDefault();
-      this.connect();
+    view.bindConnect((values) => this.connect(values));
+    view.bindSend((text) => this.send(text));
+    view.bindDraft((text) => {
+      this.#renderCounter(text);
+      this.#typingActivity(text);
     });
-    view.sendForm.addEventListener('submit', (e) => {
-      e.preventDefault();
-      this.send();
-    });
-    view.input.addEventListener('keydown', (e) => {
-      // Enter sends, Shift+Enter is a new line; never while an input method is composing.
-      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
-        e.preventDefault();
-        this.send();
-      }
-    });
-    view.input.addEventListener('input', () => {
-      view.renderCounter();
-      this.#typingActivity();
-    });
-    view.messages.addEventListener('click', (e) => {
-      const key = e.target?.dataset?.retry;
-      if (key) this.retry(Number(key));
-    });
-    view.leaveButton.addEventListener('click', () => this.leave());
-    view.hostOpen.addEventListener('click', () => this.openHost());
-    view.hostCancel.addEventListener('click', () => {
-      view.showConnect();
-    });
-    view.hostForm.addEventListener('submit', (e) => {
-      e.preventDefault();
-      this.host();
-    });
-    view.stopHostingButton.addEventListener('click', () => this.stopHosting());
-    window.addEventListener('focus', () => this.#setFocused(true));
-    window.addEventListener('blur', () => this.#setFocused(false));
-    document.addEventListener('visibilitychange', () => this.#setFocused(document.visibilityState === 'visible' && document.hasFocus()));
+    view.bindRetry((key) => this.retry(key));
+    view.bindLeave(() => this.leave());
+    view.bindRejoin((name) => this.rejoin(name));
+    view.bindHostOpen(() => this.openHost());
+    view.bindHost((values) => this.host(values));
+    view.bindStopHosting(() => this.stopHosting());
+    view.bindFocusChange((focused) => this.#setFocused(focused));
     // Typing notices go stale without a word from the server: refresh the line every second.
     setInterval(() => {
-      if (this.model.typing.size) this.view.renderTyping(this.model.typingNames());
+      if (this.model.anyoneTyping()) this.view.renderTyping(this.model.typingNames());
     }, 1000);
   }
 
   async start() {
+    if (this.transport.fixedServer) this.view.lockServer(this.transport.fixedServer);
     const recent = await this.transport.recentServers();
     this.#renderRecent(recent);
     this.view.showConnect(recent[0] ?? {});
     this.#updateTitle();
-    // Hosting and discovery exist in the desktop app only (a browser page cannot run a server).
-    this.view.hostOpen.hidden = !this.transport.host;
-    // Saved passwords need the OS keyring: desktop app only.
-    this.view.remember.parentElement.hidden = !this.transport.savedPassword;
+    // Hosting and discovery exist in the desktop app only (a browser page cannot run a server);
+    // saved passwords need the OS keyring: desktop app only too.
+    this.view.setCapabilities({ hosting: Boolean(this.transport.host), rememberPasswords: Boolean(this.transport.savedPassword) });
     if (this.transport.watchNearby) {
       this.#renderNearby();
       this.transport.watchNearby((event) => this.#onNearby(event));
@@ -85,12 +66,11 @@ export class ChatController {
 
   async openHost() {
     const port = this.defaultPort ?? (this.defaultPort = await this.transport.defaultHostPort());
-    this.view.showHost({ hostName: this.view.username.value.trim(), port });
+    this.view.showHost({ port });
   }
 
   /** Starts the server in the app, then joins it like any other chat. */
-  async host() {
-    const values = this.view.hostValues();
+  async host(values) {
     this.view.clearHostError();
     const port = Number(values.port);
     if (!/^\d+$/.test(values.port) || port > 65535) {
@@ -104,8 +84,8 @@ export class ChatController {
       this.view.setHosting(false);
       return this.view.showHostError(error, {
         onOtherPort: (free) => {
-          this.view.hostPort.value = String(free);
-          this.host();
+          this.view.setHostPort(free);
+          this.host({ ...values, port: String(free) });
         },
       });
     }
@@ -129,11 +109,7 @@ export class ChatController {
     this.#stopTyping();
     await this.transport.stopHosting().catch(() => {});
     this.hostInfo = null;
-    const { name } = this.model.session ?? {};
-    this.model.reset();
-    this.#updateTitle();
-    this.#renderRecent(await this.transport.recentServers());
-    this.view.showConnect({ username: name });
+    await this.#backToConnect({ username: this.model.session?.name });
   }
 
   #onNearby(event) {
@@ -145,21 +121,14 @@ export class ChatController {
 
   #renderNearby() {
     const chats = [...this.nearby.values()].sort((a, b) => a.chatName.localeCompare(b.chatName));
-    this.view.renderNearby(chats, {
-      onPick: (chat) => {
-        this.view.server.value = chat.url;
-        this.view.clearConnectError();
-        if (!this.view.username.value.trim()) this.view.username.focus();
-        else if (chat.passwordRequired) this.view.password.focus();
-        else this.view.connectButton.focus();
-      },
-    });
+    this.view.renderNearby(chats, { onPick: (chat) => this.view.pickServer(chat.url, chat) });
   }
 
   #enterChat(session) {
     this.connecting = false;
     this.model.startSession(session);
     this.view.showChat(session);
+    this.#renderCounter('');
     this.view.renderStatus(this.model.status, 0);
     this.view.renderUsers(this.model.users, this.model.features, session.name);
     this.view.renderTyping([]);
@@ -168,8 +137,14 @@ export class ChatController {
     if (early.length) this.#onEvents(early);
   }
 
-  async connect() {
-    const values = this.view.connectValues();
+  /** Why `raw` cannot be registered, as a connect error; null when it can. */
+  #nameProblem(raw) {
+    const { maxNameChars } = this.model.limits;
+    const { error } = validateName(raw, maxNameChars);
+    return error ? { code: 'name_rejected', message: sentence(nameRefusalText(error, maxNameChars)) } : null;
+  }
+
+  async connect(values) {
     this.view.clearConnectError();
     if (!values.server) return this.view.showConnectError({ code: 'invalid_address', message: 'Enter the server address.' });
     if (!values.username.trim()) return this.view.showConnectError({ code: 'name_rejected', message: 'Enter your name.' });
@@ -180,8 +155,8 @@ export class ChatController {
       // Unticking only matters for a password the keyring gave us: then it is forgotten. Otherwise the
       // keyring is not touched at all (a locked keyring would ask to be unlocked for nothing).
       const loaded = this.savedFor && this.savedFor.server === values.server && this.savedFor.username === values.username;
-      if (!values.remember) values.remember = loaded ? false : null;
-      const session = await this.transport.connect(values);
+      const remember = values.remember || (loaded ? false : null);
+      const session = await this.transport.connect({ ...values, remember });
       this.savedFor = null;
       this.#enterChat(session);
       if (session.keyringNote) this.view.showBannerNote(session.keyringNote);
@@ -192,37 +167,49 @@ export class ChatController {
     }
   }
 
-  async send() {
-    const text = this.view.input.value;
-    if (text.trim() === '') return;
-    if (charCount(text) > MAX_MESSAGE_CHARS) {
-      this.view.renderCounter();
+  async send(text) {
+    const draft = this.model.draftStatus(text);
+    if (draft.error) {
+      this.view.renderCounter(draft); // too long says so; empty just does nothing
       return;
     }
     try {
       const localId = await this.transport.send(text);
-      this.view.input.value = '';
-      this.view.renderCounter();
+      this.view.clearDraft();
+      this.#renderCounter('');
       this.#stopTyping();
       this.#apply(this.model.addPending(localId, text), { forceScroll: true });
     } catch (error) {
       // The text stays in the input: nothing typed is lost.
       this.view.showBannerNote(error.message);
     }
-    this.view.input.focus();
+    this.view.focusDraft();
   }
 
   async retry(key) {
-    const line = this.model.lines.find((l) => l.key === key && l.state === 'failed');
+    const line = this.model.failedLine(key);
     if (!line) return;
     try {
       const localId = await this.transport.send(line.text);
-      this.model.pending.delete(line.localId);
-      this.model.lines = this.model.lines.filter((l) => l !== line);
-      this.view.removeLines([line]);
-      this.#apply(this.model.addPending(localId, line.text), { forceScroll: true });
+      this.#apply(this.model.replaceFailed(line, localId), { forceScroll: true });
     } catch (error) {
       this.view.showBannerNote(error.message);
+    }
+  }
+
+  /** After the server refused our name on a reconnect: register again, with this name. */
+  async rejoin(raw) {
+    const nameProblem = this.#nameProblem(raw);
+    if (nameProblem) return this.view.showRejoinError(nameProblem.message);
+    this.view.showRejoinError('');
+    this.view.setRejoining(true);
+    try {
+      await this.transport.rejoin(raw);
+      // The transport's session and status events redraw the chat under the new name.
+    } catch (error) {
+      this.view.showRejoinError(error.message);
+    } finally {
+      this.view.setRejoining(false);
     }
   }
 
@@ -230,17 +217,21 @@ export class ChatController {
     const unsent = this.model.pendingCount();
     if (unsent && Date.now() > this.leaveArmedUntil) {
       // A second click within a few seconds confirms: leaving drops what the server has not got yet.
-      this.leaveArmedUntil = Date.now() + 5000;
+      this.leaveArmedUntil = Date.now() + LEAVE_CONFIRM_MS;
       this.view.showBannerNote(`${unsent} message${unsent === 1 ? ' is' : 's are'} not sent yet. Click Leave again to leave anyway.`);
       return;
     }
     this.#stopTyping();
     await this.transport.disconnect().catch(() => {});
     const { server, name } = this.model.session ?? {};
+    await this.#backToConnect({ server, username: name });
+  }
+
+  async #backToConnect(fields) {
     this.model.reset();
     this.#updateTitle();
     this.#renderRecent(await this.transport.recentServers());
-    this.view.showConnect({ server, username: name });
+    this.view.showConnect(fields);
   }
 
   #onEvents(events) {
@@ -251,8 +242,13 @@ export class ChatController {
     }
     const changes = this.model.applyEvents(events);
     this.#apply(changes);
+    const { session } = this.model;
+    if (changes.session) {
+      this.view.renderSession(session);
+      this.#renderCounter(this.view.draft()); // the limit may have changed
+    }
     if (changes.status) this.view.renderStatus(this.model.status, this.model.pendingCount());
-    if (changes.users) this.view.renderUsers(this.model.users, this.model.features, this.model.session.name);
+    if (changes.users) this.view.renderUsers(this.model.users, this.model.features, session.name);
     if (changes.typing) this.view.renderTyping(this.model.typingNames());
     for (const notice of changes.notices) this.view.showBannerNote(notice);
     this.#tellUser(changes.added.filter((line) => !line.own));
@@ -264,6 +260,10 @@ export class ChatController {
     this.view.updateLines(changes.updated ?? []);
   }
 
+  #renderCounter(text) {
+    this.view.renderCounter(this.model.draftStatus(text));
+  }
+
   /** Screen reader announcement, and unread count + notification while the window is unfocused. */
   #tellUser(lines) {
     if (!lines.length) return;
@@ -272,7 +272,7 @@ export class ChatController {
     this.view.announce(lines.length <= 3 ? lines.map(say).join('. ') : `${lines.length} new messages. Last: ${say(last)}`);
     const chat = lines.filter((line) => line.kind === 'chat');
     if (this.focused || !chat.length) return;
-    this.model.unread += chat.length;
+    this.model.countUnread(chat.length);
     this.#updateTitle();
     const latest = chat[chat.length - 1];
     if (chat.length === 1) this.transport.notify(latest.from, preview(latest.text));
@@ -281,23 +281,21 @@ export class ChatController {
 
   #setFocused(focused) {
     this.focused = focused;
-    if (focused && this.model.unread) {
-      this.model.unread = 0;
-      this.#updateTitle();
-    }
+    if (focused && this.model.clearUnread()) this.#updateTitle();
   }
 
   #updateTitle() {
     const where = this.model.session?.server?.replace(/^https?:\/\//, '').replace(/\/$/, '');
     const base = where ? `Confab — ${where}` : 'Confab';
-    const title = this.model.unread ? `(${this.model.unread}) ${base}` : base;
-    document.title = title;
+    const { unread } = this.model;
+    const title = unread ? `(${unread}) ${base}` : base;
+    this.view.setTitle(title);
     this.transport.setTitle(title);
   }
 
-  #typingActivity() {
+  #typingActivity(text) {
     if (!this.model.session) return;
-    if (this.view.input.value === '') return this.#stopTyping();
+    if (text === '') return this.#stopTyping();
     if (!this.typingSent) {
       this.typingSent = true;
       this.transport.setTyping(true).catch(() => {});
@@ -317,20 +315,13 @@ export class ChatController {
   #renderRecent(list) {
     this.view.renderRecent(list, {
       onPick: async (entry) => {
-        this.view.server.value = entry.server.replace(/\/$/, '');
-        this.view.username.value = entry.username;
-        this.view.password.value = '';
-        this.view.showKeyringNote('');
-        this.view.password.focus();
+        this.view.fillRecent(entry);
         if (!this.transport.savedPassword) return;
         try {
           const saved = await this.transport.savedPassword(entry.server, entry.username);
           // Still the same choice (the keyring can take a moment, e.g. to unlock).
-          if (saved && this.view.username.value === entry.username && !this.view.password.value) {
-            this.view.password.value = saved;
-            this.view.remember.checked = true;
-            this.savedFor = { server: this.view.server.value.trim(), username: entry.username };
-            this.view.connectButton.focus();
+          if (saved && this.view.fillSavedPassword(entry.username, saved)) {
+            this.savedFor = { server: this.view.connectValues().server, username: entry.username };
           }
         } catch (error) {
           this.view.showKeyringNote(error.message);

@@ -1,14 +1,18 @@
-// Everything that touches the DOM. Text from the network is only ever set with textContent (never
-// innerHTML), so a message like <img src=x onerror=alert(1)> shows literally.
+// Everything that touches the DOM (document, window, elements). The controller only calls the
+// methods below: bind* to hear the user, show*/render* to draw. Text from the network is only ever
+// set with textContent (never innerHTML), so a message like <img src=x onerror=alert(1)> shows literally.
 
-import { MAX_MESSAGE_CHARS, charCount } from './model.js';
+import { DEFAULT_PORT, REFUSAL_CODES } from './protocol.js';
 
 const $ = (id) => document.getElementById(id);
 // "Near the bottom" leaves room for rounding and a partly visible last line.
 const STICK_PX = 48;
+const STATUS_LABELS = { connected: 'Connected', reconnecting: 'Reconnecting…', offline: 'Offline', nameTaken: 'Name taken' };
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+const plural = (count, one, many) => `${count} ${count === 1 ? one : many}`;
+const shortServer = (server) => server.replace(/^https?:\/\//, '').replace(/\/$/, '');
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -25,118 +29,212 @@ function timeElement(ts) {
   return node;
 }
 
+/** Calls `handler` on submit instead of letting the form navigate. */
+function onSubmit(form, handler) {
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    handler();
+  });
+}
+
 export class ChatView {
+  #el;
+  #nodes = new Map(); // line key → element
+  #unseen = 0; // lines added while the user was scrolled up
+
   constructor() {
-    this.connectScreen = $('connect-screen');
-    this.chatScreen = $('chat-screen');
-    this.form = $('connect-form');
-    this.server = $('server');
-    this.username = $('username');
-    this.password = $('password');
-    this.remember = $('remember');
-    this.keyringNote = $('keyring-note');
-    this.connectError = $('connect-error');
-    this.connectButton = $('connect-button');
-    this.recent = $('recent');
-    this.recentList = $('recent-list');
-    this.messages = $('messages');
-    this.jump = $('jump');
-    this.input = $('input');
-    this.sendForm = $('send-form');
-    this.sendButton = $('send-button');
-    this.counter = $('counter');
-    this.typing = $('typing');
-    this.people = $('people');
-    this.peopleList = $('people-list');
-    this.peopleCount = $('people-count');
-    this.status = $('status');
-    this.statusText = $('status-text');
-    this.banner = $('banner');
-    this.announcer = $('announcer');
-    this.leaveButton = $('leave-button');
-    this.nearby = $('nearby');
-    this.nearbyList = $('nearby-list');
-    this.nearbyEmpty = $('nearby-empty');
-    this.hostOpen = $('host-open');
-    this.hostScreen = $('host-screen');
-    this.hostForm = $('host-form');
-    this.chatName = $('chat-name');
-    this.hostName = $('host-name');
-    this.hostPassword = $('host-password');
-    this.hostPort = $('host-port');
-    this.hostError = $('host-error');
-    this.hostOtherPort = $('host-other-port');
-    this.hostButton = $('host-button');
-    this.hostCancel = $('host-cancel');
-    this.hosting = $('hosting');
-    this.joinUrls = $('join-urls');
-    this.stopHostingButton = $('stop-hosting');
-    this.nodes = new Map(); // line key → element
-    this.unseen = 0; // lines added while the user was scrolled up
-    this.messages.addEventListener('scroll', () => {
+    const ids = ['connect-screen', 'chat-screen', 'connect-form', 'server', 'username', 'password', 'remember',
+      'keyring-note', 'connect-error', 'connect-button', 'recent', 'recent-list', 'messages', 'jump', 'input',
+      'send-form', 'send-button', 'counter', 'typing', 'people', 'people-list', 'people-count', 'status',
+      'status-text', 'banner', 'announcer', 'leave-button', 'nearby', 'nearby-list', 'nearby-empty', 'host-open',
+      'host-screen', 'host-form', 'chat-name', 'host-name', 'host-password', 'host-port', 'host-port-hint',
+      'host-error', 'host-other-port', 'host-button', 'host-cancel', 'hosting', 'hosting-name', 'hosting-hint',
+      'join-urls', 'stop-hosting', 'server-name', 'own-name', 'name-taken', 'name-taken-text', 'rejoin-name',
+      'rejoin-button', 'rejoin-error', 'name-taken-leave'];
+    // 'connect-screen' → connectScreen
+    this.#el = Object.fromEntries(ids.map((id) => [id.replace(/-(\w)/g, (_, c) => c.toUpperCase()), $(id)]));
+    const e = this.#el;
+    e.server.placeholder = `localhost:${DEFAULT_PORT} or https://chat.example.org`;
+    e.hostPortHint.textContent = `Default ${DEFAULT_PORT}. 0 lets the system pick a free one.`;
+    e.messages.addEventListener('scroll', () => {
       if (this.#nearBottom()) this.#hideJump();
     });
-    this.jump.addEventListener('click', () => {
+    e.jump.addEventListener('click', () => {
       this.scrollToBottom();
-      this.input.focus();
+      e.input.focus();
     });
+    e.hostCancel.addEventListener('click', () => this.showConnect());
+  }
+
+  // ---- user actions ----
+
+  bindConnect(handler) {
+    onSubmit(this.#el.connectForm, () => handler(this.connectValues()));
+  }
+
+  /** Enter sends, Shift+Enter is a new line; never while an input method is composing. */
+  bindSend(handler) {
+    const { input } = this.#el;
+    onSubmit(this.#el.sendForm, () => handler(input.value));
+    input.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+        e.preventDefault();
+        handler(input.value);
+      }
+    });
+  }
+
+  /** Every edit of the message being written. */
+  bindDraft(handler) {
+    this.#el.input.addEventListener('input', () => handler(this.#el.input.value));
+  }
+
+  /** The Retry button of a failed message: handler(line key). */
+  bindRetry(handler) {
+    this.#el.messages.addEventListener('click', (e) => {
+      const key = e.target?.dataset?.retry;
+      if (key) handler(Number(key));
+    });
+  }
+
+  bindLeave(handler) {
+    this.#el.leaveButton.addEventListener('click', handler);
+    this.#el.nameTakenLeave.addEventListener('click', handler);
+  }
+
+  bindRejoin(handler) {
+    onSubmit(this.#el.nameTaken, () => handler(this.#el.rejoinName.value));
+  }
+
+  bindHostOpen(handler) {
+    this.#el.hostOpen.addEventListener('click', handler);
+  }
+
+  bindHost(handler) {
+    onSubmit(this.#el.hostForm, () => handler(this.hostValues()));
+  }
+
+  bindStopHosting(handler) {
+    this.#el.stopHosting.addEventListener('click', handler);
+  }
+
+  /** handler(focused): whether the user is looking at this window. */
+  bindFocusChange(handler) {
+    window.addEventListener('focus', () => handler(true));
+    window.addEventListener('blur', () => handler(false));
+    document.addEventListener('visibilitychange', () => handler(this.isFocused()));
+  }
+
+  isFocused() {
+    return document.visibilityState === 'visible' && document.hasFocus();
+  }
+
+  setTitle(title) {
+    document.title = title;
+  }
+
+  /** What this app can do: host chats, remember passwords (desktop app only). */
+  setCapabilities({ hosting, rememberPasswords }) {
+    this.#el.hostOpen.hidden = !hosting;
+    this.#el.remember.parentElement.hidden = !rememberPasswords;
+  }
+
+  /** In a browser the page can only join the server that served it. */
+  lockServer(server) {
+    this.#el.server.value = server;
+    this.#el.server.readOnly = true;
   }
 
   // ---- connect screen ----
 
   showConnect({ server = '', username = '' } = {}) {
-    this.chatScreen.hidden = true;
-    this.hostScreen.hidden = true;
-    this.hosting.hidden = true;
-    this.leaveButton.hidden = false;
-    this.connectScreen.hidden = false;
-    if (server) this.server.value = server;
-    if (username) this.username.value = username;
-    this.password.value = '';
+    const e = this.#el;
+    e.chatScreen.hidden = true;
+    e.hostScreen.hidden = true;
+    e.hosting.hidden = true;
+    this.#showLeave(true);
+    e.connectScreen.hidden = false;
+    if (server) e.server.value = server;
+    if (username) e.username.value = username;
+    e.password.value = '';
     this.setConnecting(false);
-    (this.server.value ? this.username : this.server).focus();
+    (e.server.value ? e.username : e.server).focus();
   }
 
   connectValues() {
-    return { server: this.server.value.trim(), username: this.username.value, password: this.password.value, remember: this.remember.checked };
+    const e = this.#el;
+    return { server: e.server.value.trim(), username: e.username.value, password: e.password.value, remember: e.remember.checked };
+  }
+
+  /** A chat found on the network was picked: its address goes in, the cursor to the next field to fill. */
+  pickServer(url, { passwordRequired }) {
+    const e = this.#el;
+    e.server.value = url;
+    this.clearConnectError();
+    if (!e.username.value.trim()) e.username.focus();
+    else if (passwordRequired) e.password.focus();
+    else e.connectButton.focus();
+  }
+
+  /** A recent server was picked: its address and name go in; the password is asked for. */
+  fillRecent(entry) {
+    const e = this.#el;
+    e.server.value = shortServer(entry.server);
+    e.username.value = entry.username;
+    e.password.value = '';
+    this.showKeyringNote('');
+    e.password.focus();
+  }
+
+  /** Fills in a password from the keyring, unless the user moved on meanwhile; returns whether it did. */
+  fillSavedPassword(username, password) {
+    const e = this.#el;
+    if (e.username.value !== username || e.password.value) return false;
+    e.password.value = password;
+    e.remember.checked = true;
+    e.connectButton.focus();
+    return true;
   }
 
   /** A note about saved passwords (the keyring is missing, ...); empty text hides it. */
   showKeyringNote(text) {
-    this.keyringNote.textContent = text;
-    this.keyringNote.hidden = !text;
+    this.#el.keyringNote.textContent = text;
+    this.#el.keyringNote.hidden = !text;
   }
 
   setConnecting(busy) {
-    this.connectButton.disabled = busy;
-    this.connectButton.textContent = busy ? 'Connecting…' : 'Join';
-    this.form.setAttribute('aria-busy', String(busy));
+    const e = this.#el;
+    e.connectButton.disabled = busy;
+    e.connectButton.textContent = busy ? 'Connecting…' : 'Join';
+    e.connectForm.setAttribute('aria-busy', String(busy));
   }
 
   showConnectError(error) {
-    this.connectError.textContent = error.message;
-    this.connectError.hidden = false;
+    const e = this.#el;
+    e.connectError.textContent = error.message;
+    e.connectError.hidden = false;
     const field = {
-      invalid_address: this.server, unreachable: this.server, not_a_chat_server: this.server,
-      name_rejected: this.username, password_required: this.password, wrong_password: this.password,
-    }[error.code] ?? this.connectButton;
+      invalid_address: e.server, unreachable: e.server, not_a_chat_server: e.server,
+      name_rejected: e.username, password_required: e.password, wrong_password: e.password,
+    }[error.code] ?? e.connectButton;
     field.focus();
     if (field.select) field.select();
   }
 
   clearConnectError() {
-    this.connectError.hidden = true;
-    this.connectError.textContent = '';
+    this.#el.connectError.hidden = true;
+    this.#el.connectError.textContent = '';
   }
 
   renderRecent(list, { onPick, onForget }) {
-    this.recentList.replaceChildren();
-    this.recent.hidden = list.length === 0;
+    const e = this.#el;
+    e.recentList.replaceChildren();
+    e.recent.hidden = list.length === 0;
     for (const entry of list) {
       const item = el('li');
       const pick = el('button', 'pick');
       pick.type = 'button';
-      pick.append(el('span', 'where', entry.server.replace(/\/$/, '')), el('span', 'who', entry.username));
+      pick.append(el('span', 'where', shortServer(entry.server)), el('span', 'who', entry.username));
       pick.setAttribute('aria-label', `Fill in ${entry.server} as ${entry.username}`);
       pick.addEventListener('click', () => onPick(entry));
       const forget = el('button', 'forget', '×');
@@ -144,15 +242,16 @@ export class ChatView {
       forget.setAttribute('aria-label', `Forget ${entry.server}`);
       forget.addEventListener('click', () => onForget(entry));
       item.append(pick, forget);
-      this.recentList.append(item);
+      e.recentList.append(item);
     }
   }
 
   /** Chats found on the network: [{ id, chatName, hostName, passwordRequired, url }]. */
   renderNearby(chats, { onPick }) {
-    this.nearby.hidden = false;
-    this.nearbyEmpty.hidden = chats.length > 0;
-    this.nearbyList.replaceChildren(
+    const e = this.#el;
+    e.nearby.hidden = false;
+    e.nearbyEmpty.hidden = chats.length > 0;
+    e.nearbyList.replaceChildren(
       ...chats.map((chat) => {
         const item = el('li');
         const pick = el('button', 'pick');
@@ -175,75 +274,79 @@ export class ChatView {
   }
 
   showNearbyUnavailable(message) {
-    this.nearby.hidden = false;
-    this.nearbyList.replaceChildren();
-    this.nearbyEmpty.hidden = false;
-    this.nearbyEmpty.textContent = `${message} Type the address below.`;
+    const e = this.#el;
+    e.nearby.hidden = false;
+    e.nearbyList.replaceChildren();
+    e.nearbyEmpty.hidden = false;
+    e.nearbyEmpty.textContent = `${message} Type the address below.`;
   }
 
   // ---- host screen ----
 
-  showHost({ hostName = '', port }) {
-    this.connectScreen.hidden = true;
-    this.hostScreen.hidden = false;
-    if (!this.hostName.value) this.hostName.value = hostName;
-    if (this.hostPort.value === '') this.hostPort.value = String(port);
+  /** The host form, with the name from the connect form as a start. */
+  showHost({ port }) {
+    const e = this.#el;
+    e.connectScreen.hidden = true;
+    e.hostScreen.hidden = false;
+    if (!e.hostName.value) e.hostName.value = e.username.value.trim();
+    if (e.hostPort.value === '') e.hostPort.value = String(port);
     this.clearHostError();
     this.setHosting(false);
-    (this.chatName.value ? this.hostName : this.chatName).focus();
+    (e.chatName.value ? e.hostName : e.chatName).focus();
   }
 
   hostValues() {
-    return {
-      chatName: this.chatName.value.trim(),
-      hostName: this.hostName.value.trim(),
-      password: this.hostPassword.value,
-      port: this.hostPort.value.trim(),
-    };
+    const e = this.#el;
+    return { chatName: e.chatName.value.trim(), hostName: e.hostName.value.trim(), password: e.hostPassword.value, port: e.hostPort.value.trim() };
+  }
+
+  setHostPort(port) {
+    this.#el.hostPort.value = String(port);
   }
 
   setHosting(busy) {
-    this.hostButton.disabled = busy;
-    this.hostButton.textContent = busy ? 'Starting…' : 'Start hosting';
+    this.#el.hostButton.disabled = busy;
+    this.#el.hostButton.textContent = busy ? 'Starting…' : 'Start hosting';
   }
 
   /** The error, and for a taken port a one-click way out (a free port, or the system's choice). */
   showHostError(error, { onOtherPort } = {}) {
-    this.hostError.textContent = error.message;
-    this.hostError.hidden = false;
-    this.hostOtherPort.hidden = true;
+    const e = this.#el;
+    e.hostError.textContent = error.message;
+    e.hostError.hidden = false;
+    e.hostOtherPort.hidden = true;
     if (error.code === 'port_in_use') {
       const port = error.freePort ?? 0;
-      this.hostOtherPort.textContent = port ? `Use port ${port} instead` : 'Let the system pick a port';
-      this.hostOtherPort.onclick = () => onOtherPort(port);
-      this.hostOtherPort.hidden = false;
-      this.hostPort.focus();
-      this.hostPort.select();
+      e.hostOtherPort.textContent = port ? `Use port ${port} instead` : 'Let the system pick a port';
+      e.hostOtherPort.onclick = () => onOtherPort(port);
+      e.hostOtherPort.hidden = false;
+      e.hostPort.focus();
+      e.hostPort.select();
       return;
     }
-    const field = { invalid_input: this.chatName.value.trim() ? this.hostName : this.chatName, name_rejected: this.hostName }[error.code] ?? this.hostButton;
+    const field = { invalid_input: e.chatName.value.trim() ? e.hostName : e.chatName, name_rejected: e.hostName }[error.code] ?? e.hostButton;
     field.focus();
   }
 
   clearHostError() {
-    this.hostError.hidden = true;
-    this.hostError.textContent = '';
-    this.hostOtherPort.hidden = true;
+    this.#el.hostError.hidden = true;
+    this.#el.hostError.textContent = '';
+    this.#el.hostOtherPort.hidden = true;
   }
 
   // ---- chat screen ----
 
   /** The hosting bar: the chat's name, each join URL with a Copy button, and Stop hosting. */
   showHostingBar(info, { onCopy }) {
-    $('hosting-name').textContent = `“${info.chatName}”`;
-    const hint = $('hosting-hint');
+    const e = this.#el;
+    e.hostingName.textContent = `“${info.chatName}”`;
     if (info.joinUrls.length) {
-      hint.textContent = `Others join with${info.passwordRequired ? ' (and the password)' : ''}:`;
+      e.hostingHint.textContent = `Others join with${info.passwordRequired ? ' (and the password)' : ''}:`;
     } else {
-      hint.textContent = `No network address found: only this computer can join, at ${info.localUrl}.`;
+      e.hostingHint.textContent = `No network address found: only this computer can join, at ${info.localUrl}.`;
     }
-    if (info.advertiseError) hint.textContent += ' (Not announced on the network.)';
-    this.joinUrls.replaceChildren(
+    if (info.advertiseError) e.hostingHint.textContent += ' (Not announced on the network.)';
+    e.joinUrls.replaceChildren(
       ...info.joinUrls.map((url) => {
         const item = el('li');
         const copy = el('button', 'copy', 'Copy');
@@ -257,50 +360,55 @@ export class ChatView {
         return item;
       }),
     );
-    this.hosting.hidden = false;
-    this.leaveButton.hidden = true;
+    e.hosting.hidden = false;
+    this.#showLeave(false); // the host stops hosting instead
   }
 
-  // ---- chat screen ----
-
   showChat(session) {
-    this.connectScreen.hidden = true;
-    this.hostScreen.hidden = true;
-    this.chatScreen.hidden = false;
-    this.messages.replaceChildren();
-    this.nodes.clear();
+    const e = this.#el;
+    e.connectScreen.hidden = true;
+    e.hostScreen.hidden = true;
+    e.chatScreen.hidden = false;
+    e.nameTaken.hidden = true;
+    e.messages.replaceChildren();
+    this.#nodes.clear();
     this.#hideJump();
-    $('server-name').textContent = session.server.replace(/^https?:\/\//, '').replace(/\/$/, '');
-    $('own-name').textContent = session.name;
-    this.input.value = '';
-    this.renderCounter();
-    this.input.focus();
+    this.renderSession(session);
+    e.input.value = '';
+    e.input.focus();
+  }
+
+  /** Where we are and as whom (the name can change with a rejoin). */
+  renderSession({ server, name }) {
+    this.#el.serverName.textContent = shortServer(server);
+    this.#el.ownName.textContent = name;
   }
 
   /** Appends lines; keeps the view pinned to the bottom only if it already was. */
   addLines(lines, { forceScroll = false } = {}) {
     if (!lines.length) return;
+    const e = this.#el;
     const stick = forceScroll || this.#nearBottom();
     const fragment = document.createDocumentFragment();
     for (const line of lines) {
       const node = this.#render(line);
-      this.nodes.set(line.key, node);
+      this.#nodes.set(line.key, node);
       fragment.append(node);
     }
-    this.messages.append(fragment);
+    e.messages.append(fragment);
     if (stick) {
       this.scrollToBottom();
     } else {
-      this.unseen += lines.length;
-      this.jump.textContent = `${this.unseen} new message${this.unseen === 1 ? '' : 's'} ↓`;
-      this.jump.hidden = false;
+      this.#unseen += lines.length;
+      e.jump.textContent = `${plural(this.#unseen, 'new message', 'new messages')} ↓`;
+      e.jump.hidden = false;
     }
   }
 
   /** Redraws lines in place (same element: keeps focus, screen reader position and scroll). */
   updateLines(lines) {
     for (const line of lines) {
-      const node = this.nodes.get(line.key);
+      const node = this.#nodes.get(line.key);
       if (!node) continue;
       const fresh = this.#render(line);
       node.className = fresh.className;
@@ -310,50 +418,82 @@ export class ChatView {
 
   removeLines(lines) {
     for (const line of lines) {
-      this.nodes.get(line.key)?.remove();
-      this.nodes.delete(line.key);
+      this.#nodes.get(line.key)?.remove();
+      this.#nodes.delete(line.key);
     }
   }
 
   scrollToBottom() {
-    this.messages.scrollTop = this.messages.scrollHeight;
+    this.#el.messages.scrollTop = this.#el.messages.scrollHeight;
     this.#hideJump();
   }
 
   renderStatus(status, pendingCount) {
+    const e = this.#el;
     const { state, attempt, retryInMs, detail } = status;
-    this.status.dataset.state = state;
-    this.statusText.textContent = { connected: 'Connected', reconnecting: 'Reconnecting…', offline: 'Offline' }[state] ?? state;
-    if (state === 'connected') {
-      this.banner.hidden = true;
+    e.status.dataset.state = state;
+    e.statusText.textContent = STATUS_LABELS[state] ?? state;
+    this.#renderNameTaken(status, pendingCount);
+    if (state === 'connected' || state === 'nameTaken') {
+      e.banner.hidden = true;
       return;
     }
-    let text = state === 'reconnecting'
-      ? `Connection lost. Reconnecting${attempt > 1 ? ` (attempt ${attempt})` : ''}`
-      : 'Offline.';
+    let text = state === 'reconnecting' ? `Connection lost. Reconnecting${attempt > 1 ? ` (attempt ${attempt})` : ''}` : 'Offline.';
     if (retryInMs) text += `, next try in ${Math.max(1, Math.round(retryInMs / 1000))} s`;
     text += '.';
     if (detail) text += ` ${detail}`;
-    if (pendingCount) text += ` ${pendingCount} message${pendingCount === 1 ? '' : 's'} will be sent when back.`;
+    if (pendingCount) text += ` ${plural(pendingCount, 'message', 'messages')} will be sent when back.`;
     else text += ' What you send now is kept and sent when back.';
-    this.banner.textContent = text;
-    this.banner.dataset.state = state;
-    this.banner.hidden = false;
+    e.banner.textContent = text;
+    e.banner.dataset.state = state;
+    e.banner.hidden = false;
+  }
+
+  /** The server refuses our name after a reconnect: say so, and offer another name or Leave. */
+  #renderNameTaken({ state, name }, pendingCount) {
+    const e = this.#el;
+    if (state !== 'nameTaken') {
+      e.nameTaken.hidden = true;
+      return;
+    }
+    const refused = name ?? e.ownName.textContent;
+    let text = `Your name “${refused}” is taken on this server now — probably by your previous connection. Choose another name to go on, or try again.`;
+    if (pendingCount) text += ` ${plural(pendingCount, 'message', 'messages')} will be sent once you are back in.`;
+    e.nameTakenText.textContent = text;
+    if (!e.nameTaken.hidden) return; // already open: keep what the user typed
+    e.rejoinName.value = refused;
+    this.showRejoinError('');
+    this.setRejoining(false);
+    e.nameTaken.hidden = false;
+    e.rejoinName.focus();
+  }
+
+  setRejoining(busy) {
+    this.#el.rejoinButton.disabled = busy;
+    this.#el.rejoinButton.textContent = busy ? 'Rejoining…' : 'Rejoin';
+  }
+
+  /** Why a rejoin did not work; empty text hides it. */
+  showRejoinError(text) {
+    const e = this.#el;
+    e.rejoinError.textContent = text;
+    e.rejoinError.hidden = !text;
+    if (text) e.rejoinName.focus();
   }
 
   showBannerNote(text) {
-    this.banner.textContent = text;
-    this.banner.dataset.state = 'note';
-    this.banner.hidden = false;
+    const e = this.#el;
+    e.banner.textContent = text;
+    e.banner.dataset.state = 'note';
+    e.banner.hidden = false;
   }
 
   renderUsers(users, features, ownName) {
-    this.people.hidden = !features.presence;
+    const e = this.#el;
+    e.people.hidden = !features.presence;
     if (!features.presence) return;
-    this.peopleCount.textContent = `(${users.length})`;
-    this.peopleList.replaceChildren(
-      ...users.map((name) => el('li', name === ownName ? 'me' : null, name === ownName ? `${name} (you)` : name)),
-    );
+    e.peopleCount.textContent = `(${users.length})`;
+    e.peopleList.replaceChildren(...users.map((name) => el('li', name === ownName ? 'me' : null, name === ownName ? `${name} (you)` : name)));
   }
 
   renderTyping(names) {
@@ -361,25 +501,41 @@ export class ChatView {
     if (names.length === 1) text = `${names[0]} is typing…`;
     else if (names.length === 2) text = `${names[0]} and ${names[1]} are typing…`;
     else if (names.length > 2) text = `${names.length} people are typing…`;
-    this.typing.textContent = text;
+    this.#el.typing.textContent = text;
   }
 
-  /** Character count under the input; past the limit, sending is blocked and says why. */
-  renderCounter() {
-    const count = charCount(this.input.value);
-    const over = count > MAX_MESSAGE_CHARS;
-    this.counter.classList.toggle('over', over);
-    this.counter.textContent = over
-      ? `${count} / ${MAX_MESSAGE_CHARS} characters: ${count - MAX_MESSAGE_CHARS} too many to send`
-      : count > 0 ? `${count} / ${MAX_MESSAGE_CHARS}` : '';
-    this.sendButton.disabled = over || this.input.value.trim() === '';
+  /** The text being written. */
+  draft() {
+    return this.#el.input.value;
+  }
+
+  clearDraft() {
+    this.#el.input.value = '';
+  }
+
+  focusDraft() {
+    this.#el.input.focus();
+  }
+
+  /** Character count under the input, from model.draftStatus(); past the limit it says why sending is blocked. */
+  renderCounter({ count, max, error }) {
+    const e = this.#el;
+    const over = error === REFUSAL_CODES.TOO_LONG;
+    e.counter.classList.toggle('over', over);
+    e.counter.textContent = over ? `${count} / ${max} characters: ${count - max} too many to send` : count > 0 ? `${count} / ${max}` : '';
+    e.sendButton.disabled = error !== null;
     // Grow with the text, up to the CSS max-height.
-    this.input.style.height = 'auto';
-    this.input.style.height = `${this.input.scrollHeight + 2}px`;
+    e.input.style.height = 'auto';
+    e.input.style.height = `${e.input.scrollHeight + 2}px`;
   }
 
   announce(text) {
-    this.announcer.textContent = text;
+    this.#el.announcer.textContent = text;
+  }
+
+  #showLeave(shown) {
+    this.#el.leaveButton.hidden = !shown;
+    this.#el.nameTakenLeave.hidden = !shown;
   }
 
   #render(line) {
@@ -404,12 +560,12 @@ export class ChatView {
   }
 
   #nearBottom() {
-    const m = this.messages;
+    const m = this.#el.messages;
     return m.scrollHeight - m.scrollTop - m.clientHeight < STICK_PX;
   }
 
   #hideJump() {
-    this.unseen = 0;
-    this.jump.hidden = true;
+    this.#unseen = 0;
+    this.#el.jump.hidden = true;
   }
 }
