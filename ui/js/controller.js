@@ -76,6 +76,8 @@ export class ChatController {
     if (!/^\d+$/.test(values.port) || port > 65535) {
       return this.view.showHostError({ code: 'invalid_port', message: 'The port is a number from 0 to 65535.' });
     }
+    const nameProblem = this.#nameProblem(values.hostName);
+    if (nameProblem) return this.view.showHostError(nameProblem);
     this.view.setHosting(true);
     let info;
     try {
@@ -148,6 +150,8 @@ export class ChatController {
     this.view.clearConnectError();
     if (!values.server) return this.view.showConnectError({ code: 'invalid_address', message: 'Enter the server address.' });
     if (!values.username.trim()) return this.view.showConnectError({ code: 'name_rejected', message: 'Enter your name.' });
+    const nameProblem = this.#nameProblem(values.username);
+    if (nameProblem) return this.view.showConnectError(nameProblem);
     this.view.setConnecting(true);
     this.connecting = true;
     this.early = [];

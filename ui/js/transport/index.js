@@ -3,7 +3,7 @@
 // and, later, in a plain browser (socket.io-client directly) by adding one implementation here.
 //
 // Interface of a transport:
-//   connect({ server, username, password, remember? }) → Promise<{ server, name, features, keyringNote? }>
+//   connect({ server, username, password, remember? }) → Promise<{ server, name, features, limits?, keyringNote? }>
 //       rejects with { code, message } (codes: invalid_address, unreachable, not_a_chat_server,
 //       name_rejected, password_required, wrong_password, connection_refused, timeout, …)
 //   send(text) → Promise<localId>        the message is pending until a 'delivered' event
@@ -11,7 +11,9 @@
 //   disconnect() → Promise<void>
 //   onEvents(handler)                    handler(events[]) receives batches of chat events:
 //       { type: 'status', state: 'connected'|'reconnecting'|'offline', attempt, retryInMs, detail }
-//       { type: 'session', name, server, features: { history, presence, acks } }
+//       { type: 'session', name, server, features: { history, presence, acks }, limits? }
+//           limits: what the server allows, shaped like protocol.js DEFAULT_LIMITS (absent when the
+//           server does not say: then DEFAULT_LIMITS); a new 'session' event when they change
 //       { type: 'messages', messages: [{ id, ts, from, message, kind?, name? }] }
 //       { type: 'users', names }   { type: 'typing', name, typing }
 //       { type: 'delivered', localId, message }   { type: 'failed', localId, code, reason }
