@@ -9,9 +9,9 @@ use tauri_plugin_notification::NotificationExt;
 use tokio::sync::Mutex;
 
 use crate::bridge::forward_events;
-use crate::client::{
-    ChatClient, ClientError, ClientEvent, ConnectOptions, Features, Result, Timing,
-};
+use confab_protocol::{now_ms, Limits};
+
+use crate::client::{ChatClient, ClientError, ClientEvent, ConnectOptions, Features, Result, Timing};
 use crate::hosting::{self, HostError, HostInfo, HostOptions, HostedChat};
 use crate::nearby::{self, NearbyEvent};
 use crate::passwords::{PasswordError, Passwords};
@@ -37,6 +37,7 @@ pub struct SessionInfo {
     server: String,
     name: String,
     features: Features,
+    limits: Limits,
     /// Set when "Remember password" was asked for but the keyring could not keep it.
     keyring_note: Option<String>,
 }
@@ -68,6 +69,7 @@ pub async fn connect(
         server: client.server.clone(),
         name: client.name.clone(),
         features: client.features,
+        limits: client.limits(),
         keyring_note: None,
     };
     // Only after the server accepted it: a wrong password is never remembered. Unticked: forgotten.
@@ -105,6 +107,12 @@ pub async fn send(state: State<'_, AppState>, text: String) -> Result<u64> {
         .as_ref()
         .ok_or(ClientError::NotConnected)?
         .send(&text)
+}
+
+/// After the session reported `nameTaken`: registers again under `username`.
+#[tauri::command]
+pub async fn rejoin(state: State<'_, AppState>, username: String) -> Result<String> {
+    state.session.lock().await.as_ref().ok_or(ClientError::NotConnected)?.rejoin(&username).await
 }
 
 #[tauri::command]
@@ -245,9 +253,3 @@ fn recent_path(app: &AppHandle) -> Option<std::path::PathBuf> {
     Some(recent::path_in(&dir))
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}

@@ -37,6 +37,7 @@ pub fn run() {
         .invoke_handler(tauri::generate_handler![
             commands::connect,
             commands::send,
+            commands::rejoin,
             commands::set_typing,
             commands::disconnect,
             commands::recent_servers,

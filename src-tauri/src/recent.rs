@@ -19,7 +19,7 @@ pub struct RecentServer {
     /// The name last used there, to prefill the form.
     pub username: String,
     /// Milliseconds since the epoch of the last successful connect, for ordering.
-    pub last_used: i64,
+    pub last_used: u64,
 }
 
 pub fn path_in(config_dir: &Path) -> PathBuf {

@@ -30,6 +30,7 @@ fn fast() -> Timing {
         probe_interval: Duration::from_millis(300),
         features_grace: Duration::from_millis(500),
         rate_limit_retry: Duration::from_millis(300),
+        name_retry_window: Duration::from_millis(600),
     }
 }
 
@@ -137,7 +138,7 @@ fn messages(event: &ClientEvent) -> Vec<(String, String)> {
     match event {
         ClientEvent::Messages { messages } => messages
             .iter()
-            .map(|m| (m.from.clone(), m.message.clone()))
+            .map(|m| (m.from.to_string(), m.message.to_string()))
             .collect(),
         _ => Vec::new(),
     }
@@ -209,18 +210,14 @@ async fn refusals_have_their_own_errors() {
     let server = start_server("127.0.0.1:0", None).await;
     let url = format!("http://{}", server.local_addr());
     let (_alice, _events) = join(url.as_str(), "alice").await;
-    for name in ["ALICE", "server", &"x".repeat(33)] {
-        let asked = std::time::Instant::now();
-        let err = ChatClient::connect(options(url.as_str(), name))
-            .await
-            .err()
-            .expect("refused");
-        assert!(
-            asked.elapsed() < Duration::from_secs(1),
-            "a refusal is quick: {:?}",
-            asked.elapsed()
-        );
-        assert_eq!(err, ClientError::NameRejected(name.to_string()), "{name}");
+    let asked = std::time::Instant::now();
+    let err = ChatClient::connect(options(url.as_str(), "ALICE")).await.err().expect("refused");
+    assert!(asked.elapsed() < Duration::from_secs(1), "a refusal is quick: {:?}", asked.elapsed());
+    assert_eq!(err, ClientError::NameRejected("ALICE".to_string()));
+    // Names against the protocol's rules are refused before asking, with the rule in words.
+    for (name, why) in [("server", "the name of the chat server"), (&"x".repeat(33), "at most 32 characters")] {
+        let err = ChatClient::connect(options(url.as_str(), name)).await.err().expect("refused");
+        assert!(matches!(&err, ClientError::NameInvalid { .. }) && err.to_string().contains(why), "{name}: {err}");
     }
     // Refused locally, before any round trip.
     let (bob, _) = join(url.as_str(), "bob").await;
@@ -418,7 +415,7 @@ async fn a_message_whose_ack_was_lost_is_not_sent_twice() {
     let ClientEvent::Delivered { message, .. } = a_events.delivered(id).await else {
         unreachable!()
     };
-    assert_eq!(message.message, "only once");
+    assert_eq!(&*message.message, "only once");
     b_events.message("ann has joined the chat").await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     b_events.drain();
@@ -442,7 +439,8 @@ async fn a_message_whose_ack_was_lost_is_not_sent_twice() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn works_with_a_seed_only_server() {
-    let addr = seed_server().await;
+    let seed = SeedServer::start().await;
+    let addr = seed.addr;
     let (a, mut a_events) = join(addr.to_string(), "ann").await;
     assert_eq!(a.features, Features::default());
     let (b, mut b_events) = join(addr.to_string(), "bea").await;
@@ -461,6 +459,62 @@ async fn works_with_a_seed_only_server() {
     );
     a_events.message("bea left the chat").await;
     a.disconnect().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconnect_that_finds_its_name_held_asks_for_another_and_keeps_what_was_typed() {
+    // The seed's reference server never frees a name: after a drop, "ann" stays taken there.
+    let seed = SeedServer::start().await;
+    let proxy = Proxy::start(seed.addr).await;
+    let (a, mut a_events) = join(proxy.addr.to_string(), "ann").await;
+    let (b, mut b_events) = join(seed.addr.to_string(), "bea").await;
+    a_events.message("bea has joined the chat").await;
+
+    proxy.set_up(false);
+    a_events.state(ConnectionState::Reconnecting).await;
+    b_events.message("ann left the chat").await;
+    let pending = a.send("typed while the name was taken").unwrap();
+    proxy.set_up(true);
+    let taken = a_events
+        .next("name taken", |e| matches!(e, ClientEvent::Status { state: ConnectionState::NameTaken, .. }))
+        .await;
+    let ClientEvent::Status { name, detail, .. } = taken else { unreachable!() };
+    assert_eq!(name.as_deref(), Some("ann"));
+    assert!(detail.unwrap_or_default().contains("“ann” is taken"), "said in words");
+    // No endless retry: nothing more happens until the user chooses.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    a_events.drain();
+    assert!(!a_events.1.iter().rev().take_while(|e| !matches!(e, ClientEvent::Status { state: ConnectionState::NameTaken, .. })).any(|e| matches!(e, ClientEvent::Status { .. })));
+    // The same name is still taken; another one works, and the message typed meanwhile goes out.
+    assert_eq!(a.rejoin("ann").await, Err(ClientError::NameRejected("ann".into())));
+    assert!(matches!(a.rejoin("Server").await, Err(ClientError::NameInvalid { .. })));
+    assert_eq!(a.rejoin("ann2").await, Ok("ann2".to_string()));
+    a_events.until("new session", |e| matches!(e, ClientEvent::Session { name, .. } if name == "ann2")).await;
+    a_events.delivered(pending).await;
+    b_events.message("ann2 has joined the chat").await;
+    let got = b_events.message("typed while the name was taken").await;
+    assert_eq!(messages(&got)[0].0, "ann2");
+    assert_eq!(a.rejoin("ann3").await, Err(ClientError::AlreadyJoined));
+    a.disconnect().await;
+    b.disconnect().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_allows_exactly_what_the_server_says_it_allows() {
+    let mut config = ServerConfig::default();
+    config.limits.max_message_chars = 3000;
+    let server = confab_server::start("127.0.0.1:0".parse().unwrap(), config).await.unwrap();
+    let (a, mut a_events) = join(server.local_addr().to_string(), "ann").await;
+    let ClientEvent::Session { limits, .. } = a_events.until("session", |e| matches!(e, ClientEvent::Session { .. })).await else {
+        unreachable!()
+    };
+    assert_eq!(limits.max_message_chars, 3000);
+    // Longer than the protocol's default, within this server's limit: sent and delivered.
+    let id = a.send(&"é".repeat(2500)).unwrap();
+    a_events.delivered(id).await;
+    assert_eq!(a.send(&"é".repeat(3001)).unwrap_err(), ClientError::MessageTooLong { len: 3001, max: 3000 });
+    a.disconnect().await;
+    server.stop().await.unwrap();
 }
 
 // ---- stand-in servers -------------------------------------------------------------------------
@@ -486,15 +540,37 @@ async fn falls_back_to_long_polling_when_websockets_are_refused() {
     b.disconnect().await;
 }
 
-/// The seed protocol only: register ack, `{from, message}` broadcasts, no ids, no extensions.
-async fn seed_server() -> SocketAddr {
-    seed_server_with([
-        socketioxide::TransportType::Polling,
-        socketioxide::TransportType::Websocket,
-    ])
-    .await
+/// `tests/seed-server/server.mjs`: a Node socket.io server that behaves like the seed's reference
+/// implementation (register answered by an event, joins told to the others only, no extensions,
+/// names never freed). Killed when dropped.
+struct SeedServer {
+    addr: SocketAddr,
+    _child: tokio::process::Child,
 }
 
+impl SeedServer {
+    async fn start() -> SeedServer {
+        use tokio::io::AsyncBufReadExt;
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/seed-server/server.mjs");
+        let mut child = tokio::process::Command::new("node")
+            .args([script, "0"])
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("node runs the seed server (npm ci installs socket.io)");
+        let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let line = timeout(WAIT, lines.next_line()).await.expect("seed server starts in time");
+        let port = line
+            .ok()
+            .flatten()
+            .and_then(|l| l.strip_prefix("listening ")?.trim().parse::<u16>().ok())
+            .expect("the seed server prints `listening <port>`");
+        SeedServer { addr: SocketAddr::from(([127, 0, 0, 1], port)), _child: child }
+    }
+}
+
+/// A seed-style server that accepts only the given transports: register answered by a `register`
+/// event, `{from, message}` relayed, no ids, no extensions.
 async fn seed_server_with<const N: usize>(
     transports: [socketioxide::TransportType; N],
 ) -> SocketAddr {
@@ -503,11 +579,11 @@ async fn seed_server_with<const N: usize>(
         Default::default();
     io.ns("/", async move |socket: SocketRef| {
         let (on_register, on_message, on_leave) = (names.clone(), names.clone(), names.clone());
-        socket.on("register", async move |socket: SocketRef, Data(name): Data<String>, ack: AckSender| {
-            let _ = ack.send(&true);
+        socket.on("register", async move |socket: SocketRef, Data(name): Data<String>| {
+            let _ = socket.emit("register", &true);
             on_register.lock().unwrap().insert(socket.id, name.clone());
             socket.join("chat");
-            let _ = socket.within("chat").emit("message", &json!({"from": "Server", "message": format!("{name} has joined the chat")})).await;
+            let _ = socket.to("chat").emit("message", &json!({"from": "Server", "message": format!("{name} has joined the chat")})).await;
         });
         socket.on("message", async move |socket: SocketRef, Data(payload): Data<Value>| {
             let from = on_message.lock().unwrap().get(&socket.id).cloned().unwrap_or_default();

@@ -19,8 +19,12 @@ pub enum ClientError {
     /// Something answered, but not the socket.io protocol (a web server, another service, TLS mismatch).
     #[error("{0} answered, but it is not a chat server.")]
     NotAChatServer(String),
-    /// The register ack was `false`: taken by someone online, `Server`, too long, control characters.
-    #[error("The name “{0}” is taken or not allowed here. Pick another one (1–32 characters).")]
+    /// The name breaks the protocol's rules; said before the server is asked.
+    #[error("“{name}” cannot be used as a name: {why}.")]
+    NameInvalid { name: String, why: String },
+    /// The server answered `false` to `register`: someone online has the name (or the server has
+    /// rules of its own).
+    #[error("The name “{0}” is taken on this server, or not allowed there. Pick another one.")]
     NameRejected(String),
     /// The server runs with a password and we sent none.
     #[error("This server needs a password.")]
@@ -34,13 +38,16 @@ pub enum ClientError {
     /// A step of the handshake had no answer in time (the `String` says which step).
     #[error("The server did not answer in time ({0}).")]
     Timeout(String),
+    /// `rejoin` while the session is registered: there is nothing to rejoin.
+    #[error("Already in the chat.")]
+    AlreadyJoined,
     /// A command that needs a session was used without one.
     #[error("Not connected to a chat server.")]
     NotConnected,
     /// The text cannot be sent: it is empty or only spaces.
     #[error("An empty message cannot be sent.")]
     EmptyMessage,
-    /// The text is longer than the protocol's limit; the UI shows the count before this happens.
+    /// The text is longer than the server's limit; the UI shows the count before this happens.
     #[error("A message can be at most {max} characters; this one has {len}.")]
     MessageTooLong { len: usize, max: usize },
 }
@@ -52,7 +59,9 @@ impl ClientError {
             ClientError::InvalidAddress(_) => "invalid_address",
             ClientError::Unreachable(_) => "unreachable",
             ClientError::NotAChatServer(_) => "not_a_chat_server",
+            ClientError::NameInvalid { .. } => "name_invalid",
             ClientError::NameRejected(_) => "name_rejected",
+            ClientError::AlreadyJoined => "already_joined",
             ClientError::PasswordRequired => "password_required",
             ClientError::WrongPassword => "wrong_password",
             ClientError::ConnectionRefused(_) => "connection_refused",

@@ -1,13 +1,23 @@
 //! The chat client, independent of any window: connect to a chat server by URL, register, chat, and
 //! survive dropped connections. The Tauri commands are thin adapters over this module, and the tests
-//! in `tests/` run it against the real server.
+//! in `tests/` run it against real servers. One job per module:
+//! - `session`: the handle the app holds (`ChatClient`);
+//! - `supervisor`: the connection state machine;
+//! - `outbox`: what was sent and not yet taken by the server;
+//! - `catch_up`: de-duplication and settling after a reconnect (docs/PROTOCOL.md §4);
+//! - `socket`: the rust_socketio glue; `address`: what the user typed → a URL; `events`: the types.
 
 mod address;
+mod catch_up;
 mod error;
-mod protocol;
+mod events;
+mod outbox;
 mod session;
+mod socket;
+mod supervisor;
 
 pub use address::normalize_server_url;
+pub use confab_protocol::ChatMessage;
 pub use error::{ClientError, Result};
-pub use protocol::{validate_text, ChatMessage, Refusal, MAX_MESSAGE_CHARS, SERVER_NAME};
-pub use session::{ChatClient, ClientEvent, ConnectOptions, ConnectionState, Features, Timing};
+pub use events::{ClientEvent, ConnectOptions, ConnectionState, Features, Timing};
+pub use session::ChatClient;

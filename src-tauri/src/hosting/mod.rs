@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 pub use error::{HostError, Result};
 
 /// The documented default port (the same as `confab-server`'s).
-pub const DEFAULT_PORT: u16 = 7878;
+pub use confab_protocol::DEFAULT_PORT;
 /// How many ports after a taken one are tried when looking for a free one to suggest.
 const PORTS_TO_TRY: u16 = 20;
 const MAX_CHAT_NAME_CHARS: usize = 60;

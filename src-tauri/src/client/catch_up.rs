@@ -1,0 +1,196 @@
+//! De-duplication and catching up after a (re)registration (docs/PROTOCOL.md §4): which lines of a
+//! `history` are new, and which outbox entries it settles. Pure, and tested against the cases the
+//! browser page's client runs too (`protocol/tests/client-cases.json`).
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use confab_protocol::ChatMessage;
+
+use super::outbox::Outgoing;
+
+/// Fingerprints of the messages shown recently.
+#[derive(Debug, Default)]
+pub struct Seen {
+    /// id → fingerprint of sender and text: without a known run, an id alone proves nothing (a
+    /// restarted server numbers from 1 again).
+    by_id: HashMap<u64, u64>,
+    /// Messages without an id (seed servers): sender, text and time.
+    untagged: HashSet<u64>,
+    order: VecDeque<Entry>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Entry {
+    Id(u64),
+    Untagged(u64),
+}
+
+impl Seen {
+    /// More than any history a server sends after a re-registration (200 by default).
+    const CAPACITY: usize = 4096;
+
+    fn fingerprint(message: &ChatMessage, with_time: bool) -> u64 {
+        let mut hasher = DefaultHasher::new();
+        (&message.from, &message.message).hash(&mut hasher);
+        if with_time {
+            message.ts.hash(&mut hasher);
+        }
+        hasher.finish()
+    }
+
+    /// Was `message` shown already? `same_run`: whether the server is the same run of ids as when
+    /// the seen messages arrived (`None`: it does not say).
+    pub fn contains(&self, message: &ChatMessage, same_run: Option<bool>) -> bool {
+        match message.id {
+            Some(id) if same_run == Some(true) => self.by_id.contains_key(&id),
+            Some(id) => self.by_id.get(&id) == Some(&Self::fingerprint(message, false)),
+            None => self.untagged.contains(&Self::fingerprint(message, true)),
+        }
+    }
+
+    pub fn insert(&mut self, message: &ChatMessage) {
+        let entry = match message.id {
+            Some(id) => {
+                if self.by_id.insert(id, Self::fingerprint(message, false)).is_some() {
+                    return;
+                }
+                Entry::Id(id)
+            }
+            None => {
+                let fingerprint = Self::fingerprint(message, true);
+                if !self.untagged.insert(fingerprint) {
+                    return;
+                }
+                Entry::Untagged(fingerprint)
+            }
+        };
+        self.order.push_back(entry);
+        while self.order.len() > Self::CAPACITY {
+            match self.order.pop_front() {
+                Some(Entry::Id(id)) => self.by_id.remove(&id),
+                Some(Entry::Untagged(fingerprint)) => self.untagged.remove(&fingerprint).then_some(0),
+                None => None,
+            };
+        }
+    }
+
+    pub fn clear(&mut self) {
+        *self = Self::default();
+    }
+}
+
+/// What a history changes.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct CatchUp {
+    /// Indexes of the history entries to show, in order.
+    pub shown: Vec<usize>,
+    /// Outbox entries the history proves delivered: (local id, history index).
+    pub delivered: Vec<(u64, usize)>,
+    /// Local ids still to send, in order.
+    pub resend: Vec<u64>,
+}
+
+/// Sorts `history` into new lines and our own messages whose ack was lost with the connection, and
+/// records all of it as seen.
+pub fn catch_up(
+    seen: &mut Seen,
+    name: &str,
+    same_run: Option<bool>,
+    outbox: &[Outgoing],
+    history: &[ChatMessage],
+) -> CatchUp {
+    if same_run == Some(false) {
+        seen.clear();
+    }
+    let mut settled = vec![false; outbox.len()];
+    let mut result = CatchUp::default();
+    for (index, message) in history.iter().enumerate() {
+        if seen.contains(message, same_run) {
+            continue;
+        }
+        seen.insert(message);
+        let ours = !message.is_announcement() && &*message.from == name;
+        let lost_ack = ours.then(|| {
+            outbox
+                .iter()
+                .enumerate()
+                .position(|(i, o)| !settled[i] && o.maybe_delivered && o.text == *message.message)
+        });
+        match lost_ack.flatten() {
+            Some(i) => {
+                settled[i] = true;
+                result.delivered.push((outbox[i].local_id, index));
+            }
+            None => result.shown.push(index),
+        }
+    }
+    result.resend = outbox.iter().zip(&settled).filter(|(_, done)| !**done).map(|(o, _)| o.local_id).collect();
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use super::*;
+
+    fn messages(value: &Value) -> Vec<ChatMessage> {
+        value.as_array().unwrap().iter().map(|m| ChatMessage::from_value(m).expect("a message")).collect()
+    }
+
+    fn outbox(value: &Value) -> Vec<Outgoing> {
+        value
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| Outgoing {
+                local_id: o["localId"].as_u64().unwrap(),
+                text: o["text"].as_str().unwrap().to_owned(),
+                maybe_delivered: o["maybeDelivered"].as_bool().unwrap(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_shared_case_comes_out_as_written() {
+        let all: Value =
+            serde_json::from_str(include_str!("../../../protocol/tests/client-cases.json")).expect("JSON");
+        let cases = all["catchUp"].as_array().unwrap();
+        assert!(cases.len() >= 8);
+        for case in cases {
+            let mut seen = Seen::default();
+            for message in messages(&case["seen"]) {
+                seen.insert(&message);
+            }
+            let got = catch_up(
+                &mut seen,
+                case["name"].as_str().unwrap(),
+                case["sameRun"].as_bool(),
+                &outbox(&case["outbox"]),
+                &messages(&case["history"]),
+            );
+            let mut delivered: Vec<(u64, usize)> = case["delivered"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(local, index)| (local.parse().unwrap(), index.as_u64().unwrap() as usize))
+                .collect();
+            delivered.sort();
+            let expected = CatchUp {
+                shown: case["shown"].as_array().unwrap().iter().map(|i| i.as_u64().unwrap() as usize).collect(),
+                delivered,
+                resend: case["resend"].as_array().unwrap().iter().map(|i| i.as_u64().unwrap()).collect(),
+            };
+            assert_eq!(got, expected, "{}", case["about"]);
+        }
+    }
+
+    #[test]
+    fn what_was_caught_up_is_seen_afterwards() {
+        let mut seen = Seen::default();
+        let history = [ChatMessage::chat("bob".into(), "a".into(), 3, 1)];
+        assert_eq!(catch_up(&mut seen, "me", Some(true), &[], &history).shown, [0]);
+        assert!(catch_up(&mut seen, "me", Some(true), &[], &history).shown.is_empty());
+    }
+}

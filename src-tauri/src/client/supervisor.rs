@@ -1,0 +1,501 @@
+//! The task that owns the connection: connect → register → (detect server features) → live ⇄
+//! reconnecting → closed, with a detour through "name taken" when a reconnect finds our name held.
+//! Outgoing messages wait in the outbox until the server acknowledges them, so nothing typed while
+//! offline or during a drop is lost, and a message whose ack was lost in the drop is matched against
+//! the server's history instead of being sent twice (rules: docs/PROTOCOL.md §4).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use confab_protocol::{event, now_ms, ChatMessage, Limits, Notice, Refusal, TypingNotice, Welcome};
+use rust_socketio::asynchronous::Client as SocketClient;
+use rust_socketio::TransportType;
+use serde_json::{json, Value};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::{sleep, sleep_until, timeout, timeout_at, Instant};
+
+use super::address::{display_host_port, host_port};
+use super::catch_up::{catch_up, Seen};
+use super::error::{ClientError, Result};
+use super::events::{ClientEvent, ConnectionState, Features, Timing};
+use super::outbox::Outbox;
+use super::socket::{self, Incoming, PendingAck};
+
+/// Requests from the handle to the supervisor.
+pub enum Command {
+    /// The outbox has something new.
+    Wake,
+    Typing(bool),
+    /// Register again under this name (after `NameTaken`); answered once the attempt is over.
+    Rejoin(String, oneshot::Sender<Result<String>>),
+}
+
+/// A socket that completed connect + register.
+pub struct Live {
+    socket: SocketClient,
+    incoming: mpsc::UnboundedReceiver<Incoming>,
+}
+
+/// Why a live session ended.
+enum Ended {
+    Lost(String),
+    Shutdown,
+}
+
+/// The message awaiting its ack (one at a time: keeps order, and rust_socketio's random ack ids in
+/// 0..999 could collide if many were outstanding).
+struct InFlight {
+    local_id: u64,
+    ack: PendingAck,
+}
+
+pub struct Supervisor {
+    /// Normalised URL, reused for every reconnect.
+    pub server: String,
+    /// Registered again under this exact name after each reconnect (until the user picks another).
+    pub name: String,
+    /// Kept in memory only, for the handshakes of reconnects; never written anywhere.
+    pub password: Option<String>,
+    pub timing: Timing,
+    /// To the owner (UI bridge or test); unbounded so a burst never blocks the socket reader.
+    pub events: mpsc::UnboundedSender<ClientEvent>,
+    pub commands: mpsc::UnboundedReceiver<Command>,
+    pub outbox: Arc<Outbox>,
+    pub shutdown: watch::Receiver<bool>,
+    /// What the server allows, as it said in `welcome` (defaults until then); the handle reads it.
+    pub limits: watch::Sender<Limits>,
+    /// What the current server offers (re-detected at each registration: it may have changed).
+    pub features: Features,
+    /// The server's `welcome.run` at the last registration, to tell a restarted server apart.
+    pub run: Option<String>,
+    /// Messages already shown (ours included).
+    pub seen: Seen,
+    /// Our current typing state, re-sent as the liveness probe (the server drops repeats).
+    pub typing: bool,
+}
+
+impl Supervisor {
+    fn emit(&self, event: ClientEvent) {
+        // The receiver gone means the owner is gone; the shutdown path handles that.
+        let _ = self.events.send(event);
+    }
+
+    fn status(&self, state: ConnectionState, attempt: u32, retry_in: Option<Duration>, detail: Option<String>) {
+        let name = (state == ConnectionState::NameTaken).then(|| self.name.clone());
+        let retry_in_ms = retry_in.map(|d| d.as_millis() as u64);
+        self.emit(ClientEvent::Status { state, attempt, retry_in_ms, detail, name });
+    }
+
+    /// TCP probe, socket.io connect, register, feature detection.
+    pub async fn establish(&mut self) -> Result<Live> {
+        let t = self.timing.clone();
+        let (host, port) = host_port(&self.server).ok_or_else(|| ClientError::InvalidAddress(self.server.clone()))?;
+        let where_ = display_host_port(&self.server);
+        // A plain TCP connect tells "nobody there" apart from "something there that is not a chat
+        // server", which rust_socketio's errors do not.
+        match timeout(t.connect_timeout, tokio::net::TcpStream::connect((host.as_str(), port))).await {
+            Ok(Ok(_)) => {}
+            _ => return Err(ClientError::Unreachable(where_)),
+        }
+
+        // Websocket from the start: one connection instead of polling + upgrade (rust_socketio's
+        // upgrade handshake failed against socketioxide in our tests). Long-polling stays as the
+        // fallback for networks that block websockets.
+        let mut opened = None;
+        for (transport, label) in [(TransportType::Websocket, "websocket"), (TransportType::Polling, "polling")] {
+            let (tx, incoming) = mpsc::unbounded_channel();
+            let builder = socket::builder(&self.server, self.password.as_deref(), transport, &tx);
+            match timeout(t.connect_timeout, builder.connect()).await {
+                Ok(Ok(socket)) => {
+                    opened = Some((socket, incoming));
+                    break;
+                }
+                Ok(Err(e)) => tracing::info!("socket.io open ({label}) failed on {}: {e}", self.server),
+                // The port accepted TCP, but no socket.io handshake came back (rust_socketio keeps
+                // waiting on a plain web server's 404 instead of failing).
+                Err(_) => tracing::info!("socket.io open ({label}) timed out on {}", self.server),
+            }
+        }
+        let Some((socket, mut incoming)) = opened else {
+            return Err(ClientError::NotAChatServer(where_));
+        };
+        // From here on, every failure must close the socket or it would linger on the server.
+        match self.handshake(&socket, &mut incoming, &where_).await {
+            Ok(()) => {
+                self.status(ConnectionState::Connected, 0, None, None);
+                Ok(Live { socket, incoming })
+            }
+            Err(e) => {
+                socket::close_quietly(socket).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn handshake(
+        &mut self,
+        socket: &SocketClient,
+        incoming: &mut mpsc::UnboundedReceiver<Incoming>,
+        where_: &str,
+    ) -> Result<()> {
+        let t = self.timing.clone();
+        let previous_run = self.run.take();
+        // 1. The server's socket.io CONNECT (or CONNECT_ERROR: the password check).
+        let deadline = Instant::now() + t.connect_timeout;
+        loop {
+            match timeout_at(deadline, incoming.recv()).await {
+                Err(_) => return Err(ClientError::Timeout("joining the server".into())),
+                Ok(None) | Ok(Some(Incoming::Closed)) => return Err(closed_by_server()),
+                Ok(Some(Incoming::Connected)) => break,
+                Ok(Some(Incoming::Error(e))) => return Err(socket::connect_error(&e, where_)),
+                Ok(Some(Incoming::Welcome(args))) => self.on_welcome(args),
+                Ok(Some(_)) => {}
+            }
+        }
+        // 2. register, with the name as a JSON string whatever it looks like ("123", "true"). The
+        //    answer is the ack or a `register` event, whichever comes first (§1.1).
+        let registering = || ClientError::Timeout("registering the name; is this a chat server?".into());
+        let mut ack = socket::emit_with_ack(socket, event::REGISTER, vec![Value::String(self.name.clone())], t.connect_timeout)
+            .await
+            .map_err(|_| registering())?;
+        // The ack callback runs before the callbacks of the events that follow it, so an ack that is
+        // there is taken first; anything else that arrives meanwhile is kept for step 3.
+        let mut early = Vec::new();
+        let answer = loop {
+            tokio::select! {
+                biased;
+                args = ack.wait() => break args.ok_or_else(registering)?,
+                next = incoming.recv() => match next {
+                    None | Some(Incoming::Closed) => return Err(closed_by_server()),
+                    Some(Incoming::Error(e)) => return Err(ClientError::ConnectionRefused(e)),
+                    Some(Incoming::Register(args)) => break args,
+                    Some(Incoming::Welcome(args)) => self.on_welcome(args),
+                    Some(other) => early.push(other),
+                },
+            }
+        };
+        if answer.first() != Some(&Value::Bool(true)) {
+            return Err(ClientError::NameRejected(self.name.clone()));
+        }
+        // 3. Extensions come right after the answer, before our own join announcement; a seed server
+        //    sends neither (not even the announcement). Whatever arrives is handled normally.
+        self.features = Features::default();
+        let deadline = Instant::now() + t.features_grace;
+        let mut history = None;
+        let mut early = early.into_iter();
+        loop {
+            let next = match early.next() {
+                Some(event) => Ok(Some(event)),
+                None => timeout_at(deadline, incoming.recv()).await,
+            };
+            match next {
+                Err(_) | Ok(None) => break,
+                Ok(Some(Incoming::Closed)) => return Err(closed_by_server()),
+                Ok(Some(Incoming::Error(e))) => return Err(ClientError::ConnectionRefused(e)),
+                Ok(Some(Incoming::History(args))) => {
+                    self.features.history = true;
+                    self.features.acks = true;
+                    history = Some(args.first().map(ChatMessage::list_from_value).unwrap_or_default());
+                }
+                Ok(Some(Incoming::Message(args))) => {
+                    // Our own join line ends the extensions; it is shown after the history.
+                    self.settle_history(history.take(), previous_run.as_deref());
+                    self.on_message(args);
+                    break;
+                }
+                Ok(Some(other)) => self.on_incoming(other),
+            }
+        }
+        self.settle_history(history, previous_run.as_deref());
+        self.emit(ClientEvent::Session {
+            name: self.name.clone(),
+            server: self.server.clone(),
+            features: self.features,
+            limits: self.limits.borrow().clone(),
+        });
+        Ok(())
+    }
+
+    fn on_welcome(&mut self, args: Vec<Value>) {
+        let Some(welcome) = args.into_iter().next().and_then(|v| serde_json::from_value::<Welcome>(v).ok()) else {
+            return;
+        };
+        self.run = Some(welcome.run).filter(|run| !run.is_empty());
+        self.limits.send_replace(welcome.limits);
+    }
+
+    /// Reconnect loop around live sessions, until shutdown.
+    pub async fn run(mut self, first: Live) {
+        let mut live = first;
+        loop {
+            let socket = live.socket.clone();
+            let ended = self.serve(live).await;
+            socket::close_quietly(socket).await;
+            let reason = match ended {
+                Ended::Shutdown => break,
+                Ended::Lost(reason) => reason,
+            };
+            tracing::info!("connection to {} lost: {reason}", self.server);
+            match self.reconnect(reason).await {
+                Some(next) => live = next,
+                None => break,
+            }
+        }
+        // Nothing typed disappears without a word: report what could not be sent.
+        for item in self.outbox.drain() {
+            self.emit(ClientEvent::Failed {
+                local_id: item.local_id,
+                code: "disconnected".into(),
+                reason: "Not sent: you left the server before it could be delivered.".into(),
+            });
+        }
+        self.status(ConnectionState::Offline, 0, None, None);
+    }
+
+    /// Tries again with exponential backoff until it works or the owner gives up. A name the server
+    /// keeps refusing is retried for `name_retry_window`, then the user is asked for another.
+    async fn reconnect(&mut self, mut detail: String) -> Option<Live> {
+        let mut delay = self.timing.backoff_min;
+        let mut shutdown = self.shutdown.clone();
+        let mut name_refused_since: Option<Instant> = None;
+        for attempt in 1u32.. {
+            self.status(ConnectionState::Reconnecting, attempt, None, Some(detail.clone()));
+            tokio::select! {
+                _ = stopped(&mut shutdown) => return None,
+                result = self.establish() => match result {
+                    Ok(live) => return Some(live),
+                    Err(ClientError::NameRejected(name)) => {
+                        let since = *name_refused_since.get_or_insert_with(Instant::now);
+                        detail = format!("the server still holds the name “{name}”");
+                        if since.elapsed() >= self.timing.name_retry_window {
+                            match self.wait_for_new_name(ClientError::NameRejected(name).to_string()).await {
+                                Some(live) => return Some(live),
+                                None => return None,
+                            }
+                        }
+                    }
+                    Err(e) => detail = e.to_string(),
+                },
+            }
+            // Jitter spreads the reconnects of many clients after a server restart.
+            let jitter = Duration::from_millis(now_ms() % (delay.as_millis() as u64 / 4 + 1));
+            let wait = delay + jitter;
+            self.status(ConnectionState::Reconnecting, attempt, Some(wait), Some(detail.clone()));
+            tokio::select! {
+                _ = stopped(&mut shutdown) => return None,
+                _ = sleep(wait) => {}
+            }
+            delay = (delay * 2).min(self.timing.backoff_max);
+        }
+        None
+    }
+
+    /// `NameTaken`: no more automatic attempts; each `rejoin` tries once with the name it brings.
+    async fn wait_for_new_name(&mut self, mut detail: String) -> Option<Live> {
+        let mut shutdown = self.shutdown.clone();
+        loop {
+            self.status(ConnectionState::NameTaken, 0, None, Some(detail.clone()));
+            let command = tokio::select! {
+                _ = stopped(&mut shutdown) => return None,
+                command = self.commands.recv() => command?,
+            };
+            let Command::Rejoin(name, reply) = command else {
+                if let Command::Typing(typing) = command {
+                    self.typing = typing;
+                }
+                continue;
+            };
+            self.name = name;
+            match self.establish().await {
+                Ok(live) => {
+                    let _ = reply.send(Ok(self.name.clone()));
+                    return Some(live);
+                }
+                Err(e) => {
+                    detail = e.to_string();
+                    let _ = reply.send(Err(e));
+                }
+            }
+        }
+    }
+
+    /// One live connection: send the outbox, relay incoming traffic, notice when it dies.
+    async fn serve(&mut self, mut live: Live) -> Ended {
+        let mut shutdown = self.shutdown.clone();
+        let mut probe =
+            tokio::time::interval_at(Instant::now() + self.timing.probe_interval, self.timing.probe_interval);
+        let mut in_flight: Option<InFlight> = None;
+        let mut retry_at: Option<Instant> = None;
+        loop {
+            if in_flight.is_none() && retry_at.is_none() {
+                if let Some(head) = self.outbox.front() {
+                    let payload = json!({ "from": self.name, "message": head.text });
+                    let ack = match socket::emit_with_ack(&live.socket, event::MESSAGE, vec![payload], self.timing.ack_timeout).await {
+                        Ok(ack) => ack,
+                        Err(e) => return Ended::Lost(format!("sending failed: {e}")),
+                    };
+                    self.outbox.mark_sent(head.local_id);
+                    if self.features.acks {
+                        in_flight = Some(InFlight { local_id: head.local_id, ack });
+                    } else {
+                        // A seed server never acks: written to a live socket is all we can know.
+                        self.outbox.remove(head.local_id);
+                        let message = ChatMessage {
+                            from: self.name.as_str().into(),
+                            message: head.text.into(),
+                            id: None,
+                            ts: now_ms(),
+                            kind: None,
+                            name: None,
+                        };
+                        self.emit(ClientEvent::Delivered { local_id: head.local_id, message });
+                    }
+                    continue;
+                }
+            }
+            tokio::select! {
+                _ = stopped(&mut shutdown) => return Ended::Shutdown,
+                event = live.incoming.recv() => match event {
+                    None => return Ended::Lost("connection closed".into()),
+                    Some(Incoming::Error(e)) => return Ended::Lost(e),
+                    Some(Incoming::Closed) => return Ended::Lost("the server closed the connection".into()),
+                    Some(other) => self.on_incoming(other),
+                },
+                args = async { in_flight.as_mut().expect("in flight").ack.wait().await }, if in_flight.is_some() => {
+                    let local_id = in_flight.take().expect("in flight").local_id;
+                    match args {
+                        None => return Ended::Lost("a message got no answer in time".into()),
+                        Some(args) => {
+                            if let Some(delay) = self.on_message_ack(local_id, args) {
+                                retry_at = Some(Instant::now() + delay);
+                            }
+                        }
+                    }
+                },
+                _ = async { sleep_until(retry_at.expect("retry")).await }, if retry_at.is_some() => retry_at = None,
+                command = self.commands.recv() => match command {
+                    None => return Ended::Shutdown,
+                    Some(Command::Wake) => {}
+                    Some(Command::Rejoin(_, reply)) => {
+                        let _ = reply.send(Err(ClientError::AlreadyJoined));
+                    }
+                    Some(Command::Typing(typing)) => {
+                        self.typing = typing;
+                        if self.features.presence {
+                            if let Err(e) = live.socket.emit(event::TYPING, Value::Bool(typing)).await {
+                                return Ended::Lost(format!("sending failed: {e}"));
+                            }
+                        }
+                    }
+                },
+                _ = probe.tick() => {
+                    // Re-sends our typing state: servers drop repeated notices (and seed servers
+                    // ignore the event), but a closed socket makes the emit fail.
+                    if let Err(e) = live.socket.emit(event::TYPING, Value::Bool(self.typing)).await {
+                        return Ended::Lost(format!("connection check failed: {e}"));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Handles the ack of our message; returns a delay when it must be retried later.
+    fn on_message_ack(&mut self, local_id: u64, args: Vec<Value>) -> Option<Duration> {
+        let first = args.into_iter().next().unwrap_or(Value::Null);
+        if let Some(refusal) = Refusal::from_value(&first) {
+            if refusal.error.is_transient() {
+                // Not the user's fault and not final: keep it first in line.
+                self.outbox.mark_unsent(local_id);
+                return Some(self.timing.rate_limit_retry);
+            }
+            self.outbox.remove(local_id);
+            let reason = refusal.text().to_owned();
+            self.emit(ClientEvent::Failed { local_id, code: refusal.error.to_string(), reason });
+            return None;
+        }
+        self.outbox.remove(local_id);
+        let message = ChatMessage::from_value(&first).unwrap_or_else(|| ChatMessage {
+            from: self.name.as_str().into(),
+            message: "".into(),
+            id: None,
+            ts: now_ms(),
+            kind: None,
+            name: None,
+        });
+        self.seen.insert(&message);
+        self.emit(ClientEvent::Delivered { local_id, message });
+        None
+    }
+
+    fn on_incoming(&mut self, incoming: Incoming) {
+        match incoming {
+            Incoming::Message(args) => self.on_message(args),
+            // A history outside the handshake is not asked for by this client; treat it the same way.
+            Incoming::History(args) => {
+                let messages = args.first().map(ChatMessage::list_from_value).unwrap_or_default();
+                self.settle_history(Some(messages), self.run.clone().as_deref());
+            }
+            Incoming::Users(args) => {
+                self.features.presence = true;
+                self.features.acks = true;
+                let names = args
+                    .first()
+                    .and_then(Value::as_array)
+                    .map(|names| names.iter().filter_map(|n| n.as_str().map(str::to_owned)).collect())
+                    .unwrap_or_default();
+                self.emit(ClientEvent::Users { names });
+            }
+            Incoming::Typing(args) => {
+                if let Some(notice) = args.into_iter().next().and_then(|v| serde_json::from_value::<TypingNotice>(v).ok()) {
+                    self.emit(ClientEvent::Typing { name: notice.name.to_string(), typing: notice.typing });
+                }
+            }
+            Incoming::Notice(args) => {
+                if let Some(notice) = args.into_iter().next().and_then(|v| serde_json::from_value::<Notice>(v).ok()) {
+                    self.emit(ClientEvent::Notice { code: notice.code.to_string(), message: notice.message });
+                }
+            }
+            Incoming::Welcome(args) => self.on_welcome(args),
+            // Lifecycle signals and late register answers are handled by the caller; here they are stale.
+            Incoming::Connected | Incoming::Error(_) | Incoming::Closed | Incoming::Register(_) => {}
+        }
+    }
+
+    fn on_message(&mut self, args: Vec<Value>) {
+        let Some(message) = args.first().and_then(ChatMessage::from_value) else {
+            tracing::debug!("ignoring a malformed message event: {args:?}");
+            return;
+        };
+        // Live events are never copies: the server sends each room message once per connection,
+        // and nothing sent while we were away arrives live on the new one.
+        self.seen.insert(&message);
+        self.emit(ClientEvent::Messages { messages: vec![message] });
+    }
+
+    /// Missed messages after a (re)registration, sorted by the shared catch-up rules: new lines are
+    /// shown, our own messages among them settle the outbox entries whose ack was lost.
+    fn settle_history(&mut self, history: Option<Vec<ChatMessage>>, previous_run: Option<&str>) {
+        let Some(history) = history else { return };
+        let same_run = previous_run.zip(self.run.as_deref()).map(|(before, now)| before == now);
+        let result = catch_up(&mut self.seen, &self.name, same_run, &self.outbox.snapshot(), &history);
+        for (local_id, index) in result.delivered {
+            if self.outbox.remove(local_id) {
+                self.emit(ClientEvent::Delivered { local_id, message: history[index].clone() });
+            }
+        }
+        let fresh: Vec<ChatMessage> = result.shown.into_iter().map(|i| history[i].clone()).collect();
+        if !fresh.is_empty() {
+            self.emit(ClientEvent::Messages { messages: fresh });
+        }
+    }
+}
+
+fn closed_by_server() -> ClientError {
+    ClientError::ConnectionRefused("the server closed the connection".into())
+}
+
+/// Resolves when the owner asked to stop (or is gone). The watch guard is dropped inside, because
+/// it is not `Send` and the supervisor runs on a multi-threaded runtime.
+async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|stop| *stop).await;
+}
