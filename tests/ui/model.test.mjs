@@ -237,3 +237,21 @@ test('notices are passed on for the banner; reset forgets the session', () => {
   assert.equal(model.pendingCount(), 0);
   assert.equal(model.status.state, 'offline');
 });
+
+test('a name refused after a reconnect keeps what is pending pending, and a rejoin under another name takes over', () => {
+  const { model } = joined();
+  model.addPending(1, 'typed while away');
+  const changes = model.applyEvents([{ type: 'status', state: 'nameTaken', name: 'me', detail: null }]);
+  assert.equal(changes.status, true);
+  assert.equal(model.status.state, 'nameTaken');
+  assert.equal(model.status.name, 'me');
+  assert.equal(model.pendingCount(), 1);
+  model.applyEvents([
+    { type: 'session', name: 'me_', server: 'http://chat', features: ALL_FEATURES },
+    { type: 'status', state: 'connected', attempt: 0, retryInMs: 0 },
+    { type: 'delivered', localId: 1, message: chat(8, 'me_', 'typed while away') },
+  ]);
+  assert.equal(model.session.name, 'me_');
+  assert.equal(model.status.state, 'connected');
+  assert.equal(model.pendingCount(), 0);
+});

@@ -1,16 +1,21 @@
 // The single door between the UI and the network. model.js, view.js and controller.js only ever use
-// the interface below, so the same ui/ can run in the desktop app (Tauri: the socket lives in Rust)
-// and, later, in a plain browser (socket.io-client directly) by adding one implementation here.
+// the interface below, so the same ui/ runs in the desktop app (tauri.js: the socket lives in Rust)
+// and in a plain browser on the page a chat server serves (socketio.js: socket.io-client directly).
 //
 // Interface of a transport:
 //   connect({ server, username, password, remember? }) → Promise<{ server, name, features, limits?, keyringNote? }>
 //       rejects with { code, message } (codes: invalid_address, unreachable, not_a_chat_server,
 //       name_rejected, password_required, wrong_password, connection_refused, timeout, …)
 //   send(text) → Promise<localId>        the message is pending until a 'delivered' event
+//   rejoin(name) → Promise<{ name }>     after a 'nameTaken' status: register again with this name
+//       (the same or another); rejects { code, message } like connect. Pending messages stay queued
+//       and are sent once registered.
 //   setTyping(bool) → Promise<void>
 //   disconnect() → Promise<void>
 //   onEvents(handler)                    handler(events[]) receives batches of chat events:
 //       { type: 'status', state: 'connected'|'reconnecting'|'offline', attempt, retryInMs, detail }
+//       { type: 'status', state: 'nameTaken', name, detail }   reconnected, but the server refuses
+//           `name` (it may still hold our old connection): no more retries until rejoin(name)
 //       { type: 'session', name, server, features: { history, presence, acks }, limits? }
 //           limits: what the server allows, shaped like protocol.js DEFAULT_LIMITS (absent when the
 //           server does not say: then DEFAULT_LIMITS); a new 'session' event when they change

@@ -29,6 +29,7 @@ export function createTauriTransport({ invoke, Channel }) {
       }
     },
     send: (text) => call('send', { text }),
+    rejoin: (name) => call('rejoin', { username: name }),
     setTyping: (typing) => call('set_typing', { typing }),
     disconnect: () => call('disconnect'),
     onEvents(fn) {
