@@ -80,6 +80,12 @@ class Client:
         def any_event(event, *args):
             self._queue(event).put(args[0] if args else None)
 
+        # A seed client's own handler for the answer to a register sent without ack (python-socketio
+        # calls it instead of the catch-all).
+        @self.sio.on("register")
+        def register_answer(accepted):
+            self._queue("register").put(accepted)
+
         self.sio.connect(url, transports=transports, wait_timeout=WAIT)
         self._wait_for_handlers()
 
@@ -124,6 +130,12 @@ class Client:
         except socketio.exceptions.TimeoutError:
             raise AssertionError(f"no ack for {event!r} {data!r} within {WAIT} s") from None
 
+    def register_without_ack(self, *args):
+        """Registers as a seed client does: `register` emitted without a callback; returns the
+        boolean of the `register` event that answers it."""
+        self.sio.emit("register", args[0] if args else None)
+        return self.next("register")
+
     def close(self):
         if self.sio.connected:
             self.sio.disconnect()
@@ -135,10 +147,22 @@ def transport(request):
 
 
 @pytest.fixture
-def server():
-    s = Server()
-    yield s
-    s.stop()
+def start_server():
+    """Starts confab-server with the given flags; every server started is stopped after the test."""
+    servers = []
+
+    def start(*flags):
+        servers.append(Server(flags))
+        return servers[-1]
+
+    yield start
+    for s in servers:
+        s.stop()
+
+
+@pytest.fixture
+def server(start_server):
+    return start_server()
 
 
 @pytest.fixture

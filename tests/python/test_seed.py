@@ -1,20 +1,6 @@
 """The seed flow of PROTOCOL.md §1 with the python-socketio client, over websocket and long-polling."""
 
-JOIN_KEYS = {"from", "message", "id", "ts", "kind", "name"}
-
-
-def strip(message):
-    assert isinstance(message["id"], int) and message["id"] > 0
-    assert isinstance(message["ts"], int) and message["ts"] > 0
-    return {k: v for k, v in message.items() if k not in ("id", "ts")}
-
-
-def join_of(name):
-    return {"from": "Server", "message": f"{name} has joined the chat", "kind": "join", "name": name}
-
-
-def leave_of(name):
-    return {"from": "Server", "message": f"{name} left the chat", "kind": "leave", "name": name}
+from messages import join_of, leave_of, strip
 
 
 def test_seed_flow(connect):
