@@ -1,11 +1,31 @@
 // The peer to beat: the Confab chat protocol (docs/PROTOCOL.md) on the official Node `socket.io`
-// server, for `confab-bench compare`. Same rules as confab-server on every measured path: register with
-// a boolean ack, unique names (case-insensitive), history + users to the newcomer, join/leave
-// announcements, `message` relayed to the others with `from` set to the sender's name, ack with the
-// delivered message, room-wide ids. No flood control (the bench runs confab-server with --rate 0).
+// server, for `confab-bench compare`. Same rules as confab-server on every measured path: `welcome`
+// with its limits, register answered by the ack (or by a `register` event when no ack is asked),
+// unique names (case-insensitive), history + users to the newcomer, join/leave announcements,
+// `message` relayed to the others with `from` set to the sender's name, ack with the delivered
+// message, room-wide ids, `users` and `history` requests. Every constant, text and rule comes from
+// ui/js/protocol.js (generated from the Rust crate confab-server uses), so the two cannot drift apart.
+// No flood control and no typing relay (the bench runs confab-server with --rate 0 and sends no typing).
 // Usage: node bench/node-server/server.mjs [--port 0] [--bind 127.0.0.1] [--history 200]
+import { randomUUID } from "node:crypto";
 import { createServer } from "node:http";
 import { Server } from "socket.io";
+import {
+  ANNOUNCEMENT_KINDS,
+  DEFAULT_HISTORY,
+  DEFAULT_LIMITS,
+  DEFAULT_PING_INTERVAL_MS,
+  DEFAULT_PING_TIMEOUT_MS,
+  EVENTS,
+  PROTOCOL_VERSION,
+  REFUSAL_CODES,
+  SERVER_NAME,
+  announcementText,
+  checkText,
+  foldName,
+  refusalReason,
+  validateName,
+} from "../../ui/js/protocol.js";
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -13,11 +33,11 @@ const arg = (name, fallback) => {
 };
 const port = Number(arg("port", "7879"));
 const bind = arg("bind", "127.0.0.1");
-const historyCapacity = Number(arg("history", "200"));
-const MAX_NAME = 32;
-const MAX_MESSAGE = 2000;
+const historyCapacity = Number(arg("history", String(DEFAULT_HISTORY)));
+// As confab-server --rate 0 reports them: the sustained rate 0 means "no rate limit".
+const limits = Object.freeze({ ...DEFAULT_LIMITS, messagesPerSecond: 0 });
+const welcome = { protocol: PROTOCOL_VERSION, run: randomUUID().replaceAll("-", ""), limits };
 const ROOM = "chat";
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/u;
 
 const members = new Map(); // socket.id -> name, in order of joining
 const owners = new Map(); // folded name -> socket.id
@@ -33,79 +53,80 @@ const httpServer = createServer((req, res) => {
   res.writeHead(404).end();
 });
 const io = new Server(httpServer, {
-  pingInterval: 5000,
-  pingTimeout: 4000,
+  pingInterval: DEFAULT_PING_INTERVAL_MS,
+  pingTimeout: DEFAULT_PING_TIMEOUT_MS,
   connectTimeout: 10000,
-  maxHttpBufferSize: 64 * 1024,
+  maxHttpBufferSize: limits.maxPacketBytes,
   serveClient: false,
 });
 
-const chars = (s) => [...s].length;
-const fold = (name) => name.toLowerCase();
-
-function validName(raw) {
-  if (typeof raw !== "string") return null;
-  const name = raw.trim();
-  const n = chars(name);
-  if (n < 1 || n > MAX_NAME || CONTROL.test(name) || fold(name) === "server") return null;
-  return name;
-}
+/** Splits socket.io handler arguments into the first argument and the ack (undefined if none asked). */
+const split = (args) => {
+  const ack = typeof args[args.length - 1] === "function" ? args.pop() : undefined;
+  return [args[0], ack];
+};
 
 function announce(kind, name) {
-  const text = kind === "join" ? `${name} has joined the chat` : `${name} left the chat`;
-  const message = { from: "Server", message: text, id: ++lastId, ts: Date.now(), kind, name };
-  io.to(ROOM).emit("message", message);
+  const message = { from: SERVER_NAME, message: announcementText(kind, name), id: ++lastId, ts: Date.now(), kind, name };
+  io.to(ROOM).emit(EVENTS.MESSAGE, message);
 }
 
-function refuse(socket, ack, error, reason) {
-  if (typeof ack === "function") ack({ error, reason });
-  socket.emit("refused", { event: "message", error, reason });
+function refuse(socket, ack, error) {
+  const refusal = { error, reason: refusalReason(error, limits) };
+  if (ack) ack(refusal);
+  socket.emit(EVENTS.REFUSED, { event: EVENTS.MESSAGE, ...refusal });
 }
 
 io.on("connection", (socket) => {
-  socket.on("register", (...args) => {
-    const ack = typeof args[args.length - 1] === "function" ? args.pop() : () => {};
-    const name = validName(args[0]);
-    if (name === null || members.has(socket.id) || owners.has(fold(name))) return ack(false);
-    ack(true);
-    socket.emit("history", history);
-    owners.set(fold(name), socket.id);
+  socket.emit(EVENTS.WELCOME, welcome);
+
+  socket.on(EVENTS.REGISTER, (...args) => {
+    const [raw, ack] = split(args);
+    // Like the seed's own server, a client that asks no ack gets the answer as an event.
+    const reply = ack ?? ((ok) => socket.emit(EVENTS.REGISTER, ok));
+    const { name } = validateName(raw, limits.maxNameChars);
+    if (name === undefined || members.has(socket.id) || owners.has(foldName(name))) return reply(false);
+    reply(true);
+    socket.emit(EVENTS.HISTORY, history);
+    owners.set(foldName(name), socket.id);
     members.set(socket.id, name);
     socket.join(ROOM);
-    socket.emit("users", [...members.values()]);
-    announce("join", name);
+    socket.emit(EVENTS.USERS, [...members.values()]);
+    announce(ANNOUNCEMENT_KINDS.JOIN, name);
   });
 
-  socket.on("message", (...args) => {
-    const ack = typeof args[args.length - 1] === "function" ? args.pop() : undefined;
-    const payload = args[0];
+  socket.on(EVENTS.MESSAGE, (...args) => {
+    const [payload, ack] = split(args);
     const from = members.get(socket.id);
-    if (from === undefined) return refuse(socket, ack, "not_registered", "register a name before sending messages");
-    if (payload === null || typeof payload !== "object" || typeof payload.message !== "string") {
-      return refuse(socket, ack, "invalid_payload", 'expected an object with a string field "message"');
-    }
-    const text = payload.message;
-    if (text.length > 4 * MAX_MESSAGE || chars(text) > MAX_MESSAGE) {
-      return refuse(socket, ack, "too_long", "the message is longer than 2000 characters");
-    }
-    if (text.trim() === "") return refuse(socket, ack, "empty", "the message is empty");
+    if (from === undefined) return refuse(socket, ack, REFUSAL_CODES.NOT_REGISTERED);
+    const text = payload !== null && typeof payload === "object" ? payload.message : undefined;
+    const refused = checkText(text, limits);
+    if (refused !== null) return refuse(socket, ack, refused);
     const message = { from, message: text, id: ++lastId, ts: Date.now() };
-    socket.to(ROOM).emit("message", message);
+    socket.to(ROOM).emit(EVENTS.MESSAGE, message);
     history.push(message);
     if (history.length > historyCapacity) history.shift();
     if (ack) ack(message);
   });
 
-  socket.on("users", (ack) => {
-    if (typeof ack === "function") ack(members.has(socket.id) ? [...members.values()] : []);
+  socket.on(EVENTS.USERS, (...args) => {
+    const [, ack] = split(args);
+    if (ack) ack(members.has(socket.id) ? [...members.values()] : []);
+  });
+
+  socket.on(EVENTS.HISTORY, (...args) => {
+    const [request, ack] = split(args);
+    // No argument, {} or garbage mean "everything retained", as on confab-server.
+    const after = Number.isSafeInteger(request?.after) && request.after >= 0 ? request.after : 0;
+    if (ack) ack(members.has(socket.id) ? history.filter((m) => m.id > after) : []);
   });
 
   socket.on("disconnect", () => {
     const name = members.get(socket.id);
     if (name === undefined) return;
     members.delete(socket.id);
-    owners.delete(fold(name));
-    announce("leave", name);
+    owners.delete(foldName(name));
+    announce(ANNOUNCEMENT_KINDS.LEAVE, name);
   });
 });
 
