@@ -20,6 +20,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use confab_protocol::event;
 use crossbeam_utils::CachePadded;
 use futures_util::{SinkExt, StreamExt};
 use memchr::memmem;
@@ -332,7 +333,7 @@ pub const REGISTER_RETRY: Duration = Duration::from_secs(3);
 /// Sends `register` (ack ids 0, 1, ...) and waits for a `true` answer, answering pings meanwhile;
 /// returns how many times it had to ask again.
 async fn register(ws: &mut Ws, name: &str) -> Result<u32, String> {
-    let payload = serde_json::json!(["register", name]);
+    let payload = serde_json::json!([event::REGISTER, name]);
     let deadline = Instant::now() + HANDSHAKE_TIMEOUT;
     let mut tries: u32 = 0;
     loop {
@@ -400,6 +401,14 @@ fn message_frame(ack_id: u64, sender: usize, seq: u64) -> Message {
     ))
 }
 
+/// The start of a socket.io event frame (`42["<event>",`) on the default namespace.
+fn event_frame_prefix(event: &str) -> String {
+    format!("42[\"{event}\",")
+}
+
+static MESSAGE_FRAME: LazyLock<String> = LazyLock::new(|| event_frame_prefix(event::MESSAGE));
+static NOTICE_FRAME: LazyLock<String> = LazyLock::new(|| event_frame_prefix(event::NOTICE));
+
 /// Pulls sender, sequence number, send time and "from is right" out of a relayed `message` event,
 /// without a full JSON parse (the generator must stay cheap: at saturation it reads millions of
 /// frames per second, and building a substring searcher per frame was a quarter of its CPU).
@@ -407,7 +416,7 @@ fn parse_delivery(frame: &str) -> Option<(usize, u64, u64, bool)> {
     static BENCH_TEXT: LazyLock<memmem::Finder<'static>> =
         LazyLock::new(|| memmem::Finder::new("\"message\":\"bench s="));
     static FROM: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new("\"from\":\""));
-    let body = frame.strip_prefix("42[\"message\",")?;
+    let body = frame.strip_prefix(MESSAGE_FRAME.as_str())?;
     let at = BENCH_TEXT.find(body.as_bytes())?;
     let rest = &body[at + BENCH_TEXT.needle().len()..];
     let (s, rest) = rest.split_once(" n=")?;
@@ -563,7 +572,7 @@ async fn client(
                 }
                 if t == "2" {
                     if ws.send(Message::text("3")).await.is_err() { report.dropped = true; stop_sending!(); break; }
-                } else if t.starts_with("42[\"message\"") {
+                } else if t.starts_with(MESSAGE_FRAME.as_str()) {
                     if let Some((sender, seq, sent_at, from_ok)) = parse_delivery(t) {
                         let now = now_micros();
                         if let Some(track) = report.tracks.get_mut(sender) { track.record(seq); }
@@ -586,7 +595,7 @@ async fn client(
                             }
                         }
                     }
-                } else if t.starts_with("42[\"notice\"") || t.starts_with("41") {
+                } else if t.starts_with(NOTICE_FRAME.as_str()) || t.starts_with("41") {
                     report.dropped = true;
                 }
                 // While frames keep coming this branch stays ready and the one below is not polled,
