@@ -79,14 +79,7 @@ pub struct RunParams {
 
 impl RunParams {
     pub fn messaging(clients: usize, senders: usize, mode: SendMode, duration: Duration) -> Self {
-        Self {
-            clients,
-            register: true,
-            senders,
-            mode,
-            duration,
-            connect_concurrency: 256,
-        }
+        Self { clients, register: true, senders, mode, duration, connect_concurrency: 256 }
     }
     pub fn connect_only(clients: usize, register: bool) -> Self {
         Self {
@@ -283,9 +276,7 @@ fn ws_config() -> WebSocketConfig {
 
 /// Opens the websocket and joins the socket.io namespace `/`.
 async fn open(addr: SocketAddr) -> Result<Ws, String> {
-    let stream = TcpStream::connect(addr)
-        .await
-        .map_err(|e| format!("tcp: {e}"))?;
+    let stream = TcpStream::connect(addr).await.map_err(|e| format!("tcp: {e}"))?;
     let _ = stream.set_nodelay(true);
     let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
     let (mut ws, _) = tokio_tungstenite::client_async_with_config(url, stream, Some(ws_config()))
@@ -296,18 +287,14 @@ async fn open(addr: SocketAddr) -> Result<Ws, String> {
         t if t.starts_with('0') => {}
         other => return Err(format!("expected engine.io open, got {other:?}")),
     }
-    ws.send(Message::text("40"))
-        .await
-        .map_err(|e| format!("send 40: {e}"))?;
+    ws.send(Message::text("40")).await.map_err(|e| format!("send 40: {e}"))?;
     loop {
         let t = next_text(&mut ws).await?;
         if t.starts_with("40") {
             return Ok(ws);
         }
         if t == "2" {
-            ws.send(Message::text("3"))
-                .await
-                .map_err(|e| e.to_string())?;
+            ws.send(Message::text("3")).await.map_err(|e| e.to_string())?;
             continue;
         }
         return Err(format!("expected socket.io connect, got {t:?}"));
@@ -337,9 +324,7 @@ async fn register(ws: &mut Ws, name: &str) -> Result<u32, String> {
     let deadline = Instant::now() + HANDSHAKE_TIMEOUT;
     let mut tries: u32 = 0;
     loop {
-        ws.send(Message::text(format!("42{tries}{payload}")))
-            .await
-            .map_err(|e| e.to_string())?;
+        ws.send(Message::text(format!("42{tries}{payload}"))).await.map_err(|e| e.to_string())?;
         let retry_at = (Instant::now() + REGISTER_RETRY).min(deadline);
         loop {
             let t = match tokio::time::timeout_at(retry_at.into(), next_text(ws)).await {
@@ -348,9 +333,7 @@ async fn register(ws: &mut Ws, name: &str) -> Result<u32, String> {
                 Err(_) => break,
             };
             if t == "2" {
-                ws.send(Message::text("3"))
-                    .await
-                    .map_err(|e| e.to_string())?;
+                ws.send(Message::text("3")).await.map_err(|e| e.to_string())?;
             } else if let Some(rest) = t.strip_prefix("43") {
                 let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit());
                 if rest.starts_with("[true") {
@@ -367,19 +350,10 @@ async fn register(ws: &mut Ws, name: &str) -> Result<u32, String> {
 }
 
 /// Connects one client, joins `/` and (if asked) registers `name`; returns the register retries.
-pub async fn connect_client(
-    addr: SocketAddr,
-    name: &str,
-    do_register: bool,
-) -> Result<(Ws, u32), String> {
-    let mut ws = tokio::time::timeout(HANDSHAKE_TIMEOUT, open(addr))
-        .await
-        .map_err(|_| "connect timeout".to_string())??;
-    let retries = if do_register {
-        register(&mut ws, name).await?
-    } else {
-        0
-    };
+pub async fn connect_client(addr: SocketAddr, name: &str, do_register: bool) -> Result<(Ws, u32), String> {
+    let mut ws =
+        tokio::time::timeout(HANDSHAKE_TIMEOUT, open(addr)).await.map_err(|_| "connect timeout".to_string())??;
+    let retries = if do_register { register(&mut ws, name).await? } else { 0 };
     Ok((ws, retries))
 }
 
@@ -423,14 +397,8 @@ fn parse_delivery(frame: &str) -> Option<(usize, u64, u64, bool)> {
     let (n, rest) = rest.split_once(" t=")?;
     let t = &rest[..rest.find('"')?];
     let sender: usize = s.parse().ok()?;
-    let from = FROM
-        .find(body.as_bytes())
-        .map(|i| &body[i + FROM.needle().len()..])
-        .and_then(|f| f.split('"').next());
-    let from_ok = from
-        .and_then(|f| f.strip_prefix('c'))
-        .and_then(|i| i.parse::<usize>().ok())
-        == Some(sender);
+    let from = FROM.find(body.as_bytes()).map(|i| &body[i + FROM.needle().len()..]).and_then(|f| f.split('"').next());
+    let from_ok = from.and_then(|f| f.strip_prefix('c')).and_then(|i| i.parse::<usize>().ok()) == Some(sender);
     Some((sender, n.parse().ok()?, t.parse().ok()?, from_ok))
 }
 
@@ -445,11 +413,7 @@ async fn client(
     connect_gate: Arc<Semaphore>,
     mut phase: watch::Receiver<Phase>,
 ) -> ClientReport {
-    let mut report = ClientReport {
-        index,
-        tracks: vec![SeqTrack::default(); params.senders],
-        ..Default::default()
-    };
+    let mut report = ClientReport { index, tracks: vec![SeqTrack::default(); params.senders], ..Default::default() };
     let permit = connect_gate.acquire().await;
     let attempt = Instant::now();
     let ws = connect_client(addr, &format!("c{index}"), params.register).await;
@@ -524,7 +488,11 @@ async fn client(
                     until = u;
                     if saturate {
                         while outstanding < window {
-                            if !send_next!() { report.dropped = true; stop_sending!(); break; }
+                            if !send_next!() {
+                                report.dropped = true;
+                                stop_sending!();
+                                break;
+                            }
                         }
                     } else {
                         // Real users are not synchronized: each sender starts at its own point of
@@ -644,30 +612,16 @@ pub async fn run(addr: SocketAddr, params: RunParams, mark: &(dyn Fn(Mark) + Syn
     let connect_start = Instant::now();
     let mut tasks = JoinSet::new();
     for index in 0..params.clients {
-        tasks.spawn(client(
-            index,
-            addr,
-            params.clone(),
-            shared.clone(),
-            gate.clone(),
-            phase_rx.clone(),
-        ));
+        tasks.spawn(client(index, addr, params.clone(), shared.clone(), gate.clone(), phase_rx.clone()));
     }
     // Everyone connected (or failed) before anything is sent, so every receiver should see every message.
-    while shared.connected.load(Ordering::SeqCst) + shared.failed.load(Ordering::SeqCst)
-        < params.clients
-    {
+    while shared.connected.load(Ordering::SeqCst) + shared.failed.load(Ordering::SeqCst) < params.clients {
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     mark(Mark::Connected);
     let connected = shared.connected.load(Ordering::SeqCst);
     // Join announcements (N²/2 of them) drain before anything is measured.
-    wait_quiet(
-        || shared.frames(),
-        Duration::from_millis(500),
-        Duration::from_secs(120),
-    )
-    .await;
+    wait_quiet(|| shared.frames(), Duration::from_millis(500), Duration::from_secs(120)).await;
     mark(Mark::Settled);
 
     let mut start_micros = now_micros();
@@ -675,18 +629,12 @@ pub async fn run(addr: SocketAddr, params: RunParams, mark: &(dyn Fn(Mark) + Syn
         mark(Mark::SendStart);
         start_micros = now_micros();
         let start = Instant::now();
-        let _ = phase_tx.send(Phase::Send {
-            until: start + params.duration,
-        });
+        let _ = phase_tx.send(Phase::Send { until: start + params.duration });
         tokio::time::sleep(params.duration).await;
         // Senders stop on their own at `until` (closed-loop senders once their last ack is in).
-        let active_senders = (0..params.senders.min(params.clients))
-            .count()
-            .min(connected);
+        let active_senders = (0..params.senders.min(params.clients)).count().min(connected);
         let deadline = Instant::now() + Duration::from_secs(15);
-        while shared.senders_done.load(Ordering::SeqCst) < active_senders
-            && Instant::now() < deadline
-        {
+        while shared.senders_done.load(Ordering::SeqCst) < active_senders && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         // Drain: until every expected delivery arrived, or nothing arrived for a while.
@@ -729,42 +677,19 @@ fn summarize(
     last_delivery: u64,
     reports: Vec<ClientReport>,
 ) -> RunResult {
-    let mut result = RunResult {
-        clients: params.clients,
-        ..Default::default()
-    };
+    let mut result = RunResult { clients: params.clients, ..Default::default() };
     result.connected = reports.iter().filter(|r| r.connected).count();
     result.connect_failures = params.clients - result.connected;
-    result.failure_samples = reports
-        .iter()
-        .filter_map(|r| r.failure.clone())
-        .take(5)
-        .collect();
-    result.connect_elapsed = reports
-        .iter()
-        .filter_map(|r| r.connected_at)
-        .max()
-        .map(|t| t - connect_start)
-        .unwrap_or_default();
+    result.failure_samples = reports.iter().filter_map(|r| r.failure.clone()).take(5).collect();
+    result.connect_elapsed =
+        reports.iter().filter_map(|r| r.connected_at).max().map(|t| t - connect_start).unwrap_or_default();
     result.elapsed = Duration::from_micros(last_delivery.saturating_sub(start_micros));
 
     // Exact accounting: each message of sender j should reach every other connected client once.
-    let sent_by: Vec<Option<u64>> = (0..params.senders)
-        .map(|j| {
-            reports
-                .get(j)
-                .filter(|r| r.connected && r.index == j)
-                .map(|r| r.sent)
-        })
-        .collect();
+    let sent_by: Vec<Option<u64>> =
+        (0..params.senders).map(|j| reports.get(j).filter(|r| r.connected && r.index == j).map(|r| r.sent)).collect();
     let mut handshakes = Latencies::default();
-    handshakes.extend(
-        &reports
-            .iter()
-            .filter(|r| r.connected)
-            .map(|r| r.handshake_micros)
-            .collect::<Vec<_>>(),
-    );
+    handshakes.extend(&reports.iter().filter(|r| r.connected).map(|r| r.handshake_micros).collect::<Vec<_>>());
     result.handshake = handshakes.summary();
     let mut latencies = Latencies::default();
     for r in &reports {
@@ -830,9 +755,6 @@ mod tests {
         for seq in [0, 1, 3, 2, 3, 200] {
             t.record(seq);
         }
-        assert_eq!(
-            (t.received, t.duplicated, t.out_of_order, t.next),
-            (5, 1, 1, 201)
-        );
+        assert_eq!((t.received, t.duplicated, t.out_of_order, t.next), (5, 1, 1, 201));
     }
 }

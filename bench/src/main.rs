@@ -25,10 +25,7 @@ use confab_bench::{
 };
 
 #[derive(Debug, Parser)]
-#[command(
-    version,
-    about = "Load generator and benchmark: confab-server against Node socket.io"
-)]
+#[command(version, about = "Load generator and benchmark: confab-server against Node socket.io")]
 struct Cli {
     #[command(subcommand)]
     command: Option<Cmd>,
@@ -126,31 +123,15 @@ struct CompareArgs {
 }
 
 impl Scenario {
-    const ALL: [Scenario; 5] = [
-        Scenario::Chat,
-        Scenario::Fanout,
-        Scenario::Saturation,
-        Scenario::Connect,
-        Scenario::Idle,
-    ];
+    const ALL: [Scenario; 5] =
+        [Scenario::Chat, Scenario::Fanout, Scenario::Saturation, Scenario::Connect, Scenario::Idle];
 
     fn params(self, sizes: &Sizes) -> RunParams {
         let duration = Duration::from_secs_f64(sizes.duration);
         let mut params = match self {
-            Scenario::Chat => {
-                RunParams::messaging(100, 10, SendMode::Rate { per_second: 20.0 }, duration)
-            }
-            Scenario::Fanout => {
-                RunParams::messaging(1000, 5, SendMode::Rate { per_second: 10.0 }, duration)
-            }
-            Scenario::Saturation => RunParams::messaging(
-                50,
-                50,
-                SendMode::Saturate {
-                    window: sizes.window,
-                },
-                duration,
-            ),
+            Scenario::Chat => RunParams::messaging(100, 10, SendMode::Rate { per_second: 20.0 }, duration),
+            Scenario::Fanout => RunParams::messaging(1000, 5, SendMode::Rate { per_second: 10.0 }, duration),
+            Scenario::Saturation => RunParams::messaging(50, 50, SendMode::Saturate { window: sizes.window }, duration),
             Scenario::Connect => RunParams::connect_only(sizes.connect_clients, true),
             Scenario::Idle => RunParams::connect_only(sizes.idle_clients, sizes.idle_register),
         };
@@ -159,31 +140,21 @@ impl Scenario {
     }
 
     fn messaging(self) -> bool {
-        matches!(
-            self,
-            Scenario::Chat | Scenario::Fanout | Scenario::Saturation
-        )
+        matches!(self, Scenario::Chat | Scenario::Fanout | Scenario::Saturation)
     }
 
     fn describe(self, sizes: &Sizes) -> String {
         match self {
             Scenario::Chat => "100 clients × 10 senders × 20 msg/s".into(),
             Scenario::Fanout => "1000 clients × 5 senders × 10 msg/s".into(),
-            Scenario::Saturation => format!(
-                "50 clients all sending, closed loop, window {}",
-                sizes.window
-            ),
+            Scenario::Saturation => format!("50 clients all sending, closed loop, window {}", sizes.window),
             Scenario::Connect => {
                 format!("{} clients connect+register at once", sizes.connect_clients)
             }
             Scenario::Idle => format!(
                 "{} idle connections{}",
                 sizes.idle_clients,
-                if sizes.idle_register {
-                    " (registered)"
-                } else {
-                    " (socket.io connected, not registered)"
-                }
+                if sizes.idle_register { " (registered)" } else { " (socket.io connected, not registered)" }
             ),
         }
     }
@@ -199,11 +170,10 @@ impl ServerProc {
     fn start(kind: ServerKind, args: &CompareArgs) -> Result<Self, String> {
         let mut command = match kind {
             ServerKind::Confab => {
-                let bin = args.confab_bin.clone().unwrap_or_else(|| {
-                    std::env::current_exe()
-                        .expect("current exe")
-                        .with_file_name("confab-server")
-                });
+                let bin = args
+                    .confab_bin
+                    .clone()
+                    .unwrap_or_else(|| std::env::current_exe().expect("current exe").with_file_name("confab-server"));
                 let mut c = Command::new(bin);
                 c.args(["--bind", "127.0.0.1", "--port", "0", "--rate", "0"])
                     .args(["--max-queued-packets", &args.max_queued_packets.to_string()])
@@ -212,17 +182,12 @@ impl ServerProc {
             }
             ServerKind::Node => {
                 let mut c = Command::new(&args.node);
-                c.arg(&args.node_script)
-                    .args(["--bind", "127.0.0.1", "--port", "0"]);
+                c.arg(&args.node_script).args(["--bind", "127.0.0.1", "--port", "0"]);
                 c
             }
         };
-        let mut child = command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(|e| {
+        let mut child =
+            command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().map_err(|e| {
                 format!(
                     "starting {kind:?} server ({:?}): {e}; build it with `cargo build --release -p confab-server` \
                      (or use bash bench/run.sh), and for Node run `npm ci`",
@@ -238,9 +203,7 @@ impl ServerProc {
             };
             if let Some((_, rest)) = line.split_once("running on ") {
                 let addr = rest.split_whitespace().next().unwrap_or_default();
-                break addr
-                    .parse::<SocketAddr>()
-                    .map_err(|e| format!("bad address {addr:?}: {e}"))?;
+                break addr.parse::<SocketAddr>().map_err(|e| format!("bad address {addr:?}: {e}"))?;
             }
         };
         // Keep draining its stdout so it never blocks on a full pipe.
@@ -321,23 +284,13 @@ fn measure(
     };
     let result = rt.block_on(run(addr, scenario.params(&args.sizes), &mark));
     let snaps = snapshots.into_inner().unwrap();
-    let get = |m: Mark| {
-        snaps
-            .get(&(m as u8))
-            .copied()
-            .ok_or_else(|| format!("no {m:?} sample"))
-    };
-    let mut measured = Measured {
-        client: result,
-        ..Default::default()
-    };
+    let get = |m: Mark| snaps.get(&(m as u8)).copied().ok_or_else(|| format!("no {m:?} sample"));
+    let mut measured = Measured { client: result, ..Default::default() };
 
     let (start, settled) = (get(Mark::ConnectStart)?, get(Mark::Settled)?);
     let connected = measured.client.connected.max(1) as f64;
-    measured.kb_per_conn =
-        (settled.server.rss_kib as f64 - start.server.rss_kib as f64) * 1.024 / connected;
-    measured.cpu_ms_per_register =
-        (settled.server.cpu_seconds - start.server.cpu_seconds) * 1000.0 / connected;
+    measured.kb_per_conn = (settled.server.rss_kib as f64 - start.server.rss_kib as f64) * 1.024 / connected;
+    measured.cpu_ms_per_register = (settled.server.cpu_seconds - start.server.cpu_seconds) * 1000.0 / connected;
     measured.peak_rss_mb = settled.server.hwm_kib as f64 / 1024.0;
     let (from, to) = if scenario.messaging() {
         (get(Mark::SendStart)?, get(Mark::Drained)?)
@@ -349,11 +302,9 @@ fn measure(
     measured.server_cpu_pct = 100.0 * server_cpu / wall;
     let (busy, total) = (to.machine.0 - from.machine.0, to.machine.1 - from.machine.1);
     measured.machine_busy_pct = 100.0 * busy as f64 / total.max(1) as f64;
-    measured.generator_cpu_pct =
-        100.0 * (to.generator.cpu_seconds - from.generator.cpu_seconds) / wall;
+    measured.generator_cpu_pct = 100.0 * (to.generator.cpu_seconds - from.generator.cpu_seconds) / wall;
     if scenario.messaging() {
-        measured.cpu_ms_per_1k =
-            server_cpu * 1000.0 / (measured.client.deliveries.max(1) as f64 / 1000.0);
+        measured.cpu_ms_per_1k = server_cpu * 1000.0 / (measured.client.deliveries.max(1) as f64 / 1000.0);
         measured.peak_rss_mb = to.server.hwm_kib as f64 / 1024.0;
     }
     Ok(measured)
@@ -397,10 +348,7 @@ fn one_line(kind: ServerKind, scenario: Scenario, m: &Measured) -> String {
             m.generator_cpu_pct
         );
     } else {
-        s += &format!(
-            "; server CPU {:.0}%, generator {:.0}%",
-            m.server_cpu_pct, m.generator_cpu_pct
-        );
+        s += &format!("; server CPU {:.0}%, generator {:.0}%", m.server_cpu_pct, m.generator_cpu_pct);
     }
     s + &format!(
         "; machine {:.0}% busy; peak RSS {:.1} MB, {:.1} KB/conn",
@@ -470,88 +418,43 @@ fn rows(scenario: Scenario, sizes: &Sizes, runs: &BTreeMap<ServerKind, Vec<Measu
     let check = |ok: bool, what: &str| format!("{} {what}", if ok { "✅" } else { "❌" });
     // Who used the machine during the run: the same rows for every loaded scenario.
     let resource_rows = || {
-        push(
-            "server CPU % (of one core)",
-            &|m| m.server_cpu_pct,
-            true,
-            &none,
-        );
-        push(
-            "load generator CPU %",
-            &|m| m.generator_cpu_pct,
-            true,
-            &none,
-        );
-        push(
-            "whole machine CPU % (all cores, others too)",
-            &|m| m.machine_busy_pct,
-            true,
-            &none,
-        );
+        push("server CPU % (of one core)", &|m| m.server_cpu_pct, true, &none);
+        push("load generator CPU %", &|m| m.generator_cpu_pct, true, &none);
+        push("whole machine CPU % (all cores, others too)", &|m| m.machine_busy_pct, true, &none);
         push("server peak RSS MB", &|m| m.peak_rss_mb, true, &none);
     };
     let clients = scenario.params(sizes).clients as f64;
     match scenario {
         Scenario::Chat | Scenario::Fanout | Scenario::Saturation => {
-            push(
-                "registered (min of runs)",
-                &|m| m.client.connected as f64,
-                false,
-                &|cv, _, _| {
-                    if scenario == Scenario::Fanout {
-                        check(cv >= clients, "all registered")
-                    } else {
-                        String::new()
-                    }
-                },
-            );
-            push(
-                "deliveries/s",
-                &|m| m.client.deliveries_per_second(),
-                false,
-                &|_, _, r| {
-                    if scenario == Scenario::Saturation {
-                        check(r >= 10.0, "≥ 10×")
-                    } else {
-                        String::new()
-                    }
-                },
-            );
+            push("registered (min of runs)", &|m| m.client.connected as f64, false, &|cv, _, _| {
+                if scenario == Scenario::Fanout {
+                    check(cv >= clients, "all registered")
+                } else {
+                    String::new()
+                }
+            });
+            push("deliveries/s", &|m| m.client.deliveries_per_second(), false, &|_, _, r| {
+                if scenario == Scenario::Saturation {
+                    check(r >= 10.0, "≥ 10×")
+                } else {
+                    String::new()
+                }
+            });
             push("latency p50 ms", &|m| ms(m.client.latency.p50), true, &none);
             push("latency p90 ms", &|m| ms(m.client.latency.p90), true, &none);
-            push(
-                "latency p99 ms",
-                &|m| ms(m.client.latency.p99),
-                true,
-                &|cv, _, _| {
-                    if scenario == Scenario::Fanout {
-                        check(cv <= 100.0, "≤ 100 ms")
-                    } else {
-                        String::new()
-                    }
-                },
-            );
+            push("latency p99 ms", &|m| ms(m.client.latency.p99), true, &|cv, _, _| {
+                if scenario == Scenario::Fanout {
+                    check(cv <= 100.0, "≤ 100 ms")
+                } else {
+                    String::new()
+                }
+            });
             push("latency max ms", &|m| ms(m.client.latency.max), true, &none);
-            push(
-                "server CPU ms / 1000 deliveries",
-                &|m| m.cpu_ms_per_1k,
-                true,
-                &|_, _, r| check(r >= 5.0, "≥ 5×"),
-            );
+            push("server CPU ms / 1000 deliveries", &|m| m.cpu_ms_per_1k, true, &|_, _, r| check(r >= 5.0, "≥ 5×"));
             resource_rows();
             let (cl, nl) = (
-                sum(c, &|m| {
-                    m.client.lost
-                        + m.client.duplicated
-                        + m.client.out_of_order
-                        + m.client.wrong_from
-                }),
-                sum(n, &|m| {
-                    m.client.lost
-                        + m.client.duplicated
-                        + m.client.out_of_order
-                        + m.client.wrong_from
-                }),
+                sum(c, &|m| m.client.lost + m.client.duplicated + m.client.out_of_order + m.client.wrong_from),
+                sum(n, &|m| m.client.lost + m.client.duplicated + m.client.out_of_order + m.client.wrong_from),
             );
             let detail = |v: &[Measured]| {
                 format!(
@@ -587,64 +490,24 @@ fn rows(scenario: Scenario, sizes: &Sizes, runs: &BTreeMap<ServerKind, Vec<Measu
                 node: fails(n),
                 ratio: String::new(),
                 target: check(
-                    sum(c, &|m| {
-                        m.client.connect_failures as u64 + m.client.register_retries
-                    }) == 0,
+                    sum(c, &|m| m.client.connect_failures as u64 + m.client.register_retries) == 0,
                     "0 failures",
                 ),
             });
-            push(
-                "connect+register /s",
-                &|m| m.client.connect_rate(),
-                false,
-                &|_, _, r| check(r >= 5.0, "≥ 5×"),
-            );
-            push(
-                "per-client connect+register p50 ms",
-                &|m| ms(m.client.handshake.p50),
-                true,
-                &none,
-            );
-            push(
-                "per-client connect+register p99 ms",
-                &|m| ms(m.client.handshake.p99),
-                true,
-                &none,
-            );
-            push(
-                "server CPU ms / registration",
-                &|m| m.cpu_ms_per_register,
-                true,
-                &none,
-            );
+            push("connect+register /s", &|m| m.client.connect_rate(), false, &|_, _, r| check(r >= 5.0, "≥ 5×"));
+            push("per-client connect+register p50 ms", &|m| ms(m.client.handshake.p50), true, &none);
+            push("per-client connect+register p99 ms", &|m| ms(m.client.handshake.p99), true, &none);
+            push("server CPU ms / registration", &|m| m.cpu_ms_per_register, true, &none);
             resource_rows();
-            push(
-                "server KB per registered connection",
-                &|m| m.kb_per_conn,
-                true,
-                &none,
-            );
+            push("server KB per registered connection", &|m| m.kb_per_conn, true, &none);
         }
         Scenario::Idle => {
-            push(
-                "connected (min of runs)",
-                &|m| m.client.connected as f64,
-                false,
-                &|cv, _, _| check(cv >= clients, "all connected"),
-            );
+            push("connected (min of runs)", &|m| m.client.connected as f64, false, &|cv, _, _| {
+                check(cv >= clients, "all connected")
+            });
             push("connect /s", &|m| m.client.connect_rate(), false, &none);
-            push(
-                "per-client connect p99 ms",
-                &|m| ms(m.client.handshake.p99),
-                true,
-                &none,
-            );
-            push(
-                "server KB per idle connection",
-                &|m| m.kb_per_conn,
-                true,
-                &|cv, _, _| check(cv <= 30.0, "≤ 30 KB"),
-            );
+            push("per-client connect p99 ms", &|m| ms(m.client.handshake.p99), true, &none);
+            push("server KB per idle connection", &|m| m.kb_per_conn, true, &|cv, _, _| check(cv <= 30.0, "≤ 30 KB"));
             push("server peak RSS MB", &|m| m.peak_rss_mb, true, &none);
         }
     }
@@ -652,19 +515,14 @@ fn rows(scenario: Scenario, sizes: &Sizes, runs: &BTreeMap<ServerKind, Vec<Measu
 }
 
 fn table(rows: &[Row]) -> String {
-    let mut s = String::from("| scenario | metric | confab | node socket.io | confab better by | target |\n|---|---|---:|---:|---:|---|\n");
+    let mut s = String::from(
+        "| scenario | metric | confab | node socket.io | confab better by | target |\n|---|---|---:|---:|---:|---|\n",
+    );
     let mut last = String::new();
     for r in rows {
-        let scenario = if r.scenario == last {
-            String::new()
-        } else {
-            format!("**{}**", r.scenario)
-        };
+        let scenario = if r.scenario == last { String::new() } else { format!("**{}**", r.scenario) };
         last = r.scenario.clone();
-        s += &format!(
-            "| {scenario} | {} | {} | {} | {} | {} |\n",
-            r.metric, r.confab, r.node, r.ratio, r.target
-        );
+        s += &format!("| {scenario} | {} | {} | {} | {} | {} |\n", r.metric, r.confab, r.node, r.ratio, r.target);
     }
     s
 }
@@ -680,15 +538,8 @@ fn compare(mut args: CompareArgs) -> Result<(), String> {
     if limit < needed {
         eprintln!("warning: open-file limit {limit} < {needed}: raise it (ulimit -n) or use --idle-clients");
     }
-    let scenarios: Vec<Scenario> = if args.only.is_empty() {
-        Scenario::ALL.to_vec()
-    } else {
-        args.only.clone()
-    };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
+    let scenarios: Vec<Scenario> = if args.only.is_empty() { Scenario::ALL.to_vec() } else { args.only.clone() };
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
     let began = Instant::now();
     let mut results: BTreeMap<Scenario, BTreeMap<ServerKind, Vec<Measured>>> = BTreeMap::new();
     let mut log = Vec::new();
@@ -710,20 +561,12 @@ fn compare(mut args: CompareArgs) -> Result<(), String> {
                 );
                 eprintln!("{line}");
                 log.push(line);
-                results
-                    .entry(scenario)
-                    .or_default()
-                    .entry(kind)
-                    .or_default()
-                    .push(measured);
+                results.entry(scenario).or_default().entry(kind).or_default().push(measured);
                 std::thread::sleep(Duration::from_millis(500));
             }
         }
     }
-    let all: Vec<Row> = results
-        .iter()
-        .flat_map(|(s, runs)| rows(*s, &args.sizes, runs))
-        .collect();
+    let all: Vec<Row> = results.iter().flat_map(|(s, runs)| rows(*s, &args.sizes, runs)).collect();
     let header = format!(
         "Medians of {} run(s) per server and scenario, {} s of sending per messaging scenario, saturation window {}, \
          {} handshakes in flight; total bench time {:.0} s.\n\n",
@@ -736,13 +579,8 @@ fn compare(mut args: CompareArgs) -> Result<(), String> {
     let text = header + &table(&all);
     println!("\n{text}");
     if let Some(path) = &args.out {
-        let full = format!(
-            "{text}\nEvery run, in order:\n\n```text\n{}\n```\n",
-            log.join("\n")
-        );
-        std::fs::File::create(path)
-            .and_then(|mut f| f.write_all(full.as_bytes()))
-            .map_err(|e| e.to_string())?;
+        let full = format!("{text}\nEvery run, in order:\n\n```text\n{}\n```\n", log.join("\n"));
+        std::fs::File::create(path).and_then(|mut f| f.write_all(full.as_bytes())).map_err(|e| e.to_string())?;
     }
     Ok(())
 }
@@ -755,16 +593,9 @@ fn main() -> std::process::ExitCode {
             Some(Cmd::Compare(args)) => compare(args),
             _ => unreachable!("compare parses"),
         },
-        Some(Cmd::Run {
-            addr,
-            scenario,
-            sizes,
-        }) => {
+        Some(Cmd::Run { addr, scenario, sizes }) => {
             proc::raise_nofile_limit();
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
+            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
             let result = rt.block_on(run(addr, scenario.params(&sizes), &|_| {}));
             println!("{result:#?}");
             Ok(())

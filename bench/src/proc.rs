@@ -40,21 +40,14 @@ pub fn sample(pid: u32) -> Option<ProcSample> {
             .and_then(|v| v.parse().ok())
             .unwrap_or(0)
     };
-    Some(ProcSample {
-        cpu_seconds: (utime + stime) / clock_ticks(),
-        rss_kib: kib("VmRSS:"),
-        hwm_kib: kib("VmHWM:"),
-    })
+    Some(ProcSample { cpu_seconds: (utime + stime) / clock_ticks(), rss_kib: kib("VmRSS:"), hwm_kib: kib("VmHWM:") })
 }
 
 /// Whole-machine CPU time from `/proc/stat`: (busy, total) jiffies summed over all CPUs.
 pub fn machine_cpu() -> Option<(u64, u64)> {
     let stat = fs::read_to_string("/proc/stat").ok()?;
     let line = stat.lines().next()?.strip_prefix("cpu ")?;
-    let v: Vec<u64> = line
-        .split_whitespace()
-        .filter_map(|x| x.parse().ok())
-        .collect();
+    let v: Vec<u64> = line.split_whitespace().filter_map(|x| x.parse().ok()).collect();
     // user nice system idle iowait irq softirq steal (guest time is already in user)
     let total: u64 = v.iter().take(8).sum();
     let idle = v.get(3)? + v.get(4).unwrap_or(&0);
@@ -63,9 +56,7 @@ pub fn machine_cpu() -> Option<(u64, u64)> {
 
 /// Number of CPUs the machine has.
 pub fn cpus() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }
 
 /// Raises this process's open-file limit to its hard limit (children inherit it); returns the new
@@ -73,10 +64,7 @@ pub fn cpus() -> usize {
 pub fn raise_nofile_limit() -> u64 {
     // SAFETY: plain libc calls on a local struct.
     unsafe {
-        let mut limit = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
+        let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
         if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
             return 0;
         }

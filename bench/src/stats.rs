@@ -30,13 +30,7 @@ impl Latencies {
             let i = ((self.0.len() as f64 * q).ceil() as usize).clamp(1, self.0.len()) - 1;
             Duration::from_micros(self.0[i] as u64)
         };
-        Summary {
-            count: self.0.len(),
-            p50: at(0.50),
-            p90: at(0.90),
-            p99: at(0.99),
-            max: at(1.0),
-        }
+        Summary { count: self.0.len(), p50: at(0.50), p90: at(0.90), p99: at(0.99), max: at(1.0) }
     }
 }
 

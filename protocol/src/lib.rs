@@ -16,9 +16,7 @@ pub mod text;
 
 pub use auth::AuthError;
 pub use limits::{Limits, DEFAULT_PORT};
-pub use message::{
-    AnnouncementKind, ChatMessage, Health, HistoryRequest, Notice, NoticeCode, TypingNotice, Welcome,
-};
+pub use message::{AnnouncementKind, ChatMessage, Health, HistoryRequest, Notice, NoticeCode, TypingNotice, Welcome};
 pub use names::{NameRefusal, SERVER_NAME};
 pub use refusal::{Refusal, RefusalCode, RefusedEvent};
 
@@ -31,8 +29,5 @@ pub const MDNS_SERVICE_TYPE: &str = "_confab._tcp.local.";
 /// Milliseconds since the Unix epoch: the clock of `ts` (server) and of lines a seed server sent
 /// without one (client).
 pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }

@@ -200,7 +200,8 @@ mod tests {
         assert!(seed.ts >= before, "a missing ts is the time of receipt");
         let joined = ChatMessage::from_value(&json!({"from": "Server", "message": "a has joined the chat"})).unwrap();
         assert!(joined.is_announcement());
-        let odd = ChatMessage::from_value(&json!({"from": "Server", "message": "x", "kind": "party", "id": -1})).unwrap();
+        let odd =
+            ChatMessage::from_value(&json!({"from": "Server", "message": "x", "kind": "party", "id": -1})).unwrap();
         assert_eq!((odd.kind, odd.id), (None, None));
         assert!(ChatMessage::from_value(&json!({"from": "x"})).is_none());
         assert!(ChatMessage::from_value(&json!("text")).is_none());

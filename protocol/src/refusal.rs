@@ -108,9 +108,9 @@ impl Refusal {
     /// Reads a refusal out of an ack argument; `None` when it is not one (a delivered message).
     pub fn from_value(value: &serde_json::Value) -> Option<Self> {
         value.get("error")?;
-        serde_json::from_value(value.clone()).ok().or_else(|| {
-            Some(Refusal { error: RefusalCode::Other("refused".to_owned()), reason: String::new() })
-        })
+        serde_json::from_value(value.clone())
+            .ok()
+            .or_else(|| Some(Refusal { error: RefusalCode::Other("refused".to_owned()), reason: String::new() }))
     }
 
     /// What to show a person: the server's reason, or its code when it gave none.

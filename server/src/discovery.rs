@@ -4,10 +4,7 @@
 //! Service type `_confab._tcp.local.`; TXT properties: `name` (chat name), `host` (who hosts it),
 //! `password` (`yes`/`no`), `proto` (`confab_protocol::PROTOCOL_VERSION`).
 
-use std::{
-    collections::HashMap,
-    net::IpAddr,
-};
+use std::{collections::HashMap, net::IpAddr};
 
 use mdns_sd::{ServiceDaemon, ServiceEvent, ServiceInfo};
 
@@ -49,8 +46,9 @@ impl Advertiser {
             ("password", if chat.password_required { "yes" } else { "no" }),
             ("proto", protocol.as_str()),
         ];
-        let info = ServiceInfo::new(SERVICE_TYPE, &instance, &format!("{machine}.local."), "", chat.port, &properties[..])?
-            .enable_addr_auto();
+        let info =
+            ServiceInfo::new(SERVICE_TYPE, &instance, &format!("{machine}.local."), "", chat.port, &properties[..])?
+                .enable_addr_auto();
         let fullname = info.get_fullname().to_owned();
         let daemon = ServiceDaemon::new()?;
         daemon.register(info)?;
@@ -174,7 +172,11 @@ impl Drop for Browser {
 fn sanitize_label(name: &str) -> String {
     let label: String = name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
     let label = label.trim_matches('-');
-    if label.is_empty() { "confab".to_owned() } else { label.to_owned() }
+    if label.is_empty() {
+        "confab".to_owned()
+    } else {
+        label.to_owned()
+    }
 }
 
 #[cfg(test)]

@@ -23,9 +23,9 @@ mod room;
 mod server;
 mod web;
 
-pub use config::{Limits, ServerConfig};
 /// The protocol this server speaks, for callers that need its types (tests, the app).
 pub use confab_protocol as protocol;
+pub use config::{Limits, ServerConfig};
 pub use error::{Error, Result};
 pub use net::join_urls;
 pub use server::{start, ServerHandle};

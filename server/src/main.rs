@@ -191,9 +191,16 @@ async fn serve(cli: Serve) -> ExitCode {
     };
 
     let urls = server.join_urls();
-    println!("Confab server running on {}{}", server.local_addr(), if protected { " (password protected)" } else { "" });
+    println!(
+        "Confab server running on {}{}",
+        server.local_addr(),
+        if protected { " (password protected)" } else { "" }
+    );
     if urls.is_empty() {
-        println!("No network address found: others cannot join; this machine can use http://127.0.0.1:{}", server.local_addr().port());
+        println!(
+            "No network address found: others cannot join; this machine can use http://127.0.0.1:{}",
+            server.local_addr().port()
+        );
     } else {
         println!("Others can join at:");
         for url in &urls {

@@ -108,9 +108,7 @@ impl Room {
                 .inspect_err(|why| tracing::debug!(sid = %socket.id, ?why, "name refused"))
                 .ok()?;
             let key = names::fold(name);
-            let free = !state.closed
-                && !state.members.contains_key(&socket.id)
-                && !state.names.contains_key(&key);
+            let free = !state.closed && !state.members.contains_key(&socket.id) && !state.names.contains_key(&key);
             free.then(|| (Arc::<str>::from(name), key))
         });
         let Some((name, key)) = accepted else {
@@ -126,7 +124,12 @@ impl Room {
         state.names.insert(key, socket.id);
         state.members.insert(
             socket.id,
-            Member { name: name.clone(), socket: socket.clone(), limiter: self.limiter(), typing: TypingState::default() },
+            Member {
+                name: name.clone(),
+                socket: socket.clone(),
+                limiter: self.limiter(),
+                typing: TypingState::default(),
+            },
         );
         let users: Vec<&Arc<str>> = state.members.values().map(|m| &m.name).collect();
         let _ = socket.emit(event::USERS, &users);

@@ -10,7 +10,6 @@ use axum::{
     serve::ListenerExt,
     Json, Router,
 };
-use tower_layer::Layer;
 use confab_protocol::Health;
 use socketioxide::{handler::ConnectHandler, SocketIo};
 use tokio::{
@@ -19,6 +18,7 @@ use tokio::{
     task::JoinHandle,
 };
 use tower_http::services::ServeDir;
+use tower_layer::Layer;
 
 use crate::{
     auth::{check_password, RoomPassword},
@@ -89,9 +89,8 @@ pub async fn start(addr: SocketAddr, config: ServerConfig) -> Result<ServerHandl
         io.ns("/", handler);
     }
 
-    let mut http = Router::new()
-        .route("/health", get(health))
-        .with_state(HealthSource { room: room.clone(), io: io.clone() });
+    let mut http =
+        Router::new().route("/health", get(health)).with_state(HealthSource { room: room.clone(), io: io.clone() });
     http = match &config.web_root {
         Some(root) => http.fallback_service(ServeDir::new(root)),
         None => http.fallback(web::serve),
@@ -100,9 +99,8 @@ pub async fn start(addr: SocketAddr, config: ServerConfig) -> Result<ServerHandl
     // `Router::layer` calls it once per route and fallback: a browser's polling requests and its
     // websocket upgrade then met different engines ("unknown session id"). Wrap the whole router once.
     // The request copy runs in front of socket.io, which keeps the upgrade request's parts.
-    let app = Router::new()
-        .fallback_service(layer.layer(http))
-        .layer(axum::middleware::map_request(detach_from_read_buffer));
+    let app =
+        Router::new().fallback_service(layer.layer(http)).layer(axum::middleware::map_request(detach_from_read_buffer));
 
     let (shutdown, shutdown_requested) = oneshot::channel::<()>();
     let (stop_room, stop_io) = (room.clone(), io.clone());
@@ -185,11 +183,7 @@ struct HealthSource {
 }
 
 async fn health(State(source): State<HealthSource>) -> Json<Health> {
-    Json(Health {
-        status: "ok".to_owned(),
-        users: source.room.user_count(),
-        connections: source.io.sockets().len(),
-    })
+    Json(Health { status: "ok".to_owned(), users: source.room.user_count(), connections: source.io.sockets().len() })
 }
 
 /// Gives every request its own copy of its URI and headers before socket.io sees it.

@@ -23,7 +23,8 @@ pub async fn serve(uri: Uri) -> Response {
     let Some(file) = WebUi::get(path) else {
         return (StatusCode::NOT_FOUND, "not found").into_response();
     };
-    let mime = HeaderValue::from_str(file.metadata.mimetype()).unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    let mime =
+        HeaderValue::from_str(file.metadata.mimetype()).unwrap_or(HeaderValue::from_static("application/octet-stream"));
     (
         [
             (header::CONTENT_TYPE, mime),

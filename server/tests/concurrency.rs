@@ -13,7 +13,8 @@ async fn fifty_clients_register_at_once() {
     let server = start_server(Default::default()).await;
     let addr = server.local_addr();
     let clients = join_all((0..50).map(|_| TestClient::connect(addr))).await;
-    let acks = join_all(clients.iter().enumerate().map(|(i, c)| async move { c.register(&format!("user{i}")).await })).await;
+    let acks =
+        join_all(clients.iter().enumerate().map(|(i, c)| async move { c.register(&format!("user{i}")).await })).await;
     assert!(acks.iter().all(|a| *a == json!(true)), "{acks:?}");
     assert_eq!(server.user_count(), 50);
     // Everyone sees the joins that happened after its own, in id order, ending with the full room.

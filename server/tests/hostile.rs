@@ -164,8 +164,10 @@ async fn garbage_frames_on_raw_websockets_disturb_nobody() {
         let mut ws = raw::connect(addr).await;
         raw::send(&mut ws, frame).await;
         // Also some binary junk and a frame above the 64 KiB packet limit.
-        let _ = futures_util::SinkExt::send(&mut ws, tokio_tungstenite::tungstenite::Message::binary(vec![0xff, 0, 1])).await;
-        let _ = futures_util::SinkExt::send(&mut ws, tokio_tungstenite::tungstenite::Message::text("4".repeat(70_000))).await;
+        let _ = futures_util::SinkExt::send(&mut ws, tokio_tungstenite::tungstenite::Message::binary(vec![0xff, 0, 1]))
+            .await;
+        let _ = futures_util::SinkExt::send(&mut ws, tokio_tungstenite::tungstenite::Message::text("4".repeat(70_000)))
+            .await;
     }
     // Nothing of that reached the room, and the room still works.
     b.send("unharmed").await;
@@ -184,7 +186,10 @@ async fn a_raw_client_speaking_the_seed_protocol_byte_for_byte() {
     assert_eq!(raw::next_text(&mut ws).await, "42[\"history\",[]]");
     assert_eq!(raw::next_text(&mut ws).await, "42[\"users\",[\"alice\"]]");
     let joined = raw::next_text(&mut ws).await;
-    assert!(joined.starts_with("42[\"message\",{\"from\":\"Server\",\"message\":\"alice has joined the chat\",\"id\":"), "{joined}");
+    assert!(
+        joined.starts_with("42[\"message\",{\"from\":\"Server\",\"message\":\"alice has joined the chat\",\"id\":"),
+        "{joined}"
+    );
     raw::send(&mut ws, "421[\"register\",\"alice2\"]").await;
     assert_eq!(raw::next_text(&mut ws).await, "431[false]");
 }
@@ -199,7 +204,10 @@ async fn a_seed_client_that_asks_no_ack_gets_a_register_event() {
     assert_eq!(raw::next_text(&mut ws).await, "42[\"history\",[]]");
     assert_eq!(raw::next_text(&mut ws).await, "42[\"users\",[\"bob\"]]");
     let joined = raw::next_text(&mut ws).await;
-    assert!(joined.starts_with("42[\"message\",{\"from\":\"Server\",\"message\":\"bob has joined the chat\""), "{joined}");
+    assert!(
+        joined.starts_with("42[\"message\",{\"from\":\"Server\",\"message\":\"bob has joined the chat\""),
+        "{joined}"
+    );
     // Refusals are answered the same way, and only once: no ack frame was asked for, none comes.
     raw::send(&mut ws, "42[\"register\",\"bob2\"]").await;
     assert_eq!(raw::next_text(&mut ws).await, "42[\"register\",false]");

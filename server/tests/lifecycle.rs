@@ -41,7 +41,8 @@ async fn stop_announces_disconnects_everyone_and_frees_the_port_at_once() {
     for client in [&mut alice, &mut bob] {
         // The shutdown announcement, and no "left the chat" noise during shutdown.
         let (event, value) = client.next().await;
-        let value = if event == "message" && value["kind"] == "join" { client.next_event("message").await } else { value };
+        let value =
+            if event == "message" && value["kind"] == "join" { client.next_event("message").await } else { value };
         assert_eq!(value["kind"], "shutdown", "{value}");
         assert_eq!(value["from"], "Server");
     }

@@ -153,4 +153,3 @@ async fn unregistered_sockets_receive_no_room_traffic() {
     assert_eq!(lurker.next_event("welcome").await["limits"]["maxMessageChars"], 2000);
     lurker.expect_silence(Duration::from_millis(300)).await;
 }
-

@@ -16,10 +16,7 @@ const BATCH_INTERVAL: Duration = Duration::from_millis(30);
 /// Caps one IPC payload so a flood of history cannot make a multi-megabyte message.
 const MAX_BATCH: usize = 500;
 
-pub fn forward_events(
-    mut events: mpsc::UnboundedReceiver<ClientEvent>,
-    channel: Channel<Vec<ClientEvent>>,
-) {
+pub fn forward_events(mut events: mpsc::UnboundedReceiver<ClientEvent>, channel: Channel<Vec<ClientEvent>>) {
     tauri::async_runtime::spawn(async move {
         while let Some(first) = events.recv().await {
             let mut batch = vec![first];
@@ -43,10 +40,9 @@ fn merge_messages(batch: Vec<ClientEvent>) -> Vec<ClientEvent> {
     let mut merged: Vec<ClientEvent> = Vec::with_capacity(batch.len());
     for event in batch {
         match (merged.last_mut(), event) {
-            (
-                Some(ClientEvent::Messages { messages }),
-                ClientEvent::Messages { messages: more },
-            ) => messages.extend(more),
+            (Some(ClientEvent::Messages { messages }), ClientEvent::Messages { messages: more }) => {
+                messages.extend(more)
+            }
             (_, event) => merged.push(event),
         }
     }
@@ -59,40 +55,19 @@ mod tests {
     use crate::client::ChatMessage;
 
     fn line(text: &str) -> ChatMessage {
-        ChatMessage {
-            id: None,
-            ts: 0,
-            from: "a".into(),
-            message: text.into(),
-            kind: None,
-            name: None,
-        }
+        ChatMessage { id: None, ts: 0, from: "a".into(), message: text.into(), kind: None, name: None }
     }
 
     #[test]
     fn consecutive_message_events_are_merged_in_order() {
         let batch = vec![
-            ClientEvent::Messages {
-                messages: vec![line("1")],
-            },
-            ClientEvent::Messages {
-                messages: vec![line("2")],
-            },
-            ClientEvent::Typing {
-                name: "b".into(),
-                typing: true,
-            },
-            ClientEvent::Messages {
-                messages: vec![line("3")],
-            },
+            ClientEvent::Messages { messages: vec![line("1")] },
+            ClientEvent::Messages { messages: vec![line("2")] },
+            ClientEvent::Typing { name: "b".into(), typing: true },
+            ClientEvent::Messages { messages: vec![line("3")] },
         ];
         let merged = merge_messages(batch);
         assert_eq!(merged.len(), 3);
-        assert_eq!(
-            merged[0],
-            ClientEvent::Messages {
-                messages: vec![line("1"), line("2")]
-            }
-        );
+        assert_eq!(merged[0], ClientEvent::Messages { messages: vec![line("1"), line("2")] });
     }
 }

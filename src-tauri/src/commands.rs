@@ -57,12 +57,7 @@ pub async fn connect(
         previous.disconnect().await;
     }
     let password = password.filter(|p| !p.is_empty());
-    let options = ConnectOptions {
-        server,
-        username,
-        password: password.clone(),
-        timing: Timing::default(),
-    };
+    let options = ConnectOptions { server, username, password: password.clone(), timing: Timing::default() };
     let (client, receiver) = ChatClient::connect(options).await?;
     forward_events(receiver, events);
     let mut info = SessionInfo {
@@ -74,9 +69,7 @@ pub async fn connect(
     };
     // Only after the server accepted it: a wrong password is never remembered. Unticked: forgotten.
     let saved = match (remember, &password) {
-        (Some(true), Some(password)) => {
-            Some(state.passwords.save(&info.server, &info.name, password).await)
-        }
+        (Some(true), Some(password)) => Some(state.passwords.save(&info.server, &info.name, password).await),
         (Some(false), _) => Some(state.passwords.forget(&info.server, &info.name).await),
         _ => None,
     };
@@ -84,11 +77,7 @@ pub async fn connect(
         info.keyring_note = remember.unwrap_or(false).then(|| e.to_string());
     }
     if let Some(path) = recent_path(&app) {
-        let entry = RecentServer {
-            server: info.server.clone(),
-            username: info.name.clone(),
-            last_used: now_ms(),
-        };
+        let entry = RecentServer { server: info.server.clone(), username: info.name.clone(), last_used: now_ms() };
         if let Err(e) = recent::remember(&path, entry) {
             tracing::warn!("could not save the recent servers list: {e}");
         }
@@ -100,13 +89,7 @@ pub async fn connect(
 /// Queues a message; returns its local id (the UI shows it as pending until `delivered`).
 #[tauri::command]
 pub async fn send(state: State<'_, AppState>, text: String) -> Result<u64> {
-    state
-        .session
-        .lock()
-        .await
-        .as_ref()
-        .ok_or(ClientError::NotConnected)?
-        .send(&text)
+    state.session.lock().await.as_ref().ok_or(ClientError::NotConnected)?.send(&text)
 }
 
 /// After the session reported `nameTaken`: registers again under `username`.
@@ -133,9 +116,7 @@ pub async fn disconnect(state: State<'_, AppState>) -> Result<()> {
 
 #[tauri::command]
 pub fn recent_servers(app: AppHandle) -> Vec<RecentServer> {
-    recent_path(&app)
-        .map(|p| recent::load(&p))
-        .unwrap_or_default()
+    recent_path(&app).map(|p| recent::load(&p)).unwrap_or_default()
 }
 
 /// Forgets a recent server and the password saved for it.
@@ -180,10 +161,7 @@ pub fn notify(app: AppHandle, title: String, body: String) {
 
 /// Starts hosting a chat; the page then joins it with `connect` at `localUrl`.
 #[tauri::command]
-pub async fn host_chat(
-    state: State<'_, AppState>,
-    options: HostOptions,
-) -> std::result::Result<HostInfo, HostError> {
+pub async fn host_chat(state: State<'_, AppState>, options: HostOptions) -> std::result::Result<HostInfo, HostError> {
     let mut hosting = state.hosting.lock().await;
     if hosting.is_some() {
         return Err(HostError::AlreadyHosting);
@@ -252,4 +230,3 @@ fn recent_path(app: &AppHandle) -> Option<std::path::PathBuf> {
     };
     Some(recent::path_in(&dir))
 }
-

@@ -22,9 +22,7 @@ use tracing_subscriber::EnvFilter;
 
 pub fn run() {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .init();
     tauri::Builder::default()
         .plugin(tauri_plugin_notification::init())

@@ -27,10 +27,7 @@ pub fn path_in(config_dir: &Path) -> PathBuf {
 }
 
 pub fn load(path: &Path) -> Vec<RecentServer> {
-    std::fs::read(path)
-        .ok()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .unwrap_or_default()
+    std::fs::read(path).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok()).unwrap_or_default()
 }
 
 /// Puts `entry` first, drops older entries for the same server, keeps `MAX_RECENT`.
@@ -54,10 +51,7 @@ fn save(path: &Path, list: &[RecentServer]) -> std::io::Result<()> {
     }
     // Write then rename, so a crash never leaves half a file.
     let tmp = path.with_extension("json.tmp");
-    std::fs::write(
-        &tmp,
-        serde_json::to_vec_pretty(list).map_err(std::io::Error::other)?,
-    )?;
+    std::fs::write(&tmp, serde_json::to_vec_pretty(list).map_err(std::io::Error::other)?)?;
     std::fs::rename(tmp, path)
 }
 
@@ -69,11 +63,7 @@ mod tests {
     fn remembers_most_recent_first_without_duplicates() {
         let dir = std::env::temp_dir().join(format!("confab-recent-{}", std::process::id()));
         let path = path_in(&dir);
-        let entry = |server: &str, t| RecentServer {
-            server: server.into(),
-            username: "me".into(),
-            last_used: t,
-        };
+        let entry = |server: &str, t| RecentServer { server: server.into(), username: "me".into(), last_used: t };
         for i in 0..10 {
             remember(&path, entry(&format!("http://h{i}:1/"), i)).unwrap();
         }
@@ -81,10 +71,7 @@ mod tests {
         let list = load(&path);
         assert_eq!(list.len(), MAX_RECENT);
         assert_eq!(list[0], entry("http://h5:1/", 99));
-        assert_eq!(
-            list.iter().filter(|r| r.server == "http://h5:1/").count(),
-            1
-        );
+        assert_eq!(list.iter().filter(|r| r.server == "http://h5:1/").count(), 1);
         forget(&path, "http://h5:1/").unwrap();
         assert!(load(&path).iter().all(|r| r.server != "http://h5:1/"));
         assert!(!std::fs::read_to_string(&path).unwrap().contains("password"));

@@ -8,9 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use confab_app::client::{
-    ChatClient, ClientError, ClientEvent, ConnectOptions, ConnectionState, Features, Timing,
-};
+use confab_app::client::{ChatClient, ClientError, ClientEvent, ConnectOptions, ConnectionState, Features, Timing};
 use confab_server::{ServerConfig, ServerHandle};
 use serde_json::{json, Value};
 use socketioxide::extract::{AckSender, Data, SocketRef};
@@ -46,18 +44,11 @@ async fn start_server(addr: &str, password: Option<&str>) -> ServerHandle {
         ping_timeout: Duration::from_millis(500),
         ..Default::default()
     };
-    confab_server::start(addr.parse().unwrap(), config)
-        .await
-        .expect("server starts")
+    confab_server::start(addr.parse().unwrap(), config).await.expect("server starts")
 }
 
 fn options(server: impl Into<String>, name: &str) -> ConnectOptions {
-    ConnectOptions {
-        server: server.into(),
-        username: name.into(),
-        password: None,
-        timing: fast(),
-    }
+    ConnectOptions { server: server.into(), username: name.into(), password: None, timing: fast() }
 }
 
 /// The events of one client, with waiting helpers that fail the test instead of hanging.
@@ -65,11 +56,7 @@ struct Events(mpsc::UnboundedReceiver<ClientEvent>, Vec<ClientEvent>);
 
 impl Events {
     /// The first event, already seen or still to come, that matches.
-    async fn until(
-        &mut self,
-        what: &str,
-        mut found: impl FnMut(&ClientEvent) -> bool,
-    ) -> ClientEvent {
+    async fn until(&mut self, what: &str, mut found: impl FnMut(&ClientEvent) -> bool) -> ClientEvent {
         if let Some(event) = self.1.iter().find(|e| found(e)) {
             return event.clone();
         }
@@ -77,11 +64,7 @@ impl Events {
     }
 
     /// The next event still to come that matches.
-    async fn next(
-        &mut self,
-        what: &str,
-        mut found: impl FnMut(&ClientEvent) -> bool,
-    ) -> ClientEvent {
+    async fn next(&mut self, what: &str, mut found: impl FnMut(&ClientEvent) -> bool) -> ClientEvent {
         let result = timeout(WAIT, async {
             while let Some(event) = self.0.recv().await {
                 self.1.push(event.clone());
@@ -99,18 +82,11 @@ impl Events {
     }
 
     async fn message(&mut self, text: &str) -> ClientEvent {
-        self.until(&format!("message {text:?}"), |e| {
-            messages(e).iter().any(|m| m.1 == text)
-        })
-        .await
+        self.until(&format!("message {text:?}"), |e| messages(e).iter().any(|m| m.1 == text)).await
     }
 
     async fn state(&mut self, state: ConnectionState) {
-        self.next(
-            &format!("{state:?}"),
-            |e| matches!(e, ClientEvent::Status { state: s, .. } if *s == state),
-        )
-        .await;
+        self.next(&format!("{state:?}"), |e| matches!(e, ClientEvent::Status { state: s, .. } if *s == state)).await;
     }
 
     async fn delivered(&mut self, local_id: u64) -> ClientEvent {
@@ -136,18 +112,15 @@ impl Events {
 
 fn messages(event: &ClientEvent) -> Vec<(String, String)> {
     match event {
-        ClientEvent::Messages { messages } => messages
-            .iter()
-            .map(|m| (m.from.to_string(), m.message.to_string()))
-            .collect(),
+        ClientEvent::Messages { messages } => {
+            messages.iter().map(|m| (m.from.to_string(), m.message.to_string())).collect()
+        }
         _ => Vec::new(),
     }
 }
 
 async fn join(server: impl Into<String>, name: &str) -> (ChatClient, Events) {
-    let (client, events) = ChatClient::connect(options(server, name))
-        .await
-        .expect("connects");
+    let (client, events) = ChatClient::connect(options(server, name)).await.expect("connects");
     (client, Events(events, Vec::new()))
 }
 
@@ -158,45 +131,21 @@ async fn registers_names_that_look_like_json_and_chats_both_ways() {
     // "123" and "true" must stay strings, or the server would refuse them.
     let (a, mut a_events) = join(url.as_str(), " 123 ").await;
     assert_eq!(a.name, "123");
-    assert_eq!(
-        a.features,
-        Features {
-            history: true,
-            presence: true,
-            acks: true
-        }
-    );
+    assert_eq!(a.features, Features { history: true, presence: true, acks: true });
     let (b, mut b_events) = join(url.as_str(), "true").await;
     a_events.message("true has joined the chat").await;
-    a_events
-        .until(
-            "users list",
-            |e| matches!(e, ClientEvent::Users { names } if names.len() == 1),
-        )
-        .await;
-    b_events
-        .until(
-            "users list",
-            |e| matches!(e, ClientEvent::Users { names } if names == &["123", "true"]),
-        )
-        .await;
+    a_events.until("users list", |e| matches!(e, ClientEvent::Users { names } if names.len() == 1)).await;
+    b_events.until("users list", |e| matches!(e, ClientEvent::Users { names } if names == &["123", "true"])).await;
 
     let id = a.send("<img src=x onerror=alert(1)>").unwrap();
-    let ClientEvent::Delivered { message, .. } = a_events.delivered(id).await else {
-        unreachable!()
-    };
+    let ClientEvent::Delivered { message, .. } = a_events.delivered(id).await else { unreachable!() };
     assert!(message.id.is_some(), "our server's ack carries the id");
     b_events.message("<img src=x onerror=alert(1)>").await;
     b.send("hello 123").unwrap();
     a_events.message("hello 123").await;
 
     a.set_typing(true).unwrap();
-    b_events
-        .until(
-            "typing",
-            |e| matches!(e, ClientEvent::Typing { name, typing: true } if name == "123"),
-        )
-        .await;
+    b_events.until("typing", |e| matches!(e, ClientEvent::Typing { name, typing: true } if name == "123")).await;
 
     b.disconnect().await;
     a_events.message("true left the chat").await;
@@ -222,38 +171,17 @@ async fn refusals_have_their_own_errors() {
     // Refused locally, before any round trip.
     let (bob, _) = join(url.as_str(), "bob").await;
     assert_eq!(bob.send(" \n").unwrap_err(), ClientError::EmptyMessage);
-    assert_eq!(
-        bob.send(&"é".repeat(2001)).unwrap_err(),
-        ClientError::MessageTooLong {
-            len: 2001,
-            max: 2000
-        }
-    );
+    assert_eq!(bob.send(&"é".repeat(2001)).unwrap_err(), ClientError::MessageTooLong { len: 2001, max: 2000 });
     assert!(bob.send(&"é".repeat(2000)).is_ok());
 
-    assert!(matches!(
-        ChatClient::connect(options("not a url", "x")).await,
-        Err(ClientError::InvalidAddress(_))
-    ));
+    assert!(matches!(ChatClient::connect(options("not a url", "x")).await, Err(ClientError::InvalidAddress(_))));
     // Nothing listens on a port we just freed.
-    let free = TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    assert!(matches!(
-        ChatClient::connect(options(free.to_string(), "x")).await,
-        Err(ClientError::Unreachable(_))
-    ));
+    let free = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
+    assert!(matches!(ChatClient::connect(options(free.to_string(), "x")).await, Err(ClientError::Unreachable(_))));
     // Something that speaks HTTP but not socket.io.
     let http = plain_http_server().await;
-    let err = ChatClient::connect(options(http.to_string(), "x"))
-        .await
-        .err();
-    assert!(
-        matches!(err, Some(ClientError::NotAChatServer(_))),
-        "{err:?}"
-    );
+    let err = ChatClient::connect(options(http.to_string(), "x")).await.err();
+    assert!(matches!(err, Some(ClientError::NotAChatServer(_))), "{err:?}");
     server.stop().await.unwrap();
 }
 
@@ -265,17 +193,9 @@ async fn password_errors_are_told_apart() {
         password: password.map(str::to_string),
         ..options(url.as_str(), "p")
     };
-    assert_eq!(
-        ChatClient::connect(with(None)).await.err(),
-        Some(ClientError::PasswordRequired)
-    );
-    assert_eq!(
-        ChatClient::connect(with(Some("nope"))).await.err(),
-        Some(ClientError::WrongPassword)
-    );
-    let (client, _) = ChatClient::connect(with(Some("sesame")))
-        .await
-        .expect("right password");
+    assert_eq!(ChatClient::connect(with(None)).await.err(), Some(ClientError::PasswordRequired));
+    assert_eq!(ChatClient::connect(with(Some("nope"))).await.err(), Some(ClientError::WrongPassword));
+    let (client, _) = ChatClient::connect(with(Some("sesame"))).await.expect("right password");
     client.disconnect().await;
     server.stop().await.unwrap();
 }
@@ -286,10 +206,7 @@ async fn missing_acks_time_out_and_nothing_is_lost() {
     // 1. A register without an answer is a timeout, not a hang.
     register_acks.store(false, Ordering::SeqCst);
     let started = std::time::Instant::now();
-    let err = ChatClient::connect(options(addr.to_string(), "x"))
-        .await
-        .err()
-        .expect("times out");
+    let err = ChatClient::connect(options(addr.to_string(), "x")).await.err().expect("times out");
     assert!(matches!(err, ClientError::Timeout(_)), "{err:?}");
     assert!(started.elapsed() < Duration::from_secs(5));
     // 2. A message without an ack makes the client reconnect and send it again (the server did
@@ -300,22 +217,11 @@ async fn missing_acks_time_out_and_nothing_is_lost() {
     events.state(ConnectionState::Reconnecting).await;
     events.state(ConnectionState::Connected).await;
     let mut seen = messages_seen.resubscribe();
-    timeout(WAIT, async {
-        while seen.recv().await.unwrap() != "are you there?" {}
-    })
-    .await
-    .expect("sent again");
-    assert_eq!(
-        client.pending_count(),
-        1,
-        "still pending: never acknowledged"
-    );
+    timeout(WAIT, async { while seen.recv().await.unwrap() != "are you there?" {} }).await.expect("sent again");
+    assert_eq!(client.pending_count(), 1, "still pending: never acknowledged");
     client.disconnect().await;
     events
-        .until(
-            "failed on disconnect",
-            |e| matches!(e, ClientEvent::Failed { code, .. } if code == "disconnected"),
-        )
+        .until("failed on disconnect", |e| matches!(e, ClientEvent::Failed { code, .. } if code == "disconnected"))
         .await;
 }
 
@@ -340,23 +246,10 @@ async fn survives_a_server_restart_and_delivers_pending_messages_once() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     b_events.drain();
     let copies = |text: &str| b_events.received().iter().filter(|m| m.1 == text).count();
-    assert_eq!(
-        (
-            copies("typed while offline 1"),
-            copies("typed while offline 2")
-        ),
-        (1, 1)
-    );
-    let order: Vec<_> = b_events
-        .received()
-        .into_iter()
-        .filter(|m| m.1.starts_with("typed"))
-        .collect();
+    assert_eq!((copies("typed while offline 1"), copies("typed while offline 2")), (1, 1));
+    let order: Vec<_> = b_events.received().into_iter().filter(|m| m.1.starts_with("typed")).collect();
     assert_eq!(order[0].1, "typed while offline 1");
-    assert!(
-        order.iter().all(|m| m.0 == "ann"),
-        "registered again as ann: {order:?}"
-    );
+    assert!(order.iter().all(|m| m.0 == "ann"), "registered again as ann: {order:?}");
     a.disconnect().await;
     b.disconnect().await;
     server.stop().await.unwrap();
@@ -384,15 +277,7 @@ async fn recovers_missed_messages_after_its_own_connection_drops() {
     a_events.drain();
     let received = a_events.received();
     let count = |text: &str| received.iter().filter(|m| m.1 == text).count();
-    assert_eq!(
-        (
-            count("before the drop"),
-            count("missed 1"),
-            count("missed 2")
-        ),
-        (1, 1, 1),
-        "{received:?}"
-    );
+    assert_eq!((count("before the drop"), count("missed 1"), count("missed 2")), (1, 1, 1), "{received:?}");
     a.disconnect().await;
     b.disconnect().await;
     server.stop().await.unwrap();
@@ -412,26 +297,14 @@ async fn a_message_whose_ack_was_lost_is_not_sent_twice() {
     b_events.message("only once").await;
     a_events.state(ConnectionState::Reconnecting).await;
     proxy.black_hole(false);
-    let ClientEvent::Delivered { message, .. } = a_events.delivered(id).await else {
-        unreachable!()
-    };
+    let ClientEvent::Delivered { message, .. } = a_events.delivered(id).await else { unreachable!() };
     assert_eq!(&*message.message, "only once");
     b_events.message("ann has joined the chat").await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     b_events.drain();
-    assert_eq!(
-        b_events
-            .received()
-            .iter()
-            .filter(|m| m.1 == "only once")
-            .count(),
-        1
-    );
+    assert_eq!(b_events.received().iter().filter(|m| m.1 == "only once").count(), 1);
     a_events.drain();
-    assert!(
-        !a_events.received().iter().any(|m| m.1 == "only once"),
-        "not shown again as a received line"
-    );
+    assert!(!a_events.received().iter().any(|m| m.1 == "only once"), "not shown again as a received line");
     a.disconnect().await;
     b.disconnect().await;
     server.stop().await.unwrap();
@@ -452,11 +325,7 @@ async fn works_with_a_seed_only_server() {
     a.set_typing(true).unwrap();
     let leaving = std::time::Instant::now();
     b.disconnect().await;
-    assert!(
-        leaving.elapsed() < Duration::from_millis(500),
-        "leaving took {:?}",
-        leaving.elapsed()
-    );
+    assert!(leaving.elapsed() < Duration::from_millis(500), "leaving took {:?}", leaving.elapsed());
     a_events.message("bea left the chat").await;
     a.disconnect().await;
 }
@@ -484,7 +353,12 @@ async fn a_reconnect_that_finds_its_name_held_asks_for_another_and_keeps_what_wa
     // No endless retry: nothing more happens until the user chooses.
     tokio::time::sleep(Duration::from_millis(800)).await;
     a_events.drain();
-    assert!(!a_events.1.iter().rev().take_while(|e| !matches!(e, ClientEvent::Status { state: ConnectionState::NameTaken, .. })).any(|e| matches!(e, ClientEvent::Status { .. })));
+    assert!(!a_events
+        .1
+        .iter()
+        .rev()
+        .take_while(|e| !matches!(e, ClientEvent::Status { state: ConnectionState::NameTaken, .. }))
+        .any(|e| matches!(e, ClientEvent::Status { .. })));
     // The same name is still taken; another one works, and the message typed meanwhile goes out.
     assert_eq!(a.rejoin("ann").await, Err(ClientError::NameRejected("ann".into())));
     assert!(matches!(a.rejoin("Server").await, Err(ClientError::NameInvalid { .. })));
@@ -505,7 +379,9 @@ async fn the_client_allows_exactly_what_the_server_says_it_allows() {
     config.limits.max_message_chars = 3000;
     let server = confab_server::start("127.0.0.1:0".parse().unwrap(), config).await.unwrap();
     let (a, mut a_events) = join(server.local_addr().to_string(), "ann").await;
-    let ClientEvent::Session { limits, .. } = a_events.until("session", |e| matches!(e, ClientEvent::Session { .. })).await else {
+    let ClientEvent::Session { limits, .. } =
+        a_events.until("session", |e| matches!(e, ClientEvent::Session { .. })).await
+    else {
         unreachable!()
     };
     assert_eq!(limits.max_message_chars, 3000);
@@ -571,19 +447,19 @@ impl SeedServer {
 
 /// A seed-style server that accepts only the given transports: register answered by a `register`
 /// event, `{from, message}` relayed, no ids, no extensions.
-async fn seed_server_with<const N: usize>(
-    transports: [socketioxide::TransportType; N],
-) -> SocketAddr {
+async fn seed_server_with<const N: usize>(transports: [socketioxide::TransportType; N]) -> SocketAddr {
     let (layer, io) = SocketIo::builder().transports(transports).build_layer();
-    let names: Arc<std::sync::Mutex<HashMap<socketioxide::socket::Sid, String>>> =
-        Default::default();
+    let names: Arc<std::sync::Mutex<HashMap<socketioxide::socket::Sid, String>>> = Default::default();
     io.ns("/", async move |socket: SocketRef| {
         let (on_register, on_message, on_leave) = (names.clone(), names.clone(), names.clone());
         socket.on("register", async move |socket: SocketRef, Data(name): Data<String>| {
             let _ = socket.emit("register", &true);
             on_register.lock().unwrap().insert(socket.id, name.clone());
             socket.join("chat");
-            let _ = socket.to("chat").emit("message", &json!({"from": "Server", "message": format!("{name} has joined the chat")})).await;
+            let _ = socket
+                .to("chat")
+                .emit("message", &json!({"from": "Server", "message": format!("{name} has joined the chat")}))
+                .await;
         });
         socket.on("message", async move |socket: SocketRef, Data(payload): Data<Value>| {
             let from = on_message.lock().unwrap().get(&socket.id).cloned().unwrap_or_default();
@@ -592,7 +468,10 @@ async fn seed_server_with<const N: usize>(
         socket.on_disconnect(async move |socket: SocketRef| {
             let name = on_leave.lock().unwrap().remove(&socket.id);
             if let Some(name) = name {
-                let _ = socket.to("chat").emit("message", &json!({"from": "Server", "message": format!("{name} left the chat")})).await;
+                let _ = socket
+                    .to("chat")
+                    .emit("message", &json!({"from": "Server", "message": format!("{name} left the chat")}))
+                    .await;
             }
         });
     });
@@ -609,15 +488,12 @@ async fn silent_server() -> (SocketAddr, Arc<AtomicBool>, broadcast::Receiver<St
     io.ns("/", async move |socket: SocketRef| {
         let flag = flag.clone();
         let seen = seen.clone();
-        socket.on(
-            "register",
-            async move |socket: SocketRef, ack: AckSender| {
-                if flag.load(Ordering::SeqCst) {
-                    let _ = ack.send(&true);
-                    let _ = socket.emit("history", &json!([]));
-                }
-            },
-        );
+        socket.on("register", async move |socket: SocketRef, ack: AckSender| {
+            if flag.load(Ordering::SeqCst) {
+                let _ = ack.send(&true);
+                let _ = socket.emit("history", &json!([]));
+            }
+        });
         socket.on("message", async move |Data(payload): Data<Value>| {
             let _ = seen.send(payload["message"].as_str().unwrap_or_default().to_string());
         });

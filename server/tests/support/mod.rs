@@ -137,10 +137,7 @@ impl TestClient {
 
     /// The next event of any name.
     pub async fn next(&mut self) -> (String, Value) {
-        tokio::time::timeout(WAIT, self.events.recv())
-            .await
-            .expect("an event in time")
-            .expect("client alive")
+        tokio::time::timeout(WAIT, self.events.recv()).await.expect("an event in time").expect("client alive")
     }
 
     /// The next event named `name`, skipping (and returning nothing of) others such as `typing`.
@@ -161,10 +158,7 @@ impl TestClient {
     }
 
     pub async fn next_error(&mut self) -> String {
-        tokio::time::timeout(WAIT, self.errors.recv())
-            .await
-            .expect("an error in time")
-            .expect("client alive")
+        tokio::time::timeout(WAIT, self.errors.recv()).await.expect("an error in time").expect("client alive")
     }
 
     pub async fn disconnect(self) {

@@ -13,11 +13,7 @@ pub fn normalize_server_url(input: &str) -> Result<String> {
     }
     // Without a scheme, `url` would read "localhost:3000" as scheme "localhost"; a chat server
     // without TLS on a LAN is the common case, so plain http is the default.
-    let with_scheme = if trimmed.contains("://") {
-        trimmed.to_string()
-    } else {
-        format!("http://{trimmed}")
-    };
+    let with_scheme = if trimmed.contains("://") { trimmed.to_string() } else { format!("http://{trimmed}") };
     let mut url = url::Url::parse(&with_scheme).map_err(|_| invalid())?;
     // ws:// and wss:// are what some people call a socket server; socket.io starts over HTTP(S).
     let scheme = match url.scheme() {
@@ -60,43 +56,18 @@ mod tests {
 
     #[test]
     fn accepts_the_usual_spellings() {
-        assert_eq!(
-            normalize_server_url("localhost:3000").unwrap(),
-            "http://localhost:3000/"
-        );
-        assert_eq!(
-            normalize_server_url(" http://10.0.0.2:8080 ").unwrap(),
-            "http://10.0.0.2:8080/"
-        );
-        assert_eq!(
-            normalize_server_url("https://chat.example.org").unwrap(),
-            "https://chat.example.org/"
-        );
-        assert_eq!(
-            normalize_server_url("ws://h:1/socket.io/?x=1").unwrap(),
-            "http://h:1/"
-        );
-        assert_eq!(
-            normalize_server_url("[::1]:3000").unwrap(),
-            "http://[::1]:3000/"
-        );
+        assert_eq!(normalize_server_url("localhost:3000").unwrap(), "http://localhost:3000/");
+        assert_eq!(normalize_server_url(" http://10.0.0.2:8080 ").unwrap(), "http://10.0.0.2:8080/");
+        assert_eq!(normalize_server_url("https://chat.example.org").unwrap(), "https://chat.example.org/");
+        assert_eq!(normalize_server_url("ws://h:1/socket.io/?x=1").unwrap(), "http://h:1/");
+        assert_eq!(normalize_server_url("[::1]:3000").unwrap(), "http://[::1]:3000/");
     }
 
     #[test]
     fn refuses_what_cannot_be_a_server() {
-        for bad in [
-            "",
-            "   ",
-            "ftp://x",
-            "http://",
-            "a b:3000",
-            "localhost:notaport",
-        ] {
+        for bad in ["", "   ", "ftp://x", "http://", "a b:3000", "localhost:notaport"] {
             assert!(
-                matches!(
-                    normalize_server_url(bad),
-                    Err(ClientError::InvalidAddress(_))
-                ),
+                matches!(normalize_server_url(bad), Err(ClientError::InvalidAddress(_))),
                 "{bad:?} should be refused"
             );
         }

@@ -112,10 +112,7 @@ pub fn catch_up(
         seen.insert(message);
         let ours = !message.is_announcement() && &*message.from == name;
         let lost_ack = ours.then(|| {
-            outbox
-                .iter()
-                .enumerate()
-                .position(|(i, o)| !settled[i] && o.maybe_delivered && o.text == *message.message)
+            outbox.iter().enumerate().position(|(i, o)| !settled[i] && o.maybe_delivered && o.text == *message.message)
         });
         match lost_ack.flatten() {
             Some(i) => {
@@ -154,8 +151,7 @@ mod tests {
 
     #[test]
     fn every_shared_case_comes_out_as_written() {
-        let all: Value =
-            serde_json::from_str(include_str!("../../../protocol/tests/client-cases.json")).expect("JSON");
+        let all: Value = serde_json::from_str(include_str!("../../../protocol/tests/client-cases.json")).expect("JSON");
         let cases = all["catchUp"].as_array().unwrap();
         assert!(cases.len() >= 8);
         for case in cases {

@@ -95,17 +95,39 @@ pub enum ClientEvent {
         name: Option<String>,
     },
     /// (Re)registered: the name the server holds for us, what it offers and allows.
-    Session { name: String, server: String, features: Features, limits: Limits },
+    Session {
+        name: String,
+        server: String,
+        features: Features,
+        limits: Limits,
+    },
     /// New chat lines, oldest first, without duplicates (history catch-up included).
-    Messages { messages: Vec<ChatMessage> },
+    Messages {
+        messages: Vec<ChatMessage>,
+    },
     /// The full online list (servers with presence only).
-    Users { names: Vec<String> },
-    Typing { name: String, typing: bool },
+    Users {
+        names: Vec<String>,
+    },
+    Typing {
+        name: String,
+        typing: bool,
+    },
     /// The server took our message `local_id`; `message` carries its id and time.
-    Delivered { local_id: u64, message: ChatMessage },
+    Delivered {
+        local_id: u64,
+        message: ChatMessage,
+    },
     /// The server refused our message for good (or we disconnected before it could be sent): the
     /// UI keeps the text visible with `reason`, so nothing is silently lost.
-    Failed { local_id: u64, code: String, reason: String },
+    Failed {
+        local_id: u64,
+        code: String,
+        reason: String,
+    },
     /// A server `notice` (for example `too_slow` before it disconnects us).
-    Notice { code: String, message: String },
+    Notice {
+        code: String,
+        message: String,
+    },
 }

@@ -155,9 +155,10 @@ impl Supervisor {
         // 2. register, with the name as a JSON string whatever it looks like ("123", "true"). The
         //    answer is the ack or a `register` event, whichever comes first (§1.1).
         let registering = || ClientError::Timeout("registering the name; is this a chat server?".into());
-        let mut ack = socket::emit_with_ack(socket, event::REGISTER, vec![Value::String(self.name.clone())], t.connect_timeout)
-            .await
-            .map_err(|_| registering())?;
+        let mut ack =
+            socket::emit_with_ack(socket, event::REGISTER, vec![Value::String(self.name.clone())], t.connect_timeout)
+                .await
+                .map_err(|_| registering())?;
         // The ack callback runs before the callbacks of the events that follow it, so an ack that is
         // there is taken first; anything else that arrives meanwhile is kept for step 3.
         let mut early = Vec::new();
@@ -330,7 +331,14 @@ impl Supervisor {
             if in_flight.is_none() && retry_at.is_none() {
                 if let Some(head) = self.outbox.front() {
                     let payload = json!({ "from": self.name, "message": head.text });
-                    let ack = match socket::emit_with_ack(&live.socket, event::MESSAGE, vec![payload], self.timing.ack_timeout).await {
+                    let ack = match socket::emit_with_ack(
+                        &live.socket,
+                        event::MESSAGE,
+                        vec![payload],
+                        self.timing.ack_timeout,
+                    )
+                    .await
+                    {
                         Ok(ack) => ack,
                         Err(e) => return Ended::Lost(format!("sending failed: {e}")),
                     };
@@ -446,7 +454,9 @@ impl Supervisor {
                 self.emit(ClientEvent::Users { names });
             }
             Incoming::Typing(args) => {
-                if let Some(notice) = args.into_iter().next().and_then(|v| serde_json::from_value::<TypingNotice>(v).ok()) {
+                if let Some(notice) =
+                    args.into_iter().next().and_then(|v| serde_json::from_value::<TypingNotice>(v).ok())
+                {
                     self.emit(ClientEvent::Typing { name: notice.name.to_string(), typing: notice.typing });
                 }
             }

@@ -79,28 +79,17 @@ impl HostedChat {
         }
         let password = options.password.filter(|p| !p.is_empty());
         let password_required = password.is_some();
-        let config = ServerConfig {
-            password,
-            ..Default::default()
-        };
+        let config = ServerConfig { password, ..Default::default() };
         let addr = SocketAddr::from((Ipv4Addr::UNSPECIFIED, options.port));
-        let server = confab_server::start(addr, config)
-            .await
-            .map_err(|e| match e {
-                confab_server::Error::AddressInUse { .. } => HostError::PortInUse {
-                    port: options.port,
-                    free_port: free_port_after(options.port),
-                },
-                other => HostError::StartFailed(other.to_string()),
-            })?;
+        let server = confab_server::start(addr, config).await.map_err(|e| match e {
+            confab_server::Error::AddressInUse { .. } => {
+                HostError::PortInUse { port: options.port, free_port: free_port_after(options.port) }
+            }
+            other => HostError::StartFailed(other.to_string()),
+        })?;
         let port = server.local_addr().port();
         let (advertiser, advertise_error) = if options.advertise {
-            let announcement = ChatAnnouncement {
-                chat_name: chat_name.clone(),
-                host_name,
-                port,
-                password_required,
-            };
+            let announcement = ChatAnnouncement { chat_name: chat_name.clone(), host_name, port, password_required };
             // The mDNS daemon starts a thread and sockets: keep that off the async workers.
             match tokio::task::spawn_blocking(move || Advertiser::start(&announcement)).await {
                 Ok(Ok(advertiser)) => (Some(advertiser), None),
@@ -122,11 +111,7 @@ impl HostedChat {
             advertise_error,
         };
         tracing::info!(port, "hosting a chat");
-        Ok(Self {
-            server,
-            advertiser,
-            info,
-        })
+        Ok(Self { server, advertiser, info })
     }
 
     pub fn info(&self) -> &HostInfo {
@@ -142,9 +127,7 @@ impl HostedChat {
     /// Withdraws the announcement, tells everyone the host closed the chat, disconnects them and
     /// frees the port before returning.
     pub async fn stop(self) {
-        let HostedChat {
-            server, advertiser, ..
-        } = self;
+        let HostedChat { server, advertiser, .. } = self;
         if let Some(advertiser) = advertiser {
             // Dropping says goodbye on the network and waits up to a second for it: not on a worker.
             let _ = tokio::task::spawn_blocking(move || drop(advertiser)).await;

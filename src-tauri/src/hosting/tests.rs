@@ -8,13 +8,7 @@ use crate::client::{ChatClient, ClientEvent, ConnectOptions, Timing};
 const WAIT: Duration = Duration::from_secs(20);
 
 fn options(chat: &str, port: u16, advertise: bool) -> HostOptions {
-    HostOptions {
-        chat_name: chat.into(),
-        host_name: "hostess".into(),
-        password: None,
-        port,
-        advertise,
-    }
+    HostOptions { chat_name: chat.into(), host_name: "hostess".into(), password: None, port, advertise }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -23,10 +17,7 @@ async fn hosts_on_all_interfaces_and_the_host_joins_through_the_client() {
     let info = chat.info().clone();
     assert_ne!(info.port, 0);
     assert_eq!(info.local_url, format!("http://127.0.0.1:{}", info.port));
-    assert!(info
-        .join_urls
-        .iter()
-        .all(|u| u.ends_with(&format!(":{}", info.port)) && !u.contains("127.0.0.1")));
+    assert!(info.join_urls.iter().all(|u| u.ends_with(&format!(":{}", info.port)) && !u.contains("127.0.0.1")));
     let (client, mut events) = ChatClient::connect(ConnectOptions {
         server: info.local_url.clone(),
         username: "hostess".into(),
@@ -57,13 +48,8 @@ async fn hosts_on_all_interfaces_and_the_host_joins_through_the_client() {
 async fn a_taken_port_is_a_clear_error_with_a_free_port_to_offer() {
     let taken = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
     let port = taken.local_addr().unwrap().port();
-    let error = HostedChat::start(options("Team", port, false))
-        .await
-        .err()
-        .unwrap();
-    let HostError::PortInUse { port: p, free_port } = &error else {
-        panic!("{error:?}")
-    };
+    let error = HostedChat::start(options("Team", port, false)).await.err().unwrap();
+    let HostError::PortInUse { port: p, free_port } = &error else { panic!("{error:?}") };
     assert_eq!(*p, port);
     let free = free_port.expect("a free port nearby");
     assert!(free > port);
@@ -86,16 +72,10 @@ async fn stop_frees_the_port_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refuses_empty_names() {
     let mut bad = options(" ", 0, false);
-    assert_eq!(
-        HostedChat::start(bad.clone()).await.err().unwrap().code(),
-        "invalid_input"
-    );
+    assert_eq!(HostedChat::start(bad.clone()).await.err().unwrap().code(), "invalid_input");
     bad.chat_name = "ok".into();
     bad.host_name = "".into();
-    assert_eq!(
-        HostedChat::start(bad).await.err().unwrap().code(),
-        "invalid_input"
-    );
+    assert_eq!(HostedChat::start(bad).await.err().unwrap().code(), "invalid_input");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,13 +10,7 @@ use serde::Serialize;
 #[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum NearbyEvent {
     /// A chat appeared or changed (same `id`: replace the entry).
-    Found {
-        id: String,
-        chat_name: String,
-        host_name: String,
-        password_required: bool,
-        url: String,
-    },
+    Found { id: String, chat_name: String, host_name: String, password_required: bool, url: String },
     /// The chat with this `id` is gone.
     Lost { id: String },
     /// Discovery cannot run on this machine right now.

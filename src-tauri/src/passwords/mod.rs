@@ -102,9 +102,6 @@ mod tests {
         let error = PasswordError::from(confab_secrets::Error::Unavailable("no D-Bus".into()));
         let json = serde_json::to_value(&error).unwrap();
         assert_eq!(json["code"], "keyring_unavailable");
-        assert_eq!(
-            json["message"],
-            "Your system keyring is not available; the password will not be remembered."
-        );
+        assert_eq!(json["message"], "Your system keyring is not available; the password will not be remembered.");
     }
 }
