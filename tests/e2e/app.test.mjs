@@ -11,27 +11,22 @@ import { e2e, freePort, launchApp } from './support.mjs';
 
 const { CONFAB_APP_BIN, CONFAB_SERVER_BIN } = process.env;
 const SHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
-const SEED_SERVER = fileURLToPath(new URL('../seed-server/server.mjs', import.meta.url));
 const WAIT = 15_000;
 
 let driver;
-const { startProcess, stopProcess, person: joinAs, waitFor, screenshot, texts, line, visible, cleanup } = e2e({
-  wait: WAIT,
-  driver: () => driver,
-  shots: SHOTS,
-});
+const {
+  startProcess, startSeedServer, stopProcess, person: joinAs, received, waitFor, screenshot, texts, line, visible,
+  statusIs, sent, join, type, leave, cleanup,
+} = e2e({ wait: WAIT, driver: () => driver, shots: SHOTS });
 
 // ---- helpers ---------------------------------------------------------------------------------
 
 const startChatServer = (port, extra = []) =>
   // --rate 0: the burst test sends faster than the default flood control allows.
   startProcess(CONFAB_SERVER_BIN, ['--bind', '127.0.0.1', '--port', String(port), '--ping-interval', '1', '--ping-timeout', '1', '--rate', '0', ...extra], /listening/);
-const startSeedServer = (port) => startProcess('node', [SEED_SERVER, String(port)], /listening \d+/);
 
 /** The other person: the official JS client, registered under `name` (history counts as received). */
 const person = (url, name) => joinAs(url, name, { history: true });
-
-const received = (socket, text) => waitFor(`JS client to receive ${JSON.stringify(text)}`, () => socket.received.find((m) => m.message === text));
 
 /** PSS in MiB of the app and its descendants (the WebKit processes), for the log. */
 async function appMemory() {
@@ -57,29 +52,6 @@ async function appMemory() {
     kib += Number(/^Pss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0);
   }
   return Math.round(kib / 1024);
-}
-
-const statusIs = (text) => driver.wait(until.elementTextIs(driver.findElement(By.id('status-text')), text), WAIT);
-
-async function join(server, name, password = '') {
-  await visible('#connect-screen');
-  for (const [id, value] of [['server', server], ['username', name], ['password', password]]) {
-    const field = await driver.findElement(By.id(id));
-    await field.clear();
-    if (value) await field.sendKeys(value);
-  }
-  // Keyboard only: Enter in the last field submits the form.
-  await driver.findElement(By.id('password')).sendKeys(Key.ENTER);
-}
-
-async function type(text) {
-  const input = await driver.findElement(By.id('input'));
-  await input.sendKeys(text);
-}
-
-async function leave() {
-  await driver.findElement(By.id('leave-button')).click();
-  await visible('#connect-screen');
 }
 
 // ---- the tests ---------------------------------------------------------------------------------
@@ -126,7 +98,7 @@ describe('Confab desktop app', () => {
     const got = await received(web, 'hello from the app');
     assert.equal(got.from, 'desk');
     const own = await line('hello from the app');
-    await driver.wait(async () => !(await own.getAttribute('class')).includes('pending'), WAIT);
+    await sent(own);
     assert.match(await own.getAttribute('class'), /own/);
 
     await type('line one');
@@ -238,7 +210,7 @@ describe('Confab desktop app', () => {
 
     server = await startChatServer(port);
     await statusIs('Connected');
-    await driver.wait(async () => !(await pending.getAttribute('class')).includes('pending'), WAIT);
+    await sent(pending);
     web = await person(url, 'webby2');
     // Sent before or after webby2 registered: live or through the history, exactly once.
     await received(web, 'typed while offline');
@@ -267,7 +239,7 @@ describe('Confab desktop app', () => {
     const got = await received(seed, 'hi seed server');
     assert.equal(got.from, 'desk');
     const own = await line('hi seed server');
-    await driver.wait(async () => !(await own.getAttribute('class')).includes('pending'), WAIT);
+    await sent(own);
     await screenshot('seed-server');
   });
 

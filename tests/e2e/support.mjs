@@ -1,12 +1,18 @@
 // Helpers shared by the webview end-to-end tests (tests/e2e/*.test.mjs): free ports, child
-// processes, the app session through tauri-driver, the official JS socket.io client as the other
-// person, and waits and queries on the page. Not a test file itself (node --test skips it).
+// processes (our server's binary is the test's business; the seed-style server is started here), a
+// TCP proxy that can cut the app off, the app session through tauri-driver, the official JS
+// socket.io client as the other person (confab-style or seed-style register), and waits, queries and
+// actions on the page. Not a test file itself (node --test skips it).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import net from 'node:net';
-import { Builder, By, Capabilities, until } from 'selenium-webdriver';
+import { fileURLToPath } from 'node:url';
+import { Builder, By, Capabilities, Key, until } from 'selenium-webdriver';
 import { io } from 'socket.io-client';
+
+/** The stand-in for the seed's reference server (tests/seed-server/server.mjs). */
+export const SEED_SERVER = fileURLToPath(new URL('../seed-server/server.mjs', import.meta.url));
 
 /** A port that is free on `host` right now. */
 export function freePort(host = '127.0.0.1') {
@@ -25,6 +31,57 @@ export function launchApp() {
   capabilities.set('tauri:options', { application: CONFAB_APP_BIN });
   capabilities.setBrowserName('wry');
   return new Builder().usingServer(WEBDRIVER_URL).withCapabilities(capabilities).build();
+}
+
+/**
+ * A TCP proxy on 127.0.0.1 to `targetPort` (node:net), to cut whoever connects through it off the
+ * server without the server going away. proxy.port is where to connect; proxy.cut(refuseMs) drops
+ * every open connection at once (both sides destroyed, like a network failure) and refuses new ones
+ * for refuseMs (the port is closed) before letting them through again; proxy.close() stops it.
+ * proxy.connections counts the connections it has accepted.
+ */
+export async function tcpProxy(targetPort) {
+  const open = new Set();
+  const proxy = { port: 0, connections: 0 };
+  const server = net.createServer((client) => {
+    proxy.connections += 1;
+    const upstream = net.connect(targetPort, '127.0.0.1');
+    open.add(client).add(upstream);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+      open.delete(client);
+      open.delete(upstream);
+    };
+    client.on('error', drop).on('close', drop);
+    upstream.on('error', drop).on('close', drop);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  const listen = (port) =>
+    new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve(server.address().port);
+      });
+    });
+  const stopListening = () => new Promise((resolve) => server.close(() => resolve()));
+  proxy.port = await listen(0);
+  proxy.cut = async (refuseMs) => {
+    const closed = stopListening(); // resolves once the dropped connections are gone too
+    for (const socket of open) socket.destroy();
+    open.clear();
+    await closed;
+    await new Promise((r) => setTimeout(r, refuseMs));
+    await listen(proxy.port);
+  };
+  proxy.close = async () => {
+    for (const socket of open) socket.destroy();
+    open.clear();
+    if (server.listening) await stopListening();
+  };
+  return proxy;
 }
 
 /** Stops a child process (SIGTERM) and waits until it has exited; no-op when it is not running. */
@@ -70,12 +127,16 @@ export function e2e({ wait, driver, shots }) {
     });
   }
 
+  /** The seed-style server (tests/seed-server/server.mjs) on 127.0.0.1:port. */
+  const startSeedServer = (port) => startProcess('node', [SEED_SERVER, String(port)], /listening \d+/, 'seed server');
+
   /**
    * The other person: the official JS client, registered under `name`. Received messages collect
    * in socket.received; with `history`, the history sent on joining too; with `gone`,
-   * socket.gone resolves on disconnect.
+   * socket.gone resolves on disconnect. With `seed`, it registers as a seed client does: no ack
+   * asked, the answer is the server's `register` event.
    */
-  async function person(url, name, { history = false, gone = false } = {}) {
+  async function person(url, name, { history = false, gone = false, seed = false } = {}) {
     const socket = io(url, { transports: ['websocket'], reconnection: false });
     sockets.add(socket);
     socket.received = [];
@@ -86,18 +147,34 @@ export function e2e({ wait, driver, shots }) {
       socket.once('connect', resolve);
       socket.once('connect_error', reject);
     });
-    const ok = await socket.timeout(wait).emitWithAck('register', name);
+    const ok = seed ? await registerSeedStyle(socket, name) : await socket.timeout(wait).emitWithAck('register', name);
     assert.equal(ok, true, `register ${name}`);
     return socket;
   }
+
+  /** `register` without a callback; resolves the boolean of the `register` event that answers it. */
+  function registerSeedStyle(socket, name) {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no register event for ${name} within ${wait} ms`)), wait);
+      socket.once('register', (ok) => {
+        clearTimeout(timer);
+        resolve(ok);
+      });
+      socket.emit('register', name);
+    });
+  }
+
+  /** Waits until the JS client `socket` has received a message with this text; resolves it. */
+  const received = (socket, text) =>
+    waitFor(`JS client to receive ${JSON.stringify(text)}`, () => socket.received.find((m) => m.message === text));
 
   async function screenshot(name) {
     await writeFile(`${shots}${name}.png`, await driver().takeScreenshot(), 'base64');
   }
 
-  /** Polls `check` until it returns something truthy (returned); fails after `wait`. */
-  async function waitFor(what, check) {
-    const deadline = Date.now() + wait;
+  /** Polls `check` until it returns something truthy (returned); fails after `ms` (default `wait`). */
+  async function waitFor(what, check, ms = wait) {
+    const deadline = Date.now() + ms;
     for (;;) {
       const value = await check();
       if (value) return value;
@@ -120,6 +197,30 @@ export function e2e({ wait, driver, shots }) {
       ),
     );
   const visible = (css) => driver().wait(until.elementIsVisible(driver().findElement(By.css(css))), wait);
+  /** Waits until the connection status in the chat's top bar reads `text`. */
+  const statusIs = (text) => driver().wait(until.elementTextIs(driver().findElement(By.id('status-text')), text), wait);
+  /** Waits until a chat line (an element from line()) is no longer pending. */
+  const sent = (element) => driver().wait(async () => !(await element.getAttribute('class')).includes('pending'), wait);
+
+  /** Fills in the connect screen and submits it, keyboard only (Enter in the last field). */
+  async function join(server, name, password = '') {
+    await visible('#connect-screen');
+    for (const [id, value] of [['server', server], ['username', name], ['password', password]]) {
+      const field = await driver().findElement(By.id(id));
+      await field.clear();
+      if (value) await field.sendKeys(value);
+    }
+    await driver().findElement(By.id('password')).sendKeys(Key.ENTER);
+  }
+
+  /** Types into the message field (Key.ENTER sends). */
+  const type = async (text) => (await driver().findElement(By.id('input'))).sendKeys(text);
+
+  /** Leaves the chat and waits for the connect screen. */
+  async function leave() {
+    await driver().findElement(By.id('leave-button')).click();
+    await visible('#connect-screen');
+  }
 
   /** Closes the JS clients, quits the app session, stops the started processes. */
   async function cleanup() {
@@ -129,5 +230,8 @@ export function e2e({ wait, driver, shots }) {
     for (const child of children) await stopProcess(child);
   }
 
-  return { children, sockets, startProcess, stopProcess, person, screenshot, waitFor, texts, line, visible, cleanup };
+  return {
+    children, sockets, startProcess, startSeedServer, stopProcess, person, received, screenshot, waitFor, texts, line, visible,
+    statusIs, sent, join, type, leave, cleanup,
+  };
 }
