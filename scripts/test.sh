@@ -9,9 +9,15 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 export CONFAB_SERVER_BIN="$CARGO_TARGET_DIR/debug/confab-server"
 step() { printf '\n\033[1m== %s ==\033[0m\n' "$*"; }
 
+step "Rust: formatting (rustfmt.toml)"
+cargo fmt --all --check
+
 step "Rust: build and test the workspace"
 cargo build --workspace --locked
 cargo test --workspace --locked
+
+step "Rust: clippy, warnings are errors"
+cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "UI model and protocol rules (node --test)"
 npm run --silent test:ui
