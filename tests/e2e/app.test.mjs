@@ -230,7 +230,8 @@ describe('Confab desktop app', () => {
     await visible('#chat-screen');
     await statusIs('Connected');
     assert.equal(await driver.findElement(By.id('people')).isDisplayed(), false);
-    const seed = await person(`http://127.0.0.1:${seedPort}`, 'plain');
+    // A seed client: the seed-style server answers register with an event, not an ack.
+    const seed = await joinAs(`http://127.0.0.1:${seedPort}`, 'plain', { seed: true });
     await line('plain has joined the chat');
     seed.emit('message', { from: 'plain', message: 'hi from a seed client' });
     await line('hi from a seed client');
