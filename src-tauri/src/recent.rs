@@ -1,7 +1,7 @@
 //! The recent servers list: a small JSON file in the app's config directory.
 //!
-//! Only the address and the name are kept, never the password (passwords will go to the OS keyring
-//! in a later issue). A missing or damaged file is an empty list, not an error: it is a convenience.
+//! Only the address and the name are kept, never the password (saved passwords live in the OS
+//! keyring, `passwords`). A missing or damaged file is an empty list, not an error: it is a convenience.
 
 use std::path::{Path, PathBuf};
 
