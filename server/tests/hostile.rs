@@ -227,15 +227,10 @@ async fn welcome_tells_the_limits_the_server_runs_with() {
     config.limits.max_message_chars = 321;
     config.limits.messages_per_second = 0;
     let server = start_server(config).await;
-    let url = format!("ws://{}/socket.io/?EIO=4&transport=websocket", server.local_addr());
-    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("websocket connects");
-    assert!(raw::next_text(&mut ws).await.starts_with("0{"));
-    raw::send(&mut ws, "40").await;
-    assert!(raw::next_text(&mut ws).await.starts_with("40{"));
-    let welcome = raw::next_text(&mut ws).await;
-    let payload: serde_json::Value = serde_json::from_str(welcome.strip_prefix("42").unwrap()).unwrap();
-    assert_eq!(payload[0], "welcome");
-    assert_eq!(payload[1]["limits"]["maxMessageChars"], 321);
-    assert_eq!(payload[1]["limits"]["messagesPerSecond"], 0);
-    assert_eq!(payload[1]["limits"]["maxNameChars"], 32);
+    let (_ws, payload) = raw::connect_with_welcome(server.local_addr()).await;
+    assert_eq!(payload["protocol"], 1);
+    assert_eq!(payload["limits"]["maxMessageChars"], 321);
+    assert_eq!(payload["limits"]["messagesPerSecond"], 0);
+    assert_eq!(payload["limits"]["maxNameChars"], 32);
+    assert!(payload["run"].as_str().is_some_and(|run| run.len() == 32), "a run id: {payload}");
 }

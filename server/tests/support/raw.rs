@@ -14,6 +14,11 @@ pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 /// Opens an engine.io v4 websocket, joins namespace `/` (`40` → `40{"sid":…}`) and reads the
 /// server's `welcome`.
 pub async fn connect(addr: SocketAddr) -> Ws {
+    connect_with_welcome(addr).await.0
+}
+
+/// [`connect`], also returning the `welcome` payload.
+pub async fn connect_with_welcome(addr: SocketAddr) -> (Ws, serde_json::Value) {
     let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
     let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("websocket connects");
     let open = next_text(&mut ws).await;
@@ -22,8 +27,10 @@ pub async fn connect(addr: SocketAddr) -> Ws {
     let connected = next_text(&mut ws).await;
     assert!(connected.starts_with("40{"), "namespace connect, got {connected}");
     let welcome = next_text(&mut ws).await;
-    assert!(welcome.starts_with("42[\"welcome\",{\"protocol\":1,\"run\":\""), "welcome, got {welcome}");
-    ws
+    let event: serde_json::Value =
+        welcome.strip_prefix("42").and_then(|json| serde_json::from_str(json).ok()).unwrap_or_default();
+    assert_eq!(event[0], "welcome", "welcome, got {welcome}");
+    (ws, event[1].clone())
 }
 
 pub async fn send(ws: &mut Ws, text: &str) {
