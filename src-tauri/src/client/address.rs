@@ -1,6 +1,8 @@
 //! Turning what the user typed ("localhost:3000", "chat.example.org", "https://…") into the base URL
 //! rust_socketio expects.
 
+use confab_protocol::DEFAULT_PORT;
+
 use super::error::{ClientError, Result};
 
 /// The normalised server URL: scheme, host and port, path `/` (socket.io adds `/socket.io/`).
@@ -25,6 +27,11 @@ pub fn normalize_server_url(input: &str) -> Result<String> {
         return Err(invalid());
     }
     url.set_scheme(scheme).map_err(|_| invalid())?;
+    // A bare host means a Confab server on its default port; a URL with a scheme means what it says
+    // (https://chat.example.org is port 443, typically behind a reverse proxy).
+    if !trimmed.contains("://") && url.port().is_none() {
+        url.set_port(Some(DEFAULT_PORT)).map_err(|_| invalid())?;
+    }
     url.set_path("/");
     url.set_query(None);
     url.set_fragment(None);
@@ -61,6 +68,14 @@ mod tests {
         assert_eq!(normalize_server_url("https://chat.example.org").unwrap(), "https://chat.example.org/");
         assert_eq!(normalize_server_url("ws://h:1/socket.io/?x=1").unwrap(), "http://h:1/");
         assert_eq!(normalize_server_url("[::1]:3000").unwrap(), "http://[::1]:3000/");
+    }
+
+    #[test]
+    fn a_bare_host_means_the_default_chat_port() {
+        assert_eq!(normalize_server_url("127.0.0.1").unwrap(), format!("http://127.0.0.1:{DEFAULT_PORT}/"));
+        assert_eq!(normalize_server_url("chat.lan").unwrap(), format!("http://chat.lan:{DEFAULT_PORT}/"));
+        assert_eq!(normalize_server_url("[::1]").unwrap(), format!("http://[::1]:{DEFAULT_PORT}/"));
+        assert_eq!(normalize_server_url("http://chat.lan").unwrap(), "http://chat.lan/");
     }
 
     #[test]
