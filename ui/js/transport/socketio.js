@@ -1,16 +1,31 @@
 // Transport for a web browser. The page was served by the chat server itself (confab-server or a
 // chat hosted from the desktop app), so it joins that server, on this page's origin, with the official
 // socket.io client. Same interface and events as tauri.js (see index.js); in the desktop app the Rust
-// client does this work.
+// client does this work, by the same client rules (docs/PROTOCOL.md §4).
 
 import { io } from '../../vendor/socket.io.esm.min.js';
+import { AUTH_ERRORS, DEFAULT_LIMITS, EVENTS, REFUSAL_CODES, refusalReason, validateName } from '../protocol.js';
+import { SeenMessages, catchUp } from './rules.js';
 
 const CONNECT_TIMEOUT_MS = 8000;
 const ACK_TIMEOUT_MS = 5000;
 const RETRY_MIN_MS = 500;
 const RETRY_MAX_MS = 8000;
-// The server that served this page is a Confab server: it has every extension.
-const FEATURES = { history: true, presence: true, acks: true };
+// After register, a server with the extensions sends `history` and `users` at once; a plain seed
+// server sends neither.
+const FEATURES_GRACE_MS = 1500;
+// A rate-limited message is sent again after this long, in its place (the server refills meanwhile).
+const RATE_LIMIT_RETRY_MS = 1100;
+// After a reconnect our server may still hold the old connection's name until it notices it is gone.
+const NAME_RETRY_WINDOW_MS = 15000;
+const NAME_RETRY_EVERY_MS = 1000;
+const EXTENDED = Object.freeze({ history: true, presence: true, acks: true });
+const SEED = Object.freeze({ history: false, presence: false, acks: false });
+
+const NOT_CONNECTED = { code: 'not_connected', message: 'Not connected to a chat.' };
+const REGISTER_TIMEOUT = { code: 'timeout', message: 'The server did not answer the registration in time.' };
+const nameRejected = (name) => ({ code: 'name_rejected', message: `The name "${name}" is taken or not allowed here. Choose another one.` });
+const isChatMessage = (m) => typeof m?.message === 'string';
 
 export function createSocketIoTransport() {
   let handler = () => {};
@@ -32,27 +47,29 @@ export function createSocketIoTransport() {
     fixedServer: location.origin,
     async connect({ username, password }) {
       await this.disconnect();
-      const name = username.trim();
       const socket = io({
         auth: password ? { password } : {},
         timeout: CONNECT_TIMEOUT_MS,
         reconnectionDelay: RETRY_MIN_MS,
         reconnectionDelayMax: RETRY_MAX_MS,
       });
-      const current = new Session(socket, name, push);
+      const current = new Session(socket, push);
       session = current;
       try {
-        await current.open();
+        return await current.open(username);
       } catch (error) {
         if (session === current) session = null;
         current.close();
         throw error;
       }
-      return { server: location.origin, name, features: FEATURES };
     },
     send: async (text) => {
-      if (!session) throw { code: 'not_connected', message: 'Not connected to a chat.' };
+      if (!session) throw NOT_CONNECTED;
       return session.send(text);
+    },
+    rejoin: async (name) => {
+      if (!session) throw NOT_CONNECTED;
+      return session.rejoin(name);
     },
     setTyping: async (typing) => session?.typing(typing),
     disconnect: async () => {
@@ -74,145 +91,315 @@ export function createSocketIoTransport() {
 
 /** One joined chat: registration, reconnection, catching up and the outbox of unsent messages. */
 class Session {
-  constructor(socket, name, push) {
+  constructor(socket, push) {
     this.socket = socket;
-    this.name = name;
     this.push = push;
-    this.registered = false;
+    this.name = null; // the registered name (trimmed, as the server holds it)
+    this.sentAs = null; // the name the outbox was last sent under (a rejoin may change it)
     this.closed = false;
-    // The highest message id seen, to skip what the history replays after a reconnect.
-    this.lastId = 0;
-    // Messages typed but not yet acknowledged: localId → text. Sent again after a reconnect.
-    this.outbox = new Map();
+    this.everRegistered = false;
+    this.registered = false; // this connection holds our name...
+    this.ready = false; // ...and has caught up: messages flow and the outbox is sent
+    this.features = SEED;
+    this.limits = DEFAULT_LIMITS;
+    this.run = null; // this connection's run of ids (welcome), null until told
+    this.seenRun = null; // the run the seen messages came from
+    this.seen = new SeenMessages();
+    this.early = []; // live messages that came before the catch-up (seed servers send no history)
+    this.outbox = []; // { localId, text, maybeDelivered }, oldest first; one in flight at a time
+    this.sending = false;
     this.nextLocalId = 1;
+    this.connection = 0; // counts connections: a name retry belongs to one of them
+    this.nameRefusedSince = null;
+    this.waitingForRejoin = false;
+    this.joining = null; // { resolve, reject } of the registration waiting for its catch-up
+    this.graceTimer = null;
+    this.timers = new Set();
 
-    socket.on('message', (message) => this.#messages([message]));
-    socket.on('history', (messages) => this.#history(messages));
-    socket.on('users', (names) => push({ type: 'users', names }));
-    socket.on('typing', (notice) => push({ type: 'typing', name: notice.name, typing: notice.typing }));
-    socket.on('notice', (notice) => push({ type: 'notice', code: notice.code, message: notice.message }));
+    socket.on(EVENTS.WELCOME, (welcome) => this.#welcome(welcome));
+    socket.on(EVENTS.MESSAGE, (message) => this.#live(message));
+    socket.on(EVENTS.HISTORY, (history) => Array.isArray(history) && this.#catchUp(history.filter(isChatMessage), EXTENDED));
+    socket.on(EVENTS.USERS, (names) => {
+      if (!Array.isArray(names)) return;
+      this.#catchUp([], EXTENDED); // no-op once caught up (history comes first)
+      push({ type: 'users', names });
+    });
+    socket.on(EVENTS.TYPING, (notice) => push({ type: 'typing', name: notice?.name, typing: notice?.typing === true }));
+    socket.on(EVENTS.NOTICE, (notice) => push({ type: 'notice', code: notice?.code, message: notice?.message }));
     socket.on('disconnect', (reason) => this.#lost(reason));
     socket.io.on('reconnect_attempt', (attempt) => push({ type: 'status', state: 'reconnecting', attempt, retryInMs: 0 }));
-    socket.on('connect', () => {
-      if (this.registered) return; // the first connection is handled by open()
-      if (!this.closed && this.everRegistered) this.#rejoin();
-    });
+    socket.on('connect', () => this.#connected());
   }
 
   /** First connection: connect, register, and report errors as the UI expects them. */
-  async open() {
+  async open(rawName) {
     await new Promise((resolve, reject) => {
       this.socket.once('connect', resolve);
       this.socket.once('connect_error', (error) => reject(connectError(error)));
     });
-    await this.#register();
+    const name = nameOf(rawName);
+    if (!(await this.#register(rawName))) throw nameRejected(name);
+    await this.#registered(name);
+    return this.#info();
   }
 
-  async #register() {
-    let accepted;
-    try {
-      accepted = await this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck('register', this.name);
-    } catch {
-      throw { code: 'timeout', message: 'The server did not answer the registration in time.' };
-    }
-    if (accepted !== true) {
-      throw { code: 'name_rejected', message: `The name "${this.name}" is taken or not allowed here. Choose another one.` };
-    }
-    this.registered = true;
-    this.everRegistered = true;
-    this.push({ type: 'session', name: this.name, server: location.origin, features: FEATURES });
-    this.push({ type: 'status', state: 'connected', attempt: 0, retryInMs: 0 });
-    // The outbox is sent once the `history` that follows the ack told us what already arrived.
-  }
-
-  async #rejoin() {
-    try {
-      await this.#register();
-    } catch (error) {
-      this.push({ type: 'notice', code: error.code, message: error.message });
-      this.push({ type: 'status', state: 'offline', attempt: 0, retryInMs: 0, detail: error.message });
-      this.socket.disconnect();
-    }
-  }
-
-  #lost(reason) {
-    this.registered = false;
-    if (this.closed) return;
-    this.push({ type: 'status', state: 'reconnecting', attempt: 0, retryInMs: RETRY_MIN_MS, detail: reason });
-    // socket.io does not reconnect after the server closed the connection itself (host stopped,
-    // or we were too slow): try again anyway, the chat may come back.
-    if (reason === 'io server disconnect') setTimeout(() => this.closed || this.socket.connect(), RETRY_MIN_MS);
-  }
-
-  #history(messages) {
-    if (!Array.isArray(messages)) return;
-    // A restarted server numbers from 1 again: then everything it replays is new to us.
-    const newest = messages.reduce((max, m) => Math.max(max, m.id ?? 0), 0);
-    if (newest < this.lastId) this.lastId = 0;
-    const missed = messages.filter((m) => (m.id ?? 0) > this.lastId);
-    this.#reconcileOutbox(missed);
-    this.#messages(missed);
-    this.#flushOutbox();
-  }
-
-  /** A message whose ack was lost with the connection may have arrived: if the replay has it, it is
-   *  delivered, not sent twice. */
-  #reconcileOutbox(replayed) {
-    for (const m of replayed) {
-      if (m.from !== this.name) continue;
-      const match = [...this.outbox].find(([, text]) => text === m.message);
-      if (!match) continue;
-      this.outbox.delete(match[0]);
-      this.push({ type: 'delivered', localId: match[0], message: m });
-    }
-  }
-
-  #messages(messages) {
-    const fresh = messages.filter((m) => typeof m?.message === 'string');
-    for (const m of fresh) if (typeof m.id === 'number') this.lastId = Math.max(this.lastId, m.id);
-    if (fresh.length) this.push({ type: 'messages', messages: fresh });
+  /** After 'nameTaken': register again, with this name or another. */
+  async rejoin(rawName) {
+    if (this.registered) return { name: this.name };
+    if (!this.socket.connected) throw { code: 'unreachable', message: 'Not connected to the chat server right now. Try again in a moment.' };
+    const name = nameOf(rawName);
+    if (!(await this.#register(rawName))) throw nameRejected(name);
+    await this.#registered(name);
+    return { name };
   }
 
   send(text) {
     const localId = this.nextLocalId++;
-    this.outbox.set(localId, text);
-    if (this.registered) this.#deliver(localId, text);
+    this.outbox.push({ localId, text, maybeDelivered: false });
+    this.#pump();
     return localId;
   }
 
-  async #deliver(localId, text) {
-    let answer;
-    try {
-      answer = await this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck('message', { from: this.name, message: text });
-    } catch {
-      return; // no ack (connection lost): it stays in the outbox and is sent again after reconnecting
-    }
-    if (!this.outbox.delete(localId)) return;
-    if (answer && typeof answer.error === 'string') {
-      this.push({ type: 'failed', localId, code: answer.error, reason: answer.reason ?? answer.error });
-    } else {
-      if (typeof answer?.id === 'number') this.lastId = Math.max(this.lastId, answer.id);
-      this.push({ type: 'delivered', localId, message: answer });
-    }
-  }
-
-  #flushOutbox() {
-    for (const [localId, text] of this.outbox) this.#deliver(localId, text);
-  }
-
   typing(typing) {
-    if (this.registered) this.socket.emit('typing', typing);
+    if (this.ready) this.socket.emit(EVENTS.TYPING, typing);
   }
 
   close() {
     this.closed = true;
+    for (const timer of this.timers) clearTimeout(timer);
     this.socket.disconnect();
   }
+
+  #info() {
+    return { server: location.origin, name: this.name, features: this.features, limits: this.limits };
+  }
+
+  #later(ms, fn) {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      fn();
+    }, ms);
+    this.timers.add(timer);
+    return timer;
+  }
+
+  #cancel(timer) {
+    clearTimeout(timer);
+    this.timers.delete(timer);
+  }
+
+  /** The server's answer to `register`: true, false, or REGISTER_TIMEOUT thrown. */
+  async #register(rawName) {
+    const answer = await registerAnswer(this.socket, rawName, ACK_TIMEOUT_MS);
+    if (answer === null) throw REGISTER_TIMEOUT;
+    return answer;
+  }
+
+  /** The name is ours on this connection: catch up (resolves once done), then chat. */
+  #registered(name) {
+    this.name = name;
+    this.registered = true;
+    this.everRegistered = true;
+    this.waitingForRejoin = false;
+    this.nameRefusedSince = null;
+    // A server that sends neither history nor users within the grace period is a plain seed server.
+    this.graceTimer = this.#later(FEATURES_GRACE_MS, () => this.#catchUp([], SEED));
+    return new Promise((resolve, reject) => {
+      this.joining = { resolve, reject };
+    });
+  }
+
+  #welcome(welcome) {
+    if (!welcome || typeof welcome !== 'object') return;
+    this.run = typeof welcome.run === 'string' && welcome.run ? welcome.run : null;
+    if (this.ready && this.run) this.seenRun = this.run; // a late welcome: what we see now is this run
+    const limits = readLimits(welcome.limits);
+    if (JSON.stringify(limits) === JSON.stringify(this.limits)) return;
+    this.limits = limits;
+    if (this.ready) this.#pushSession();
+  }
+
+  #pushSession() {
+    this.push({ type: 'session', name: this.name, server: location.origin, features: this.features, limits: this.limits });
+  }
+
+  /** After (re)registering: what the history replays is sorted out, then the outbox goes out. */
+  #catchUp(history, features) {
+    if (!this.registered || this.ready) return;
+    this.#cancel(this.graceTimer);
+    this.features = features;
+    const sameRun = this.seenRun && this.run ? this.seenRun === this.run : null;
+    if (sameRun === false) this.seen.clear();
+    const { shown, delivered, resend } = catchUp({ name: this.sentAs ?? this.name, sameRun, seen: this.seen, outbox: this.outbox, history });
+    this.seenRun = this.run ?? this.seenRun;
+    this.sentAs = this.name;
+    this.ready = true;
+    this.#pushSession();
+    this.push({ type: 'status', state: 'connected', attempt: 0, retryInMs: 0 });
+    this.#show([...shown.map((index) => history[index]), ...this.early.splice(0)]);
+    for (const [localId, index] of Object.entries(delivered)) {
+      this.seen.add(history[index]);
+      this.push({ type: 'delivered', localId: Number(localId), message: history[index] });
+    }
+    // Whatever the server does not have is sent again, in order, as never sent.
+    const again = new Set(resend);
+    this.outbox = this.outbox.filter((entry) => again.has(entry.localId));
+    for (const entry of this.outbox) entry.maybeDelivered = false;
+    this.joining?.resolve();
+    this.joining = null;
+    this.#pump();
+  }
+
+  #live(message) {
+    if (!this.registered || !isChatMessage(message)) return;
+    if (this.ready) this.#show([message]);
+    else this.early.push(message);
+  }
+
+  #show(messages) {
+    for (const message of messages) this.seen.add(message);
+    if (messages.length) this.push({ type: 'messages', messages });
+  }
+
+  #connected() {
+    this.connection += 1;
+    if (this.closed || !this.everRegistered) return; // the first connection is open()'s
+    if (this.waitingForRejoin) return this.#pushNameTaken();
+    this.#reregister(this.connection);
+  }
+
+  /** A reconnect registers again; a name still held by our old connection is asked for again a while. */
+  async #reregister(connection) {
+    let accepted;
+    try {
+      accepted = await this.#register(this.name);
+    } catch (error) {
+      if (connection !== this.connection || !this.socket.connected) return; // that connection is gone anyway
+      this.push({ type: 'status', state: 'reconnecting', attempt: 0, retryInMs: RETRY_MIN_MS, detail: error.message });
+      return this.#reconnect();
+    }
+    if (connection !== this.connection || this.closed || this.registered) return;
+    if (accepted) return this.#registered(this.name).catch(() => {}); // a drop now: the next connect tries again
+    this.nameRefusedSince ??= Date.now();
+    if (Date.now() - this.nameRefusedSince >= NAME_RETRY_WINDOW_MS) {
+      this.waitingForRejoin = true;
+      return this.#pushNameTaken();
+    }
+    const detail = `The server still holds the name “${this.name}”, probably for the previous connection.`;
+    this.push({ type: 'status', state: 'reconnecting', attempt: 0, retryInMs: NAME_RETRY_EVERY_MS, detail });
+    this.#later(NAME_RETRY_EVERY_MS, () => {
+      if (connection === this.connection && this.socket.connected && !this.registered) this.#reregister(connection);
+    });
+  }
+
+  #pushNameTaken() {
+    this.push({ type: 'status', state: 'nameTaken', name: this.name, attempt: 0, retryInMs: null, detail: null });
+  }
+
+  /** Drops this connection; socket.io then reconnects with its backoff. */
+  #reconnect() {
+    this.socket.io.engine?.close();
+  }
+
+  #lost(reason) {
+    this.registered = false;
+    this.ready = false;
+    this.run = null;
+    this.early = [];
+    this.#cancel(this.graceTimer);
+    this.joining?.reject({ code: 'unreachable', message: 'The connection was lost while joining the chat.' });
+    this.joining = null;
+    if (this.closed) return;
+    this.push({ type: 'status', state: 'reconnecting', attempt: 0, retryInMs: RETRY_MIN_MS, detail: reason });
+    // socket.io does not reconnect after the server closed the connection itself (host stopped,
+    // or we were too slow): try again anyway, the chat may come back.
+    if (reason === 'io server disconnect') this.#later(RETRY_MIN_MS, () => this.closed || this.socket.connect());
+  }
+
+  /** Sends the oldest queued message, one at a time so the server's rate limit sees them in order. */
+  #pump() {
+    if (!this.ready || this.sending || !this.outbox.length) return;
+    if (this.features.acks) return this.#sendWithAck(this.outbox[0]);
+    // A server without acks: a message emitted on a connected socket counts as delivered.
+    while (this.outbox.length && this.socket.connected) {
+      const { localId, text } = this.outbox.shift();
+      const message = { from: this.name, message: text };
+      this.socket.emit(EVENTS.MESSAGE, message);
+      this.push({ type: 'delivered', localId, message });
+    }
+  }
+
+  async #sendWithAck(entry) {
+    this.sending = true;
+    entry.maybeDelivered = true;
+    let answer;
+    try {
+      answer = await this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck(EVENTS.MESSAGE, { from: this.name, message: entry.text });
+    } catch {
+      // No ack: it stays queued as maybe delivered and the catch-up after the reconnect decides. A
+      // connection that is up but does not answer is dropped to get there.
+      this.sending = false;
+      if (this.socket.connected) this.#reconnect();
+      return;
+    }
+    if (answer?.error === REFUSAL_CODES.RATE_LIMITED) {
+      // Not taken: sent again in its place once the server's bucket has refilled.
+      entry.maybeDelivered = false;
+      this.#later(RATE_LIMIT_RETRY_MS, () => {
+        this.sending = false;
+        this.#pump();
+      });
+      return;
+    }
+    this.sending = false;
+    this.outbox = this.outbox.filter((queued) => queued.localId !== entry.localId);
+    if (typeof answer?.error === 'string') {
+      this.push({ type: 'failed', localId: entry.localId, code: answer.error, reason: answer.reason ?? refusalReason(answer.error, this.limits) });
+    } else {
+      if (answer && typeof answer === 'object') this.seen.add(answer);
+      this.push({ type: 'delivered', localId: entry.localId, message: answer });
+    }
+    this.#pump();
+  }
+}
+
+/** The name as the server registers it (trimmed); an invalid one is left for the server to refuse. */
+function nameOf(rawName) {
+  return validateName(rawName).name ?? String(rawName).trim();
+}
+
+/**
+ * The server's answer to `register` with the raw name: whichever comes first of the ack and a
+ * `register` event carrying a boolean (servers that answer only that way); null when neither
+ * comes in time.
+ */
+function registerAnswer(socket, rawName, ms) {
+  return new Promise((resolve) => {
+    const settle = (answer) => {
+      clearTimeout(timer);
+      socket.off(EVENTS.REGISTER, onEvent);
+      resolve(answer);
+    };
+    const onEvent = (answer) => typeof answer === 'boolean' && settle(answer);
+    const timer = setTimeout(() => settle(null), ms);
+    socket.on(EVENTS.REGISTER, onEvent);
+    // A rejected ack (timeout, connection lost) may still be beaten by the event; the timer decides.
+    socket.timeout(ms).emitWithAck(EVENTS.REGISTER, rawName).then((answer) => settle(answer === true), () => {});
+  });
+}
+
+/** The limits a welcome tells, each one falling back to the protocol's default. */
+function readLimits(told) {
+  const limits = { ...DEFAULT_LIMITS };
+  for (const key of Object.keys(DEFAULT_LIMITS)) {
+    if (Number.isSafeInteger(told?.[key]) && told[key] >= 0) limits[key] = told[key];
+  }
+  return limits;
 }
 
 function connectError(error) {
   const message = String(error?.message ?? error);
-  if (message === 'password required') return { code: 'password_required', message: 'This chat needs a password.' };
-  if (message === 'wrong password') return { code: 'wrong_password', message: 'Wrong password for this chat.' };
+  if (message === AUTH_ERRORS.PASSWORD_REQUIRED) return { code: 'password_required', message: 'This chat needs a password.' };
+  if (message === AUTH_ERRORS.WRONG_PASSWORD) return { code: 'wrong_password', message: 'Wrong password for this chat.' };
   return { code: 'unreachable', message: `Cannot reach the chat server (${message}).` };
 }
