@@ -4,6 +4,7 @@ fn main() {
     let manifest = tauri_build::AppManifest::new().commands(&[
         "connect",
         "send",
+        "rejoin",
         "set_typing",
         "disconnect",
         "recent_servers",

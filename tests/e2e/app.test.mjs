@@ -261,7 +261,7 @@ describe('Confab desktop app', () => {
     await leave();
     await join(`127.0.0.1:${port}`, 'webby2');
     const error = await visible('#connect-error');
-    assert.match(await error.getText(), /taken or not allowed/);
+    assert.match(await error.getText(), /is taken on this server, or not allowed there/);
     await screenshot('connect-error');
   });
 });
