@@ -105,7 +105,10 @@ class Session {
     this.run = null; // this connection's run of ids (welcome), null until told
     this.seenRun = null; // the run the seen messages came from
     this.seen = new SeenMessages();
-    this.early = []; // live messages that came before the catch-up (seed servers send no history)
+    // What came before the catch-up: the register answer's continuation runs after every event of
+    // the same polling payload, so history, users and live messages can arrive first.
+    this.earlyHistory = null; // the history (from a server with the extensions), once it came
+    this.early = []; // live messages (a seed server sends its join announcement right away)
     this.outbox = []; // { localId, text, maybeDelivered }, oldest first; one in flight at a time
     this.sending = false;
     this.nextLocalId = 1;
@@ -118,10 +121,10 @@ class Session {
 
     socket.on(EVENTS.WELCOME, (welcome) => this.#welcome(welcome));
     socket.on(EVENTS.MESSAGE, (message) => this.#live(message));
-    socket.on(EVENTS.HISTORY, (history) => Array.isArray(history) && this.#catchUp(history.filter(isChatMessage), EXTENDED));
+    socket.on(EVENTS.HISTORY, (history) => Array.isArray(history) && this.#extensions(history.filter(isChatMessage)));
     socket.on(EVENTS.USERS, (names) => {
       if (!Array.isArray(names)) return;
-      this.#catchUp([], EXTENDED); // no-op once caught up (history comes first)
+      this.#extensions([]); // history comes first: nothing to add then
       push({ type: 'users', names });
     });
     socket.on(EVENTS.TYPING, (notice) => push({ type: 'typing', name: notice?.name, typing: notice?.typing === true }));
@@ -202,11 +205,20 @@ class Session {
     this.everRegistered = true;
     this.waitingForRejoin = false;
     this.nameRefusedSince = null;
-    // A server that sends neither history nor users within the grace period is a plain seed server.
-    this.graceTimer = this.#later(FEATURES_GRACE_MS, () => this.#catchUp([], SEED));
-    return new Promise((resolve, reject) => {
+    const joined = new Promise((resolve, reject) => {
       this.joining = { resolve, reject };
     });
+    if (this.earlyHistory) this.#catchUp(this.earlyHistory, EXTENDED);
+    // A server that sends neither history nor users within the grace period is a plain seed server.
+    else this.graceTimer = this.#later(FEATURES_GRACE_MS, () => this.#catchUp([], SEED));
+    return joined;
+  }
+
+  /** history or users: a server with the extensions; caught up with at once if registered. */
+  #extensions(history) {
+    if (this.ready || this.earlyHistory) return;
+    this.earlyHistory = history;
+    if (this.registered) this.#catchUp(history, EXTENDED);
   }
 
   #welcome(welcome) {
@@ -225,8 +237,8 @@ class Session {
 
   /** After (re)registering: what the history replays is sorted out, then the outbox goes out. */
   #catchUp(history, features) {
-    if (!this.registered || this.ready) return;
     this.#cancel(this.graceTimer);
+    this.earlyHistory = null;
     this.features = features;
     const sameRun = this.seenRun && this.run ? this.seenRun === this.run : null;
     if (sameRun === false) this.seen.clear();
@@ -251,7 +263,7 @@ class Session {
   }
 
   #live(message) {
-    if (!this.registered || !isChatMessage(message)) return;
+    if (!isChatMessage(message)) return;
     if (this.ready) this.#show([message]);
     else this.early.push(message);
   }
@@ -306,6 +318,7 @@ class Session {
     this.ready = false;
     this.run = null;
     this.early = [];
+    this.earlyHistory = null;
     this.#cancel(this.graceTimer);
     this.joining?.reject({ code: 'unreachable', message: 'The connection was lost while joining the chat.' });
     this.joining = null;
