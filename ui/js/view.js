@@ -7,6 +7,8 @@ import { DEFAULT_PORT, REFUSAL_CODES } from './protocol.js';
 const $ = (id) => document.getElementById(id);
 // "Near the bottom" leaves room for rounding and a partly visible last line.
 const STICK_PX = 48;
+// How long a Copy button says "Copied".
+const COPY_FEEDBACK_MS = 2000;
 const STATUS_LABELS = { connected: 'Connected', reconnecting: 'Reconnecting…', offline: 'Offline', nameTaken: 'Name taken' };
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
@@ -354,7 +356,7 @@ export class ChatView {
         copy.setAttribute('aria-label', `Copy ${url}`);
         copy.addEventListener('click', async () => {
           copy.textContent = (await onCopy(url)) ? 'Copied' : 'Copy failed';
-          setTimeout(() => (copy.textContent = 'Copy'), 2000);
+          setTimeout(() => (copy.textContent = 'Copy'), COPY_FEEDBACK_MS);
         });
         item.append(el('code', 'url', url), copy);
         return item;
