@@ -129,11 +129,12 @@ fn name_refusal_text() -> String {
     out
 }
 
-/// The two rules a client checks before sending, in JS. They mirror `names::validate`,
-/// `names::fold` and `text::check`; `protocol/tests/cases.json` runs both against the same cases.
-const RULES: &str = r#"// Rust's str::trim and char::is_control, exactly (JS's trim() also strips U+FEFF).
+/// The rules a client checks before sending, in JS. They mirror `names::validate` and `text::check`
+/// (`foldName` only the letter-case part of `names::fold`); `protocol/tests/cases.json` runs both against the same cases.
+const RULES: &str = r#"// Rust's str::trim, char::is_control and general category Cf, exactly (JS's trim() also strips U+FEFF).
 const EDGE_SPACE = /^\p{White_Space}+|\p{White_Space}+$/gu;
 const CONTROL = /\p{Cc}/u;
+const FORMAT = /\p{Cf}/u;
 const trim = (text) => text.replace(EDGE_SPACE, '');
 
 /** Length as the protocol counts it: Unicode scalar values, not UTF-16 units. */
@@ -150,11 +151,13 @@ export function validateName(raw, maxChars = DEFAULT_LIMITS.maxNameChars) {
   if (name === '') return { error: 'empty' };
   if (charCount(name) > maxChars) return { error: 'too_long' };
   if (CONTROL.test(name)) return { error: 'control_character' };
+  if (FORMAT.test(name)) return { error: 'format_character' };
   if (foldName(name) === foldName(SERVER_NAME)) return { error: 'reserved' };
   return { name };
 }
 
-/** The key under which names are unique: they collide when they differ only in letter case. */
+/** Names that differ only in letter case collide. The server also folds compatibility forms and
+ *  look-alike letters (UTS #39 skeleton, names::fold in Rust): the server decides uniqueness. */
 export function foldName(name) {
   return name.toLowerCase();
 }

@@ -1,5 +1,9 @@
 //! Who may register (docs/PROTOCOL.md §1.1): what a valid name is and when two names are "the same".
 
+use unicode_normalization::UnicodeNormalization;
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+use unicode_security::confusable_detection::skeleton;
+
 /// The name the server speaks under; nobody may register it, in any letter case.
 pub const SERVER_NAME: &str = "Server";
 
@@ -13,6 +17,10 @@ pub enum NameRefusal {
     TooLong { max: usize },
     #[error("a name cannot contain control characters")]
     ControlCharacter,
+    /// Invisible or direction-changing characters (zero-width spaces, bidi overrides, BOM): they
+    /// let one name pass for another.
+    #[error("a name cannot contain invisible or text-direction characters")]
+    FormatCharacter,
     #[error("“Server” is the name of the chat server itself")]
     Reserved,
 }
@@ -24,13 +32,14 @@ impl NameRefusal {
             Self::Empty => "empty",
             Self::TooLong { .. } => "too_long",
             Self::ControlCharacter => "control_character",
+            Self::FormatCharacter => "format_character",
             Self::Reserved => "reserved",
         }
     }
 
     /// One refusal of each kind, `max` filled into `TooLong`.
-    pub fn examples(max: usize) -> [NameRefusal; 4] {
-        [Self::Empty, Self::TooLong { max }, Self::ControlCharacter, Self::Reserved]
+    pub fn examples(max: usize) -> [NameRefusal; 5] {
+        [Self::Empty, Self::TooLong { max }, Self::ControlCharacter, Self::FormatCharacter, Self::Reserved]
     }
 }
 
@@ -46,15 +55,27 @@ pub fn validate(raw: &str, max_chars: usize) -> Result<&str, NameRefusal> {
     if name.chars().any(char::is_control) {
         return Err(NameRefusal::ControlCharacter);
     }
+    if name.chars().any(is_format) {
+        return Err(NameRefusal::FormatCharacter);
+    }
     if fold(name) == fold(SERVER_NAME) {
         return Err(NameRefusal::Reserved);
     }
     Ok(name)
 }
 
-/// The key under which a name is unique: names that differ only in letter case collide.
+/// The key under which a name is unique: names that differ only in letter case, in Unicode
+/// compatibility form (NFKC: `ａｌｉｃｅ`) or by look-alike letters (UTS #39 confusables: Cyrillic
+/// `Ѕerver`, `pаypal` with a Cyrillic а) collide. Lower-cased before and after the skeleton, since
+/// the skeleton maps some lower-case letters to upper-case prototypes and back.
 pub fn fold(name: &str) -> String {
-    name.to_lowercase()
+    let compatible: String = name.nfkc().collect::<String>().to_lowercase();
+    skeleton(&compatible).collect::<String>().to_lowercase()
+}
+
+/// General category Cf (format): zero-width characters, bidi controls, the BOM, soft hyphen, ...
+fn is_format(c: char) -> bool {
+    c.general_category() == GeneralCategory::Format
 }
 
 #[cfg(test)]
@@ -90,6 +111,19 @@ mod tests {
         assert_eq!(validate("a\u{7f}", MAX), Err(NameRefusal::ControlCharacter));
         assert_eq!(validate("sErVeR", MAX), Err(NameRefusal::Reserved));
         assert_eq!(validate(" Server ", MAX), Err(NameRefusal::Reserved));
+    }
+
+    #[test]
+    fn look_alikes_and_invisible_characters_cannot_imitate_a_name() {
+        assert_eq!(validate("Server\u{200B}", MAX), Err(NameRefusal::FormatCharacter));
+        assert_eq!(validate("\u{202E}ecila", MAX), Err(NameRefusal::FormatCharacter));
+        assert_eq!(validate("\u{0405}erver", MAX), Err(NameRefusal::Reserved), "Cyrillic Ѕ");
+        assert_eq!(validate("ＳＥＲＶＥＲ", MAX), Err(NameRefusal::Reserved), "full-width");
+        assert_eq!(fold("p\u{0430}ypal"), fold("paypal"), "Cyrillic а");
+        assert_eq!(fold("ａｌｉｃｅ"), fold("alice"));
+        assert_eq!(fold("ALICE"), fold("alice"));
+        assert_ne!(fold("bob"), fold("rob"));
+        assert_eq!(validate("Zoë", MAX), Ok("Zoë"), "ordinary accents stay allowed");
     }
 
     #[test]

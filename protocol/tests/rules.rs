@@ -34,6 +34,18 @@ fn folded_names_collide_as_the_cases_say() {
 }
 
 #[test]
+fn the_server_folds_look_alikes_together() {
+    let all: Value = serde_json::from_str(include_str!("cases.json")).expect("cases.json is JSON");
+    let pairs = |kind: &str| all["serverFolds"][kind].as_array().expect("pairs").clone();
+    for pair in pairs("same") {
+        assert_eq!(names::fold(pair[0].as_str().unwrap()), names::fold(pair[1].as_str().unwrap()), "{pair}");
+    }
+    for pair in pairs("different") {
+        assert_ne!(names::fold(pair[0].as_str().unwrap()), names::fold(pair[1].as_str().unwrap()), "{pair}");
+    }
+}
+
+#[test]
 fn texts_are_accepted_and_refused_as_the_cases_say() {
     for case in cases("texts") {
         let mut limits = Limits::default();

@@ -39,6 +39,14 @@ async fn register_refuses_every_non_name() {
         ("Server", vec![json!("Server")]),
         ("sErVeR", vec![json!("  sErVeR ")]),
         ("taken in other case", vec![json!("tAKEN")]),
+        // Look-alikes (finding 10): none may pass for the server or for someone online.
+        ("Server + zero-width space", vec![json!("Server\u{200B}")]),
+        ("Cyrillic Ѕerver", vec![json!("\u{0405}erver")]),
+        ("full-width Server", vec![json!("ＳＥＲＶＥＲ")]),
+        ("Taken + zero-width space", vec![json!("Taken\u{200B}")]),
+        ("Taken with a Cyrillic а", vec![json!("T\u{0430}ken")]),
+        ("bidi override", vec![json!("\u{202E}nekaT")]),
+        ("zero-width joiner", vec![json!("a\u{200D}b")]),
     ];
     for (case, args) in refused {
         assert_eq!(probe.call("register", args).await, json!(false), "{case}");
