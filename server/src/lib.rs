@@ -18,6 +18,7 @@ pub mod discovery;
 mod error;
 mod handlers;
 mod history;
+pub mod logging;
 mod net;
 mod room;
 mod server;

@@ -13,7 +13,6 @@ use confab_server::{
     protocol::{limits, DEFAULT_PORT},
     Limits, ServerConfig,
 };
-use tracing_subscriber::EnvFilter;
 
 /// Each delivery allocates and frees its frame: with glibc's allocator the saturation run took
 /// 0.82 ms of CPU per 1000 deliveries and 2000 clients registered at 582/s; with mimalloc 0.60 ms and
@@ -134,9 +133,7 @@ impl Serve {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-        .init();
+    confab_server::logging::init("info");
     let cli = Cli::parse();
     let runtime = match build_runtime(cli.serve.threads) {
         Ok(runtime) => runtime,

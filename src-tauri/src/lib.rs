@@ -18,12 +18,8 @@ mod nearby;
 mod passwords;
 mod recent;
 
-use tracing_subscriber::EnvFilter;
-
 pub fn run() {
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-        .init();
+    confab_server::logging::init("info");
     tauri::Builder::default()
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_clipboard_manager::init())

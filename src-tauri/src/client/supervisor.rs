@@ -473,7 +473,8 @@ impl Supervisor {
 
     fn on_message(&mut self, args: Vec<Value>) {
         let Some(message) = args.first().and_then(ChatMessage::from_value) else {
-            tracing::debug!("ignoring a malformed message event: {args:?}");
+            // Never the payload itself: it may be chat text.
+            tracing::debug!("ignoring a malformed message event ({} arguments)", args.len());
             return;
         };
         // Live events are never copies: the server sends each room message once per connection,
