@@ -671,6 +671,16 @@ impl<A: Adapter> Socket<A> {
         Ok(())
     }
 
+    /// Closes the whole underlying engine.io connection, not only this namespace (socket.io's
+    /// `socket.disconnect(true)`).
+    ///
+    /// Confab patch: a namespace disconnect leaves the engine.io connection open, and a client that
+    /// ignores the disconnect packet keeps it (and a file descriptor) forever. See `vendor/README.md`
+    /// in the Confab repository.
+    pub fn close_transport(&self) {
+        self.esocket.close(EIoDisconnectReason::TransportClose);
+    }
+
     /// # Get the request info made by the client to connect.
     ///
     /// It might be used to retrieve the [`http::Extensions`]
