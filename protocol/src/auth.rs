@@ -8,10 +8,13 @@ pub enum AuthError {
     PasswordRequired,
     #[error("wrong password")]
     WrongPassword,
+    /// Too many wrong passwords from this address: it must wait before the next one is checked.
+    #[error("too many password attempts: wait a moment and try again")]
+    TooManyAttempts,
 }
 
 impl AuthError {
-    const ALL: [AuthError; 2] = [AuthError::PasswordRequired, AuthError::WrongPassword];
+    const ALL: [AuthError; 3] = [AuthError::PasswordRequired, AuthError::WrongPassword, AuthError::TooManyAttempts];
 
     /// Reads the `message` of a connect error back; `None` for a refusal of another kind.
     pub fn from_message(message: &str) -> Option<AuthError> {

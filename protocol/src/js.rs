@@ -58,6 +58,7 @@ pub fn module() -> String {
         json!({
             "PASSWORD_REQUIRED": AuthError::PasswordRequired.to_string(),
             "WRONG_PASSWORD": AuthError::WrongPassword.to_string(),
+            "TOO_MANY_ATTEMPTS": AuthError::TooManyAttempts.to_string(),
         }),
     );
     out.push('\n');

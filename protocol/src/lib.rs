@@ -15,7 +15,7 @@ pub mod refusal;
 pub mod text;
 
 pub use auth::AuthError;
-pub use limits::{Limits, DEFAULT_PORT};
+pub use limits::{AddressLimits, Limits, DEFAULT_PORT};
 pub use message::{AnnouncementKind, ChatMessage, Health, HistoryRequest, Notice, NoticeCode, TypingNotice, Welcome};
 pub use names::{NameRefusal, SERVER_NAME};
 pub use refusal::{Refusal, RefusalCode, RefusedEvent};

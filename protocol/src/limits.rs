@@ -43,3 +43,38 @@ impl Default for Limits {
         }
     }
 }
+
+/// What one address (and everyone together) may open and ask for, per server. Not sent to clients:
+/// they only meet these as a refused connection or registration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AddressLimits {
+    /// Open TCP connections from one IP address; 0: no cap. Generous: a whole office behind one NAT.
+    pub max_connections_per_address: usize,
+    /// Open TCP connections in total; 0: no cap. Below the open-file limit the server raises at start.
+    pub max_connections: usize,
+    /// Sustained `register` attempts per second from one address; 0: no rate limit.
+    pub registrations_per_second: u32,
+    /// `register` attempts one address may make at once before the sustained rate applies.
+    pub registration_burst: u32,
+    /// Wrong passwords one address may try before each further attempt waits (doubling, up to
+    /// `MAX_PASSWORD_BACKOFF`).
+    pub password_attempts: u32,
+}
+
+impl Default for AddressLimits {
+    fn default() -> Self {
+        Self {
+            max_connections_per_address: 256,
+            max_connections: 16_384,
+            registrations_per_second: 20,
+            registration_burst: 100,
+            password_attempts: 3,
+        }
+    }
+}
+
+/// The longest an address waits between password attempts once it used up its free ones.
+pub const MAX_PASSWORD_BACKOFF: Duration = Duration::from_secs(60);
+/// A connection that has not registered a name after this long is closed.
+pub const REGISTER_WITHIN: Duration = Duration::from_secs(60);

@@ -4,7 +4,7 @@
 use std::{path::PathBuf, time::Duration};
 
 use confab_protocol::limits;
-pub use confab_protocol::Limits;
+pub use confab_protocol::{AddressLimits, Limits};
 
 /// Everything the server needs to know besides the address it listens on.
 #[derive(Debug, Clone)]
@@ -22,6 +22,10 @@ pub struct ServerConfig {
     pub max_queued_packets: usize,
     /// A folder served at `/` instead of the built-in browser join page.
     pub web_root: Option<PathBuf>,
+    /// A connection that has not registered a name after this long is closed.
+    pub register_within: Duration,
+    /// Caps per client address and in total (connections, registrations, password attempts).
+    pub address_limits: AddressLimits,
 }
 
 impl Default for ServerConfig {
@@ -34,6 +38,8 @@ impl Default for ServerConfig {
             ping_timeout: limits::DEFAULT_PING_TIMEOUT,
             max_queued_packets: limits::DEFAULT_MAX_QUEUED_PACKETS,
             web_root: None,
+            register_within: limits::REGISTER_WITHIN,
+            address_limits: AddressLimits::default(),
         }
     }
 }

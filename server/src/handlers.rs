@@ -25,12 +25,16 @@ use socketioxide::{
     ParserError, SendError, SocketError,
 };
 
-use crate::room::Room;
+use crate::{
+    peers::{peer_ip, Peers},
+    room::Room,
+};
 
 /// What every handler gets: the socket, the room, and the ack (a no-op when none was asked for).
 struct Call {
     socket: SocketRef,
     room: Arc<Room>,
+    peers: Arc<Peers>,
     ack: AckSender,
     ack_requested: bool,
 }
@@ -78,11 +82,15 @@ impl<T: DeserializeOwned + 'static> MessageHandler<LocalAdapter, InOrderMarker> 
             tracing::error!("room state missing: the server was built without it");
             return;
         };
+        let Ok(State(peers)) = State::<Arc<Peers>>::from_message_parts(&socket, &mut data, &ack_id) else {
+            tracing::error!("peer state missing: the server was built without it");
+            return;
+        };
         let Ok(ack) = AckSender::from_message_parts(&socket, &mut data, &ack_id);
         let Ok(TryData(payload)) = TryData::<T>::from_message_parts(&socket, &mut data, &ack_id);
         let Ok(socket) = SocketRef::from_message_parts(&socket, &mut data, &ack_id);
         wait_until_connected(&socket);
-        (self.handle)(Call { socket, room, ack, ack_requested: ack_id.is_some() }, payload);
+        (self.handle)(Call { socket, room, peers, ack, ack_requested: ack_id.is_some() }, payload);
     }
 }
 
@@ -129,11 +137,25 @@ pub async fn attach_handlers(socket: SocketRef) -> Result<(), Infallible> {
 
 /// Called for every socket that joined `/` (after the password check and [`attach_handlers`]): tells
 /// it what this server speaks and allows (`welcome`, an extension a seed client ignores).
-pub async fn on_connect(socket: SocketRef, State(room): State<Arc<Room>>) {
+pub async fn on_connect(
+    socket: SocketRef,
+    State(room): State<Arc<Room>>,
+    State(RegisterWithin(within)): State<RegisterWithin>,
+) {
     tracing::debug!(sid = %socket.id, "connected");
     let welcome = Welcome { protocol: PROTOCOL_VERSION, run: room.run().to_owned(), limits: room.limits().clone() };
     let _ = socket.emit(event::WELCOME, &welcome);
+    // A socket that never registers only holds a descriptor: closed after a while (finding 4).
+    tokio::time::sleep(within).await;
+    if socket.connected() && !room.is_member(socket.id) {
+        tracing::debug!(sid = %socket.id, "closed: no name registered in time");
+        socket.close_transport();
+    }
 }
+
+/// How long a socket may stay connected without a name, as socketioxide state.
+#[derive(Debug, Clone, Copy)]
+pub struct RegisterWithin(pub Duration);
 
 fn on_register(call: Call, name: Result<Value, ParserError>) {
     let requested = match &name {
@@ -141,6 +163,13 @@ fn on_register(call: Call, name: Result<Value, ParserError>) {
         _ => None,
     };
     let reply = if call.ack_requested { RegisterReply::Ack(call.ack) } else { RegisterReply::Event };
+    if peer_ip(&call.socket).is_some_and(|ip| !call.peers.may_register(ip)) {
+        // Register storms cost the room O(N) each (join and leave lines): refused per address.
+        let _ = reply.send(&call.socket, false);
+        let refusal = Refusal::new(RefusalCode::RateLimited, call.room.limits());
+        let _ = call.socket.emit(event::REFUSED, &RefusedEvent { event: event::REGISTER.to_owned(), refusal });
+        return;
+    }
     call.room.register(&call.socket, requested, reply);
 }
 

@@ -18,15 +18,17 @@ pub mod discovery;
 mod error;
 mod handlers;
 mod history;
+mod listener;
 pub mod logging;
 mod net;
+mod peers;
 mod room;
 mod server;
 mod web;
 
 /// The protocol this server speaks, for callers that need its types (tests, the app).
 pub use confab_protocol as protocol;
-pub use config::{Limits, ServerConfig};
+pub use config::{AddressLimits, Limits, ServerConfig};
 pub use error::{Error, Result};
 pub use net::join_urls;
 pub use server::{start, ServerHandle};

@@ -11,7 +11,7 @@ use clap::Parser;
 use confab_server::{
     discovery::{Advertiser, Browser, ChatAnnouncement, DiscoveryEvent},
     protocol::{limits, DEFAULT_PORT},
-    Limits, ServerConfig,
+    AddressLimits, Limits, ServerConfig,
 };
 
 /// Each delivery allocates and frees its frame: with glibc's allocator the saturation run took
@@ -102,6 +102,21 @@ struct Serve {
     /// The chat's name in the list of chats found on the network.
     #[arg(long, default_value = "Confab chat")]
     chat_name: String,
+    /// Open connections one IP address may have (0: no cap).
+    #[arg(long, env = "CONFAB_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = AddressLimits::default().max_connections_per_address)]
+    max_connections_per_address: usize,
+    /// Open connections in total (0: no cap; the open-file limit is raised at start to fit).
+    #[arg(long, env = "CONFAB_MAX_CONNECTIONS", default_value_t = AddressLimits::default().max_connections)]
+    max_connections: usize,
+    /// Sustained `register` attempts per second from one address (0 disables the limit).
+    #[arg(long, default_value_t = AddressLimits::default().registrations_per_second)]
+    register_rate: u32,
+    /// `register` attempts one address may make at once before the sustained rate applies.
+    #[arg(long, default_value_t = AddressLimits::default().registration_burst)]
+    register_burst: u32,
+    /// Wrong passwords one address may try before each further attempt waits (doubling, up to 60 s).
+    #[arg(long, default_value_t = AddressLimits::default().password_attempts)]
+    password_attempts: u32,
     /// Worker threads (1 runs everything on one thread, like Node; 0 means one per CPU core).
     #[arg(long, env = "CONFAB_THREADS", default_value_t = 1)]
     threads: usize,
@@ -128,6 +143,14 @@ impl Serve {
             ping_timeout: Duration::from_secs(self.ping_timeout.max(1)),
             max_queued_packets: self.max_queued_packets.max(16),
             web_root: self.web_root.clone(),
+            register_within: limits::REGISTER_WITHIN,
+            address_limits: AddressLimits {
+                max_connections_per_address: self.max_connections_per_address,
+                max_connections: self.max_connections,
+                registrations_per_second: self.register_rate,
+                registration_burst: self.register_burst.max(1),
+                password_attempts: self.password_attempts,
+            },
         })
     }
 }
@@ -176,6 +199,7 @@ async fn serve(cli: Serve) -> ExitCode {
         }
     };
     let protected = config.password.is_some();
+    raise_open_file_limit(config.address_limits.max_connections);
     let server = match confab_server::start(SocketAddr::new(cli.bind, cli.port), config).await {
         Ok(server) => server,
         Err(error) => {
@@ -226,6 +250,25 @@ async fn serve(cli: Serve) -> ExitCode {
             eprintln!("confab-server: {error}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Every connection is a file descriptor: at the common soft limit of 1024, about a thousand idle
+/// sockets locked everyone else out and accept errors repeated every second. Raised to the hard limit.
+fn raise_open_file_limit(max_connections: usize) {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => {
+            // Some descriptors are not connections (listener, mDNS, logs): keep a margin.
+            let usable = limit.saturating_sub(64) as usize;
+            if max_connections == 0 || max_connections > usable {
+                tracing::warn!(
+                    open_file_limit = limit,
+                    max_connections,
+                    "the open-file limit is below --max-connections"
+                );
+            }
+        }
+        Err(error) => tracing::warn!(%error, "cannot raise the open-file limit"),
     }
 }
 

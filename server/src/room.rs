@@ -228,6 +228,11 @@ impl Room {
         state.names.clear();
     }
 
+    /// Whether `sid` holds a name.
+    pub fn is_member(&self, sid: Sid) -> bool {
+        self.state().members.contains_key(&sid)
+    }
+
     /// Number of registered users.
     pub fn user_count(&self) -> usize {
         self.state().members.len()

@@ -7,7 +7,6 @@ use axum::{
     extract::{OriginalUri, Request, State},
     http::{HeaderName, HeaderValue, Uri},
     routing::get,
-    serve::ListenerExt,
     Json, Router,
 };
 use confab_protocol::Health;
@@ -24,8 +23,10 @@ use crate::{
     auth::{check_password, RoomPassword},
     config::ServerConfig,
     error::{Error, Result},
-    handlers::{attach_handlers, on_connect},
+    handlers::{attach_handlers, on_connect, RegisterWithin},
+    listener::{CappedListener, PeerAddr},
     net,
+    peers::Peers,
     room::Room,
     web,
 };
@@ -67,6 +68,7 @@ pub async fn start(addr: SocketAddr, config: ServerConfig) -> Result<ServerHandl
     let local_addr = listener.local_addr().map_err(|source| Error::Bind { addr, source })?;
 
     let room = Arc::new(Room::new(config.history_capacity, config.limits.clone()));
+    let peers = Arc::new(Peers::new(&config.address_limits));
     let packet_limit = config.limits.max_packet_bytes;
     let (layer, io) = SocketIo::builder()
         .ping_interval(config.ping_interval)
@@ -79,6 +81,8 @@ pub async fn start(addr: SocketAddr, config: ServerConfig) -> Result<ServerHandl
         // Chat frames are small: a 1 KiB read buffer (default 4 KiB) saves ~2.3 KB per idle connection.
         .ws_read_buffer_size(1024)
         .with_state(room.clone())
+        .with_state(peers)
+        .with_state(RegisterWithin(config.register_within))
         .with_state(RoomPassword(config.password.as_deref().map(Arc::from)))
         .build_layer();
     // Middlewares run last-added first: the password check, then the handlers are attached.
@@ -104,13 +108,9 @@ pub async fn start(addr: SocketAddr, config: ServerConfig) -> Result<ServerHandl
 
     let (shutdown, shutdown_requested) = oneshot::channel::<()>();
     let (stop_room, stop_io) = (room.clone(), io.clone());
-    // Chat frames are small and latency-bound: without TCP_NODELAY, Nagle's algorithm meeting the
-    // client's delayed ACK held some deliveries back ~40 ms (the chat benchmark's p99).
-    let listener = listener.tap_io(|tcp| {
-        if let Err(error) = tcp.set_nodelay(true) {
-            tracing::debug!(%error, "cannot set TCP_NODELAY");
-        }
-    });
+    let listener = CappedListener::new(listener, config.address_limits.clone());
+    // Every request carries its peer's address (`peers::peer_ip`): per-address limits.
+    let app = app.into_make_service_with_connect_info::<PeerAddr>();
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {

@@ -13,7 +13,7 @@ export const EVENTS = Object.freeze({"HISTORY":"history","MESSAGE":"message","NO
 export const REFUSAL_CODES = Object.freeze({"EMPTY":"empty","INVALID_PAYLOAD":"invalid_payload","NOT_REGISTERED":"not_registered","RATE_LIMITED":"rate_limited","TOO_LONG":"too_long"});
 export const NOTICE_CODES = Object.freeze({"TOO_SLOW":"too_slow"});
 export const ANNOUNCEMENT_KINDS = Object.freeze({"JOIN":"join","LEAVE":"leave","SHUTDOWN":"shutdown"});
-export const AUTH_ERRORS = Object.freeze({"PASSWORD_REQUIRED":"password required","WRONG_PASSWORD":"wrong password"});
+export const AUTH_ERRORS = Object.freeze({"PASSWORD_REQUIRED":"password required","TOO_MANY_ATTEMPTS":"too many password attempts: wait a moment and try again","WRONG_PASSWORD":"wrong password"});
 
 /** The Server line announcing `kind` ("join", "leave", "shutdown") about `name`. */
 export function announcementText(kind, name) {

@@ -17,12 +17,18 @@ pub async fn connect(addr: SocketAddr) -> Ws {
     connect_with_welcome(addr).await.0
 }
 
-/// [`connect`], also returning the `welcome` payload.
-pub async fn connect_with_welcome(addr: SocketAddr) -> (Ws, serde_json::Value) {
+/// An engine.io v4 websocket that has not joined any namespace yet.
+pub async fn open(addr: SocketAddr) -> Ws {
     let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
     let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("websocket connects");
     let open = next_text(&mut ws).await;
     assert!(open.starts_with("0{"), "engine.io open packet, got {open}");
+    ws
+}
+
+/// [`connect`], also returning the `welcome` payload.
+pub async fn connect_with_welcome(addr: SocketAddr) -> (Ws, serde_json::Value) {
+    let mut ws = open(addr).await;
     send(&mut ws, "40").await;
     let connected = next_text(&mut ws).await;
     assert!(connected.starts_with("40{"), "namespace connect, got {connected}");
@@ -59,4 +65,21 @@ pub async fn register(ws: &mut Ws, name: &str) -> String {
             return frame;
         }
     }
+}
+
+/// Whether the server closed this websocket (or the TCP connection) within `within`.
+pub async fn closed_within(ws: &mut Ws, within: std::time::Duration) -> bool {
+    tokio::time::timeout(within, async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Text(text))) if text.as_str() == "2" => {
+                    let _ = ws.send(Message::text("3")).await;
+                }
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await
+    .is_ok()
 }
