@@ -74,6 +74,17 @@ impl Default for AddressLimits {
     }
 }
 
+/// The most one `history` answer holds (issue 10 finding 2: it was up to 2.4 MB): at most this many
+/// messages and about this many bytes of JSON; a client pages on with `after`.
+pub const HISTORY_PAGE_MESSAGES: usize = 200;
+pub const HISTORY_PAGE_BYTES: usize = 256 * 1024;
+/// `history` requests per second per connection, and how many at once.
+pub const HISTORY_REQUESTS_PER_SECOND: u32 = 2;
+pub const HISTORY_REQUEST_BURST: u32 = 10;
+/// `typing` notices relayed per second per user (both `true` and `false`), and how many at once.
+pub const TYPING_PER_SECOND: u32 = 2;
+pub const TYPING_BURST: u32 = 4;
+
 /// The longest an address waits between password attempts once it used up its free ones.
 pub const MAX_PASSWORD_BACKOFF: Duration = Duration::from_secs(60);
 /// A connection that has not registered a name after this long is closed.

@@ -106,8 +106,34 @@ impl ChatMessage {
 /// The optional argument of a `history` request.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryRequest {
+    /// Only messages with a greater id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<u64>,
+    /// At most this many (capped at `limits::HISTORY_PAGE_MESSAGES`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+}
+
+impl ChatMessage {
+    /// The length of this message's JSON, without serializing it (an upper bound of a few bytes):
+    /// what a page of history costs to send.
+    pub fn json_len(&self) -> usize {
+        // {"from":"","message":"","id":,"ts":,"kind":"","name":""} (55), two u64s (40), a kind (8).
+        const FIXED: usize = 112;
+        let name = self.name.as_deref().map_or(0, json_text_len);
+        FIXED + json_text_len(&self.from) + json_text_len(&self.message) + name
+    }
+}
+
+/// Bytes of `text` as a JSON string body, escapes included (serde_json's escaping).
+fn json_text_len(text: &str) -> usize {
+    text.bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0..=0x1f => 6,
+            _ => 1,
+        })
+        .sum()
 }
 
 /// A `typing` notice as relayed to the others.
@@ -214,6 +240,15 @@ mod tests {
         let wire = serde_json::to_value(&sent).unwrap();
         assert_eq!(ChatMessage::from_value(&wire), Some(sent.clone()));
         assert_eq!(serde_json::from_value::<ChatMessage>(wire).unwrap(), sent);
+    }
+
+    #[test]
+    fn json_len_bounds_the_serialized_length() {
+        for text in ["hi", "quote \" and \\ back", "\u{1}\u{2}\n\t", "é🦀", &"\u{7}".repeat(2000)] {
+            let m = ChatMessage::announcement(AnnouncementKind::Join, Some(text.into()), u64::MAX, u64::MAX);
+            let exact = serde_json::to_string(&m).unwrap().len();
+            assert!(m.json_len() >= exact && m.json_len() <= exact + 112, "{text:?}: {} vs {exact}", m.json_len());
+        }
     }
 
     #[test]

@@ -192,13 +192,18 @@ fn on_typing(call: Call, typing: Result<bool, ParserError>) {
 }
 
 fn on_history(call: Call, request: Result<HistoryRequest, ParserError>) {
-    // No argument, `{}` or garbage all mean "everything retained"; only a valid `after` narrows it.
-    let after = request.ok().and_then(|r| r.after);
-    let _ = call.ack.send(&call.room.history_after(call.socket.id, after));
+    // No argument, `{}` or garbage all mean "from the oldest retained"; only valid fields narrow it.
+    match call.room.history_page(call.socket.id, request.unwrap_or_default()) {
+        Ok(page) => drop(call.ack.send(&page)),
+        Err(code) => refuse(&call.socket, &call.room, call.ack, event::HISTORY, code),
+    }
 }
 
 fn on_users(call: Call, _: Result<Value, ParserError>) {
-    let _ = call.ack.send(&call.room.users(call.socket.id));
+    match call.room.users(call.socket.id) {
+        Ok(names) => drop(call.ack.send(&names)),
+        Err(code) => refuse(&call.socket, &call.room, call.ack, event::USERS, code),
+    }
 }
 
 /// Tells the client its request was not carried out: in the ack when it asked for one, and in a

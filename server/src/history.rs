@@ -28,14 +28,41 @@ impl History {
         self.messages.push_back(message);
     }
 
-    /// The retained messages with an id greater than `after` (all of them for `None`), oldest first.
-    pub fn after(&self, after: Option<u64>) -> Vec<Arc<ChatMessage>> {
-        let Some(after) = after else {
-            return self.messages.iter().cloned().collect();
-        };
+    /// A page of the retained messages with an id greater than `after` (from the oldest for
+    /// `None`), oldest first: at most `max_messages`, and no more than `max_bytes` of JSON (always at
+    /// least one message, so paging moves on).
+    pub fn page_after(&self, after: Option<u64>, max_messages: usize, max_bytes: usize) -> Vec<Arc<ChatMessage>> {
         // Ids are increasing, so the first newer message can be found by binary search.
-        let start = self.messages.partition_point(|m| m.id <= Some(after));
-        self.messages.range(start..).cloned().collect()
+        let start = after.map_or(0, |after| self.messages.partition_point(|m| m.id <= Some(after)));
+        let mut budget = max_bytes;
+        let fits = move |m: &&Arc<ChatMessage>| match budget.checked_sub(m.json_len()) {
+            Some(left) => {
+                budget = left;
+                true
+            }
+            None => false,
+        };
+        let page: Vec<_> = self.messages.range(start..).take(max_messages).take_while(fits).cloned().collect();
+        match page.is_empty() {
+            true => self.messages.range(start..).take(max_messages.min(1)).cloned().collect(),
+            false => page,
+        }
+    }
+
+    /// The newest retained messages that fit in `max_bytes` of JSON, oldest first: what a newcomer
+    /// gets after registering (older ones are a `history` request away).
+    pub fn tail(&self, max_messages: usize, max_bytes: usize) -> Vec<Arc<ChatMessage>> {
+        let mut budget = max_bytes;
+        let mut tail: Vec<_> = self
+            .messages
+            .iter()
+            .rev()
+            .take(max_messages)
+            .take_while(|m| budget.checked_sub(m.json_len()).map(|left| budget = left).is_some())
+            .cloned()
+            .collect();
+        tail.reverse();
+        tail
     }
 }
 
@@ -57,7 +84,7 @@ mod tests {
         for id in 1..=5 {
             history.push(message(id));
         }
-        assert_eq!(ids(&history.after(None)), vec![3, 4, 5]);
+        assert_eq!(ids(&history.page_after(None, 100, usize::MAX)), vec![3, 4, 5]);
     }
 
     #[test]
@@ -66,16 +93,30 @@ mod tests {
         for id in [2, 4, 6, 8] {
             history.push(message(id));
         }
-        assert_eq!(ids(&history.after(Some(4))), vec![6, 8]);
-        assert_eq!(ids(&history.after(Some(5))), vec![6, 8]);
-        assert_eq!(ids(&history.after(Some(0))), vec![2, 4, 6, 8]);
-        assert!(history.after(Some(8)).is_empty());
+        assert_eq!(ids(&history.page_after(Some(4), 100, usize::MAX)), vec![6, 8]);
+        assert_eq!(ids(&history.page_after(Some(5), 100, usize::MAX)), vec![6, 8]);
+        assert_eq!(ids(&history.page_after(Some(0), 100, usize::MAX)), vec![2, 4, 6, 8]);
+        assert!(history.page_after(Some(8), 100, usize::MAX).is_empty());
+    }
+
+    #[test]
+    fn pages_and_tails_are_bounded_in_count_and_bytes() {
+        let mut history = History::new(10);
+        for id in 1..=10 {
+            history.push(message(id));
+        }
+        let one = message(1).json_len();
+        assert_eq!(ids(&history.page_after(None, 3, usize::MAX)), vec![1, 2, 3]);
+        assert_eq!(ids(&history.page_after(Some(4), 100, 2 * one + 1)), vec![5, 6]);
+        assert_eq!(ids(&history.page_after(Some(4), 100, 1)), vec![5], "always one, so paging moves on");
+        assert_eq!(ids(&history.tail(100, 3 * one)), vec![8, 9, 10]);
+        assert_eq!(ids(&history.tail(2, usize::MAX)), vec![9, 10]);
     }
 
     #[test]
     fn zero_capacity_keeps_nothing() {
         let mut history = History::new(0);
         history.push(message(1));
-        assert!(history.after(None).is_empty());
+        assert!(history.page_after(None, 10, usize::MAX).is_empty());
     }
 }

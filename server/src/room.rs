@@ -16,7 +16,12 @@ use std::{
 };
 
 use confab_protocol::{
-    event, names, now_ms, text, AnnouncementKind, ChatMessage, Limits, Notice, RefusalCode, TypingNotice,
+    event,
+    limits::{
+        HISTORY_PAGE_BYTES, HISTORY_PAGE_MESSAGES, HISTORY_REQUESTS_PER_SECOND, HISTORY_REQUEST_BURST, TYPING_BURST,
+        TYPING_PER_SECOND,
+    },
+    names, now_ms, text, AnnouncementKind, ChatMessage, HistoryRequest, Limits, Notice, RefusalCode, TypingNotice,
 };
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -60,6 +65,11 @@ struct Member {
     socket: SocketRef,
     /// Flood control; `None` when the server runs without a rate limit.
     limiter: Option<DefaultDirectRateLimiter>,
+    /// `history` and `users` requests: each answer can be large (finding 2).
+    requests: DefaultDirectRateLimiter,
+    /// Relayed `typing` notices, `true` and `false` alike: each one costs every member a packet
+    /// (finding 3: alternating notices filled everyone's queue).
+    typing_notices: DefaultDirectRateLimiter,
     typing: TypingState,
 }
 
@@ -120,7 +130,7 @@ impl Room {
         if reply.send(socket, true).is_err() {
             return;
         }
-        let _ = socket.emit(event::HISTORY, &state.history.after(None));
+        let _ = socket.emit(event::HISTORY, &state.history.tail(HISTORY_PAGE_MESSAGES, HISTORY_PAGE_BYTES));
         state.names.insert(key, socket.id);
         state.members.insert(
             socket.id,
@@ -128,6 +138,8 @@ impl Room {
                 name: name.clone(),
                 socket: socket.clone(),
                 limiter: self.limiter(),
+                requests: direct_limiter(HISTORY_REQUESTS_PER_SECOND, HISTORY_REQUEST_BURST),
+                typing_notices: direct_limiter(TYPING_PER_SECOND, TYPING_BURST),
                 typing: TypingState::default(),
             },
         );
@@ -166,7 +178,7 @@ impl Room {
         let Some(member) = state.members.get_mut(&sender) else { return };
         let now = Instant::now();
         let repeat_due = member.typing.relayed_at.is_none_or(|at| now - at >= TYPING_RELAY_INTERVAL);
-        if typing == member.typing.active && !(typing && repeat_due) {
+        if typing == member.typing.active && !(typing && repeat_due) || member.typing_notices.check().is_err() {
             return;
         }
         member.typing = TypingState { active: typing, relayed_at: Some(now) };
@@ -176,22 +188,21 @@ impl Room {
         let _missed = state.send_to_members(&packet, Some(sender));
     }
 
-    /// Handles a `history` request (protocol §2.2). Unregistered sockets get nothing.
-    pub fn history_after(&self, requester: Sid, after: Option<u64>) -> Vec<Arc<ChatMessage>> {
+    /// Handles a `history` request (protocol §2.2): one bounded page. Unregistered sockets get nothing.
+    pub fn history_page(&self, requester: Sid, request: HistoryRequest) -> Result<Vec<Arc<ChatMessage>>, RefusalCode> {
         let state = self.state();
-        if !state.members.contains_key(&requester) {
-            return Vec::new();
-        }
-        state.history.after(after)
+        let Some(member) = state.members.get(&requester) else { return Ok(Vec::new()) };
+        member.requests.check().map_err(|_| RefusalCode::RateLimited)?;
+        let limit = request.limit.unwrap_or(HISTORY_PAGE_MESSAGES).clamp(1, HISTORY_PAGE_MESSAGES);
+        Ok(state.history.page_after(request.after, limit, HISTORY_PAGE_BYTES))
     }
 
     /// Handles a `users` request (protocol §2.3). Unregistered sockets get nothing.
-    pub fn users(&self, requester: Sid) -> Vec<Arc<str>> {
+    pub fn users(&self, requester: Sid) -> Result<Vec<Arc<str>>, RefusalCode> {
         let state = self.state();
-        if !state.members.contains_key(&requester) {
-            return Vec::new();
-        }
-        state.members.values().map(|m| m.name.clone()).collect()
+        let Some(member) = state.members.get(&requester) else { return Ok(Vec::new()) };
+        member.requests.check().map_err(|_| RefusalCode::RateLimited)?;
+        Ok(state.members.values().map(|m| m.name.clone()).collect())
     }
 
     /// A socket went away: free its name and tell the others (protocol §1.3).
@@ -237,6 +248,12 @@ impl Room {
     pub fn user_count(&self) -> usize {
         self.state().members.len()
     }
+}
+
+/// A token bucket of `per_second`, `burst` at once (both at least 1).
+fn direct_limiter(per_second: u32, burst: u32) -> DefaultDirectRateLimiter {
+    let rate = NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN);
+    RateLimiter::direct(Quota::per_second(rate).allow_burst(NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN)))
 }
 
 /// The whole socket.io packet of an event (`2["message",{…}]`, `42…` on the wire), encoded once for all its recipients:

@@ -10,7 +10,7 @@ use axum::{
     Json, Router,
 };
 use confab_protocol::Health;
-use socketioxide::{handler::ConnectHandler, SocketIo};
+use socketioxide::{handler::ConnectHandler, ParserConfig, SocketIo};
 use tokio::{
     net::{TcpListener, TcpSocket},
     sync::oneshot,
@@ -76,6 +76,9 @@ pub async fn start(addr: SocketAddr, config: ServerConfig) -> Result<ServerHandl
         .connect_timeout(CONNECT_TIMEOUT)
         .max_buffer_size(config.max_queued_packets)
         .max_payload(packet_limit as u64)
+        // Binary attachments are no part of the protocol and were parsed up to 10 MB before any
+        // check (finding 5): a packet with one closes that connection.
+        .with_parser(ParserConfig::common().max_incoming_binaries(0).max_incoming_binary_buf_size(0))
         .ws_max_message_size(packet_limit)
         .ws_max_frame_size(packet_limit)
         // Chat frames are small: a 1 KiB read buffer (default 4 KiB) saves ~2.3 KB per idle connection.

@@ -84,3 +84,95 @@ async fn a_socket_that_never_registers_is_closed() {
     assert_eq!(server.user_count(), 1, "a registered socket stays");
     drop(registered);
 }
+
+/// Reads raw frames until `quiet` passes without one; returns them.
+async fn frames_until_quiet(ws: &mut raw::Ws, quiet: Duration) -> Vec<String> {
+    let mut frames = Vec::new();
+    while let Ok(frame) = tokio::time::timeout(quiet, raw::next_text(ws)).await {
+        frames.push(frame);
+    }
+    frames
+}
+
+#[tokio::test]
+async fn history_answers_are_bounded_in_bytes_and_rate() {
+    let server = start_server(support::unlimited()).await;
+    let addr = server.local_addr();
+    let filler = TestClient::join(addr, "filler").await;
+    // The worst case of finding 2: 200 messages of 2000 control characters (6 bytes each in JSON).
+    let nasty = "\u{1}".repeat(2000);
+    for _ in 0..200 {
+        filler.send(&nasty).await;
+    }
+    let mut reader = raw::connect(addr).await;
+    assert_eq!(raw::register(&mut reader, "reader").await, "431[true]");
+    for id in 0..16 {
+        raw::send(&mut reader, &format!(r#"42{}["history",{{"after":0}}]"#, 10 + id)).await;
+    }
+    let acks: Vec<String> = frames_until_quiet(&mut reader, Duration::from_millis(500))
+        .await
+        .into_iter()
+        .filter(|f| f.starts_with("43"))
+        .collect();
+    let sizes: Vec<usize> = acks.iter().filter(|f| f.contains(r#""from":"filler""#)).map(String::len).collect();
+    let refused = acks.iter().filter(|f| f.contains(r#""error":"rate_limited""#)).count();
+    assert_eq!(sizes.len() + refused, 16, "every request is answered");
+    assert!(sizes.iter().all(|&len| len <= 260 * 1024), "a page stays under its byte cap: {sizes:?}");
+    assert!(sizes.len() <= 10 && refused >= 6, "a burst of 16: at most 10 pages, {refused} refused");
+    // Before: 16 × 2.4 MB; now at most 10 × ~256 KiB.
+    assert!(sizes.iter().sum::<usize>() < 3 * 1024 * 1024, "{sizes:?}");
+}
+
+#[tokio::test]
+async fn alternating_typing_notices_cost_the_others_almost_nothing_and_evict_nobody() {
+    let server = start_server(ServerConfig { max_queued_packets: 64, ..ServerConfig::default() }).await;
+    let addr = server.local_addr();
+    let mut others = Vec::new();
+    for i in 0..5 {
+        others.push(TestClient::join(addr, &format!("other{i}")).await);
+    }
+    let mut hostile = raw::connect(addr).await;
+    assert_eq!(raw::register(&mut hostile, "toggler").await, "431[true]");
+    // Finding 3: 3300 toggles in a burst (before, they filled every queue and got everyone evicted).
+    let burst: String = (0..3300).map(|i| format!("42[\"typing\",{}]", i % 2 == 0)).collect::<Vec<_>>().join("\u{1e}");
+    for frame in burst.split('\u{1e}') {
+        raw::send(&mut hostile, frame).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(server.user_count(), 6, "nobody was evicted");
+    let speaker = &others[0];
+    speaker.send("still here").await;
+    for listener in &mut others[1..] {
+        let mut typing = 0;
+        loop {
+            let (event, value) = listener.next().await;
+            match event.as_str() {
+                "typing" => typing += 1,
+                "message" if value["message"] == "still here" => break,
+                _ => {}
+            }
+        }
+        assert!(typing <= 8, "typing notices relayed to one member: {typing}");
+    }
+}
+
+#[tokio::test]
+async fn a_binary_attachment_closes_only_that_connection() {
+    let server = start_server(ServerConfig::default()).await;
+    let addr = server.local_addr();
+    let mut a = TestClient::join(addr, "a").await;
+    let b = TestClient::join(addr, "b").await;
+    let mut hostile = raw::connect(addr).await;
+    assert_eq!(raw::register(&mut hostile, "binary").await, "431[true]");
+    raw::send(&mut hostile, r#"451-["message",{"_placeholder":true,"num":0}]"#).await;
+    let _ = futures_util::SinkExt::send(&mut hostile, tokio_tungstenite::tungstenite::Message::binary(vec![7; 60_000]))
+        .await;
+    assert!(raw::closed_within(&mut hostile, Duration::from_secs(3)).await, "the connection is closed");
+    b.send("unharmed").await;
+    loop {
+        let message = a.next_event("message").await;
+        if message["message"] == "unharmed" {
+            break;
+        }
+    }
+}
