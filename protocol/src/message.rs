@@ -190,8 +190,11 @@ impl Default for Welcome {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Health {
     pub status: String,
-    pub users: usize,
-    pub connections: usize,
+    /// Registered users and open connections: told only to requests from this machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connections: Option<usize>,
 }
 
 #[cfg(test)]

@@ -22,6 +22,11 @@ pub struct ServerConfig {
     pub max_queued_packets: usize,
     /// A folder served at `/` instead of the built-in browser join page.
     pub web_root: Option<PathBuf>,
+    /// Host names besides IP addresses, `localhost` and this machine's name that requests may use
+    /// (a reverse proxy's public name); their origins may open sockets too.
+    pub allowed_hosts: Vec<String>,
+    /// Other web origins (`https://app.example.org`) whose pages may open sockets here.
+    pub allowed_origins: Vec<String>,
     /// A connection that has not registered a name after this long is closed.
     pub register_within: Duration,
     /// Caps per client address and in total (connections, registrations, password attempts).
@@ -38,6 +43,8 @@ impl Default for ServerConfig {
             ping_timeout: limits::DEFAULT_PING_TIMEOUT,
             max_queued_packets: limits::DEFAULT_MAX_QUEUED_PACKETS,
             web_root: None,
+            allowed_hosts: Vec::new(),
+            allowed_origins: Vec::new(),
             register_within: limits::REGISTER_WITHIN,
             address_limits: AddressLimits::default(),
         }

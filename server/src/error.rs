@@ -15,6 +15,13 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// `--web-root` is not a readable folder.
+    #[error("cannot serve {root}: {source}")]
+    WebRoot {
+        root: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     /// The HTTP server task ended with an I/O error or panicked.
     #[error("server task failed: {0}")]
     Task(String),

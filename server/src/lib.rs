@@ -21,6 +21,7 @@ mod history;
 mod listener;
 pub mod logging;
 mod net;
+mod origin;
 mod peers;
 mod room;
 mod server;

@@ -96,6 +96,13 @@ struct Serve {
     /// Folder served at `/` instead of the built-in browser join page.
     #[arg(long, env = "CONFAB_WEB_ROOT")]
     web_root: Option<PathBuf>,
+    /// A host name requests may use besides IP addresses, localhost and this machine's name (a
+    /// reverse proxy's public name); repeat for several. Pages from it may open sockets too.
+    #[arg(long = "allow-host", env = "CONFAB_ALLOW_HOSTS", value_delimiter = ',')]
+    allowed_hosts: Vec<String>,
+    /// Another web origin whose pages may open sockets here (`https://app.example.org`); repeatable.
+    #[arg(long = "allow-origin", env = "CONFAB_ALLOW_ORIGINS", value_delimiter = ',')]
+    allowed_origins: Vec<String>,
     /// Advertise the chat on the local network (mDNS / DNS-SD) so Confab apps list it.
     #[arg(long)]
     advertise: bool,
@@ -143,6 +150,8 @@ impl Serve {
             ping_timeout: Duration::from_secs(self.ping_timeout.max(1)),
             max_queued_packets: self.max_queued_packets.max(16),
             web_root: self.web_root.clone(),
+            allowed_hosts: self.allowed_hosts.clone(),
+            allowed_origins: self.allowed_origins.clone(),
             register_within: limits::REGISTER_WITHIN,
             address_limits: AddressLimits {
                 max_connections_per_address: self.max_connections_per_address,

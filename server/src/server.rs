@@ -4,7 +4,7 @@
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use axum::{
-    extract::{OriginalUri, Request, State},
+    extract::{ConnectInfo, OriginalUri, Request, State},
     http::{HeaderName, HeaderValue, Uri},
     routing::get,
     Json, Router,
@@ -26,9 +26,10 @@ use crate::{
     handlers::{attach_handlers, on_connect, RegisterWithin},
     listener::{CappedListener, PeerAddr},
     net,
+    origin::{self, OriginPolicy},
     peers::Peers,
     room::Room,
-    web,
+    web::{self, WebRoot},
 };
 
 /// How long `stop` waits for in-flight HTTP requests after every socket was closed.
@@ -99,15 +100,25 @@ pub async fn start(addr: SocketAddr, config: ServerConfig) -> Result<ServerHandl
     let mut http =
         Router::new().route("/health", get(health)).with_state(HealthSource { room: room.clone(), io: io.clone() });
     http = match &config.web_root {
-        Some(root) => http.fallback_service(ServeDir::new(root)),
+        Some(root) => {
+            let confined = WebRoot::new(root).map_err(|source| Error::WebRoot { root: root.clone(), source })?;
+            http.fallback_service(
+                axum::middleware::from_fn_with_state(confined, web::confine).layer(ServeDir::new(root)),
+            )
+        }
         None => http.fallback(web::serve),
     };
+    // The same security headers on every page, embedded or from --web-root (finding 11).
+    let http = web::with_security_headers(http);
     // Each `Layer::layer` call makes a new engine.io engine with its own sessions, and
     // `Router::layer` calls it once per route and fallback: a browser's polling requests and its
     // websocket upgrade then met different engines ("unknown session id"). Wrap the whole router once.
     // The request copy runs in front of socket.io, which keeps the upgrade request's parts.
-    let app =
-        Router::new().fallback_service(layer.layer(http)).layer(axum::middleware::map_request(detach_from_read_buffer));
+    let origins = OriginPolicy::new(&config.allowed_hosts, &config.allowed_origins);
+    let app = Router::new()
+        .fallback_service(layer.layer(http))
+        .layer(axum::middleware::map_request(detach_from_read_buffer))
+        .layer(axum::middleware::from_fn_with_state(origins, origin::check));
 
     let (shutdown, shutdown_requested) = oneshot::channel::<()>();
     let (stop_room, stop_io) = (room.clone(), io.clone());
@@ -185,8 +196,18 @@ struct HealthSource {
     io: SocketIo,
 }
 
-async fn health(State(source): State<HealthSource>) -> Json<Health> {
-    Json(Health { status: "ok".to_owned(), users: source.room.user_count(), connections: source.io.sockets().len() })
+/// Anyone may ask whether the server is up; only this machine learns how many are in the chat
+/// (finding 11).
+async fn health(
+    State(source): State<HealthSource>,
+    ConnectInfo(PeerAddr(peer)): ConnectInfo<PeerAddr>,
+) -> Json<Health> {
+    let local = peer.ip().is_loopback();
+    Json(Health {
+        status: "ok".to_owned(),
+        users: local.then(|| source.room.user_count()),
+        connections: local.then(|| source.io.sockets().len()),
+    })
 }
 
 /// Gives every request its own copy of its URI and headers before socket.io sees it.

@@ -105,7 +105,8 @@ async fn health_reports_users_and_connections() {
     let addr = server.local_addr();
     let _a = TestClient::join(addr, "a").await;
     let _lurker = TestClient::connect(addr).await;
-    let body = http_get(addr, "/health").await;
+    let body = support::http_get(addr, "/health", &[]).await;
+    assert!(body.starts_with("HTTP/1.1 200"), "{body}");
     let health: serde_json::Value = serde_json::from_str(body.split("\r\n\r\n").nth(1).unwrap()).unwrap();
     assert_eq!(health, json!({"status": "ok", "users": 1, "connections": 2}));
 }
@@ -131,18 +132,4 @@ async fn a_vanished_client_is_announced_after_the_ping_timeout() {
     drop(ghost);
     // The name is free again.
     assert_eq!(TestClient::connect(addr).await.register("ghost").await, json!(true));
-}
-
-/// A minimal HTTP/1.1 GET, enough for `/health`.
-async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    stream
-        .write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes())
-        .await
-        .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-    response
 }

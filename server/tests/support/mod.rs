@@ -165,3 +165,22 @@ impl TestClient {
         self.client.disconnect().await.expect("disconnect");
     }
 }
+
+/// A minimal HTTP/1.1 GET with `Host: <addr>` and any `extra` headers; the whole response as text.
+pub async fn http_get(addr: SocketAddr, path: &str, extra: &[(&str, &str)]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connects");
+    let has_host = extra.iter().any(|(name, _)| name.eq_ignore_ascii_case("host"));
+    let mut head = format!("GET {path} HTTP/1.1\r\nConnection: close\r\n");
+    if !has_host {
+        head.push_str(&format!("Host: {addr}\r\n"));
+    }
+    for (name, value) in extra {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).await.expect("request sent");
+    let mut response = String::new();
+    tokio::time::timeout(WAIT, stream.read_to_string(&mut response)).await.expect("response in time").expect("read");
+    response
+}
