@@ -6,6 +6,8 @@ use std::{path::PathBuf, time::Duration};
 use confab_protocol::limits;
 pub use confab_protocol::{AddressLimits, Limits};
 
+pub use crate::tls::TlsFiles;
+
 /// Everything the server needs to know besides the address it listens on.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -29,6 +31,8 @@ pub struct ServerConfig {
     pub allowed_origins: Vec<String>,
     /// A connection that has not registered a name after this long is closed.
     pub register_within: Duration,
+    /// Serve HTTPS/WSS with this certificate and key instead of plain HTTP.
+    pub tls: Option<TlsFiles>,
     /// Caps per client address and in total (connections, registrations, password attempts).
     pub address_limits: AddressLimits,
 }
@@ -46,6 +50,7 @@ impl Default for ServerConfig {
             allowed_hosts: Vec::new(),
             allowed_origins: Vec::new(),
             register_within: limits::REGISTER_WITHIN,
+            tls: None,
             address_limits: AddressLimits::default(),
         }
     }

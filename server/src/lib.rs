@@ -25,11 +25,12 @@ mod origin;
 mod peers;
 mod room;
 mod server;
+mod tls;
 mod web;
 
 /// The protocol this server speaks, for callers that need its types (tests, the app).
 pub use confab_protocol as protocol;
-pub use config::{AddressLimits, Limits, ServerConfig};
+pub use config::{AddressLimits, Limits, ServerConfig, TlsFiles};
 pub use error::{Error, Result};
 pub use net::join_urls;
 pub use server::{start, ServerHandle};

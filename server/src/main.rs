@@ -11,7 +11,7 @@ use clap::Parser;
 use confab_server::{
     discovery::{Advertiser, Browser, ChatAnnouncement, DiscoveryEvent},
     protocol::{limits, DEFAULT_PORT},
-    AddressLimits, Limits, ServerConfig,
+    AddressLimits, Limits, ServerConfig, TlsFiles,
 };
 
 /// Each delivery allocates and frees its frame: with glibc's allocator the saturation run took
@@ -103,6 +103,12 @@ struct Serve {
     /// Another web origin whose pages may open sockets here (`https://app.example.org`); repeatable.
     #[arg(long = "allow-origin", env = "CONFAB_ALLOW_ORIGINS", value_delimiter = ',')]
     allowed_origins: Vec<String>,
+    /// Serve HTTPS and WSS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, env = "CONFAB_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, env = "CONFAB_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Advertise the chat on the local network (mDNS / DNS-SD) so Confab apps list it.
     #[arg(long)]
     advertise: bool,
@@ -153,6 +159,7 @@ impl Serve {
             allowed_hosts: self.allowed_hosts.clone(),
             allowed_origins: self.allowed_origins.clone(),
             register_within: limits::REGISTER_WITHIN,
+            tls: self.tls_cert.clone().zip(self.tls_key.clone()).map(|(cert, key)| TlsFiles { cert, key }),
             address_limits: AddressLimits {
                 max_connections_per_address: self.max_connections_per_address,
                 max_connections: self.max_connections,

@@ -29,6 +29,7 @@ use crate::{
     origin::{self, OriginPolicy},
     peers::Peers,
     room::Room,
+    tls::{TlsFiles, TlsListener},
     web::{self, WebRoot},
 };
 
@@ -62,6 +63,8 @@ fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
 
 /// Binds `addr` (port 0 picks a free port) and starts serving. Fails at once if the address is taken.
 pub async fn start(addr: SocketAddr, config: ServerConfig) -> Result<ServerHandle> {
+    // Bad TLS files are said before anything listens.
+    let tls = config.tls.as_ref().map(TlsFiles::acceptor).transpose()?;
     let listener = bind(addr).map_err(|source| match source.kind() {
         std::io::ErrorKind::AddrInUse => Error::AddressInUse { addr },
         _ => Error::Bind { addr, source },
@@ -122,20 +125,23 @@ pub async fn start(addr: SocketAddr, config: ServerConfig) -> Result<ServerHandl
 
     let (shutdown, shutdown_requested) = oneshot::channel::<()>();
     let (stop_room, stop_io) = (room.clone(), io.clone());
+    let stopped = async move {
+        // Resolves on `stop` and on drop of the handle alike.
+        let _ = shutdown_requested.await;
+        stop_room.close();
+        // axum's graceful shutdown does not end upgraded websockets: close every socket.
+        stop_io.close().await;
+    };
     let listener = CappedListener::new(listener, config.address_limits.clone());
     // Every request carries its peer's address (`peers::peer_ip`): per-address limits.
     let app = app.into_make_service_with_connect_info::<PeerAddr>();
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                // Resolves on `stop` and on drop of the handle alike.
-                let _ = shutdown_requested.await;
-                stop_room.close();
-                // axum's graceful shutdown does not end upgraded websockets: close every socket.
-                stop_io.close().await;
-            })
-            .await
-    });
+    let task = match tls {
+        Some(acceptor) => {
+            let listener = TlsListener::new(listener, acceptor).map_err(|source| Error::Bind { addr, source })?;
+            tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(stopped).await })
+        }
+        None => tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(stopped).await }),
+    };
     tracing::info!(%local_addr, "chat server listening");
     Ok(ServerHandle { local_addr, room, io, shutdown: Some(shutdown), task: Some(task) })
 }

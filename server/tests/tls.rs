@@ -1,0 +1,71 @@
+//! HTTPS and WSS with `--tls-cert`/`--tls-key`: a real rustls client, a real certificate (made by
+//! rcgen for the test), the socket.io handshake over TLS, and a clear error for bad files.
+
+mod support;
+
+use std::{net::SocketAddr, path::PathBuf, sync::Arc};
+
+use confab_server::{Error, ServerConfig, TlsFiles};
+use rustls::pki_types::{CertificateDer, ServerName};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// A self-signed certificate for 127.0.0.1 and localhost, written as PEM files.
+fn certificate(dir: &str) -> (TlsFiles, CertificateDer<'static>) {
+    let dir = std::env::temp_dir().join(format!("confab-tls-{dir}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let params = rcgen::CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let files = TlsFiles { cert: dir.join("cert.pem"), key: dir.join("key.pem") };
+    std::fs::write(&files.cert, cert.pem()).unwrap();
+    std::fs::write(&files.key, key.serialize_pem()).unwrap();
+    (files, cert.der().clone())
+}
+
+async fn https_get(addr: SocketAddr, trusted: &CertificateDer<'static>, path: &str) -> String {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(trusted.clone()).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut tls = connector.connect(ServerName::try_from("localhost").unwrap(), tcp).await.expect("TLS handshake");
+    tls.write_all(format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut response = String::new();
+    let _ = tls.read_to_string(&mut response).await;
+    response
+}
+
+#[tokio::test]
+async fn the_chat_is_served_over_tls_and_plain_http_gets_nothing() {
+    let (files, cert) = certificate("ok");
+    let server = support::start_server(ServerConfig { tls: Some(files), ..ServerConfig::default() }).await;
+    let addr = server.local_addr();
+    let health = https_get(addr, &cert, "/health").await;
+    assert!(health.starts_with("HTTP/1.1 200") && health.contains(r#""status":"ok""#), "{health}");
+    let open = https_get(addr, &cert, "/socket.io/?EIO=4&transport=polling").await;
+    assert!(open.starts_with("HTTP/1.1 200") && open.contains(r#"0{"sid":"#), "the socket.io handshake: {open}");
+    let plain = support::http_get(addr, "/health", &[]).await;
+    assert!(!plain.contains("200 OK"), "plain HTTP is not answered: {plain:?}");
+    // Stopping frees the port at once, TLS or not.
+    server.stop().await.unwrap();
+    assert!(tokio::net::TcpListener::bind(addr).await.is_ok(), "the port is free");
+}
+
+#[tokio::test]
+async fn unusable_tls_files_are_named_at_start() {
+    let (mut files, _) = certificate("bad");
+    files.key = PathBuf::from("/nonexistent/key.pem");
+    let config = ServerConfig { tls: Some(files), ..ServerConfig::default() };
+    match confab_server::start("127.0.0.1:0".parse().unwrap(), config).await {
+        Err(error @ Error::Tls(_)) => assert!(error.to_string().contains("/nonexistent/key.pem"), "{error}"),
+        Err(other) => panic!("expected a TLS error, got {other}"),
+        Ok(_) => panic!("a server started without its key"),
+    }
+}
