@@ -3,6 +3,7 @@
 //! Only the address and the name are kept, never the password (saved passwords live in the OS
 //! keyring, `passwords`). A missing or damaged file is an empty list, not an error: it is a convenience.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -49,15 +50,45 @@ fn save(path: &Path, list: &[RecentServer]) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    // Write then rename, so a crash never leaves half a file.
+    // Write then rename, so a crash never leaves half a file. Readable by the user only: which
+    // servers someone uses, under which name, is their business (issue 10 finding 12).
     let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, serde_json::to_vec_pretty(list).map_err(std::io::Error::other)?)?;
+    let mut file = private_file(&tmp)?;
+    file.write_all(&serde_json::to_vec_pretty(list).map_err(std::io::Error::other)?)?;
+    file.sync_all()?;
     std::fs::rename(tmp, path)
+}
+
+/// Creates (or truncates) `path` with mode 0600.
+fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(path)?;
+    // An older file may have been created with the default mode: the mode applies to new files only.
+    #[cfg(unix)]
+    file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    Ok(file)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn the_file_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("confab-recent-mode-{}", std::process::id()));
+        let path = path_in(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(&path, "[]").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        remember(&path, RecentServer { server: "http://h:1/".into(), username: "me".into(), last_used: 1 }).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn remembers_most_recent_first_without_duplicates() {

@@ -32,6 +32,10 @@ pub fn normalize_server_url(input: &str) -> Result<String> {
     if !trimmed.contains("://") && url.port().is_none() {
         url.set_port(Some(DEFAULT_PORT)).map_err(|_| invalid())?;
     }
+    // `user:password@host` must not end up in the recent servers list or the logs; Confab has no use
+    // for HTTP credentials (the room password goes in the handshake).
+    url.set_username("").map_err(|_| invalid())?;
+    url.set_password(None).map_err(|_| invalid())?;
     url.set_path("/");
     url.set_query(None);
     url.set_fragment(None);
@@ -68,6 +72,12 @@ mod tests {
         assert_eq!(normalize_server_url("https://chat.example.org").unwrap(), "https://chat.example.org/");
         assert_eq!(normalize_server_url("ws://h:1/socket.io/?x=1").unwrap(), "http://h:1/");
         assert_eq!(normalize_server_url("[::1]:3000").unwrap(), "http://[::1]:3000/");
+    }
+
+    #[test]
+    fn credentials_in_a_typed_url_are_dropped() {
+        assert_eq!(normalize_server_url("http://alice:hunter2@chat.lan:7000").unwrap(), "http://chat.lan:7000/");
+        assert_eq!(normalize_server_url("bob@chat.lan:7000").unwrap(), "http://chat.lan:7000/");
     }
 
     #[test]
