@@ -217,7 +217,7 @@ export class ChatView {
     e.connectError.hidden = false;
     const field = {
       invalid_address: e.server, unreachable: e.server, not_a_chat_server: e.server,
-      name_rejected: e.username, password_required: e.password, wrong_password: e.password,
+      name_rejected: e.username, password_required: e.password, wrong_password: e.password, too_many_attempts: e.password,
     }[error.code] ?? e.connectButton;
     field.focus();
     if (field.select) field.select();

@@ -32,6 +32,9 @@ pub enum ClientError {
     /// The server runs with a password and ours does not match.
     #[error("Wrong password for this server.")]
     WrongPassword,
+    /// The server saw too many wrong passwords from this address and makes it wait.
+    #[error("Too many wrong passwords from this computer: wait a minute, then try again.")]
+    TooManyPasswordAttempts,
     /// The server refused the socket.io connection for another reason it stated.
     #[error("The server refused the connection: {0}")]
     ConnectionRefused(String),
@@ -64,6 +67,7 @@ impl ClientError {
             ClientError::AlreadyJoined => "already_joined",
             ClientError::PasswordRequired => "password_required",
             ClientError::WrongPassword => "wrong_password",
+            ClientError::TooManyPasswordAttempts => "too_many_attempts",
             ClientError::ConnectionRefused(_) => "connection_refused",
             ClientError::Timeout(_) => "timeout",
             ClientError::NotConnected => "not_connected",

@@ -137,6 +137,7 @@ pub fn connect_error(error: &str, where_: &str) -> ClientError {
     match reason.as_deref().map(|message| (message, AuthError::from_message(message))) {
         Some((_, Some(AuthError::PasswordRequired))) => ClientError::PasswordRequired,
         Some((_, Some(AuthError::WrongPassword))) => ClientError::WrongPassword,
+        Some((_, Some(AuthError::TooManyAttempts))) => ClientError::TooManyPasswordAttempts,
         Some((other, None)) => ClientError::ConnectionRefused(other.to_string()),
         None if error.contains("ConnectError") => ClientError::ConnectionRefused(error.to_string()),
         None => ClientError::NotAChatServer(where_.to_string()),
@@ -166,6 +167,8 @@ mod tests {
         assert_eq!(connect_error(&wrong, "h:1"), ClientError::WrongPassword);
         let missing = frame(&AuthError::PasswordRequired.to_string());
         assert_eq!(connect_error(&missing, "h:1"), ClientError::PasswordRequired);
+        let waiting = frame(&AuthError::TooManyAttempts.to_string());
+        assert_eq!(connect_error(&waiting, "h:1"), ClientError::TooManyPasswordAttempts);
         assert!(matches!(connect_error(&frame("banned"), "h:1"), ClientError::ConnectionRefused(_)));
     }
 }

@@ -5,7 +5,8 @@
 // Interface of a transport:
 //   connect({ server, username, password, remember? }) → Promise<{ server, name, features, limits?, keyringNote? }>
 //       rejects with { code, message } (codes: invalid_address, unreachable, not_a_chat_server,
-//       name_rejected, password_required, wrong_password, connection_refused, timeout, …)
+//       name_invalid, name_rejected, password_required, wrong_password, too_many_attempts,
+//       connection_refused, timeout, …)
 //   send(text) → Promise<localId>        the message is pending until a 'delivered' event
 //   rejoin(name) → Promise<{ name }>     after a 'nameTaken' status: register again with this name
 //       (the same or another); rejects { code, message } like connect. Pending messages stay queued

@@ -414,5 +414,6 @@ function connectError(error) {
   const message = String(error?.message ?? error);
   if (message === AUTH_ERRORS.PASSWORD_REQUIRED) return { code: 'password_required', message: 'This chat needs a password.' };
   if (message === AUTH_ERRORS.WRONG_PASSWORD) return { code: 'wrong_password', message: 'Wrong password for this chat.' };
+  if (message === AUTH_ERRORS.TOO_MANY_ATTEMPTS) return { code: 'too_many_attempts', message: 'Too many wrong passwords from this computer: wait a minute, then try again.' };
   return { code: 'unreachable', message: `Cannot reach the chat server (${message}).` };
 }
