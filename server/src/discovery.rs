@@ -70,8 +70,13 @@ impl Drop for Advertiser {
 /// A chat found on the network.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct FoundChat {
-    /// The DNS-SD instance name: the stable key of this chat while it is advertised.
+    /// The DNS-SD instance name and the host that answered for it: the stable key of this entry.
+    /// Two responders claiming one instance name are two entries, never one with both addresses.
     pub id: String,
+    /// The DNS-SD instance name (`<chat> on <machine>:<port>._confab._tcp.local.`).
+    pub instance: String,
+    /// The host name the responder gave (its SRV target, `machine.local.`).
+    pub responder: String,
     pub chat_name: String,
     pub host_name: String,
     pub password_required: bool,
@@ -113,48 +118,77 @@ pub enum DiscoveryEvent {
 pub struct Browser {
     daemon: ServiceDaemon,
     events: mdns_sd::Receiver<ServiceEvent>,
-    /// Addresses accumulate over several resolutions (IPv6 first, IPv4 later is common).
-    seen: HashMap<String, FoundChat>,
+    seen: Sightings,
+    /// Entries of an instance that said goodbye, still to report.
+    lost: Vec<String>,
+}
+
+/// The chats seen so far. Addresses accumulate over several resolutions (IPv6 first, IPv4 later is
+/// common), but only those of one responder: any host on the LAN can answer for an instance name,
+/// and merging its addresses into a listed chat would let it redirect that chat, and the password
+/// typed for it, to itself (issue 10 finding 9).
+#[derive(Debug, Default)]
+struct Sightings(HashMap<String, FoundChat>);
+
+impl Sightings {
+    /// A resolution: the entry to report when it is new or changed.
+    fn resolved(&mut self, mut chat: FoundChat) -> Option<FoundChat> {
+        if let Some(previous) = self.0.get(&chat.id) {
+            chat.addresses.extend(previous.addresses.iter().copied());
+        }
+        chat.addresses.sort_by_key(|ip| (address_rank(ip), *ip));
+        chat.addresses.dedup();
+        if self.0.get(&chat.id) == Some(&chat) {
+            return None;
+        }
+        self.0.insert(chat.id.clone(), chat.clone());
+        Some(chat)
+    }
+
+    /// An instance said goodbye: the ids of every entry it had.
+    fn removed(&mut self, instance: &str) -> Vec<String> {
+        let gone: Vec<String> = self.0.values().filter(|c| c.instance == instance).map(|c| c.id.clone()).collect();
+        for id in &gone {
+            self.0.remove(id);
+        }
+        gone
+    }
 }
 
 impl Browser {
     pub fn start() -> Result<Self, DiscoveryError> {
         let daemon = ServiceDaemon::new()?;
         let events = daemon.browse(SERVICE_TYPE)?;
-        Ok(Self { daemon, events, seen: HashMap::new() })
+        Ok(Self { daemon, events, seen: Sightings::default(), lost: Vec::new() })
     }
 
     /// The next change; `None` once the daemon stopped.
     pub async fn next(&mut self) -> Option<DiscoveryEvent> {
         loop {
+            if let Some(id) = self.lost.pop() {
+                return Some(DiscoveryEvent::Lost(id));
+            }
             match self.events.recv_async().await.ok()? {
                 ServiceEvent::ServiceResolved(service) => {
                     let txt = |key: &str| service.get_property_val_str(key).unwrap_or_default().to_owned();
-                    let id = service.get_fullname().to_owned();
-                    let mut addresses: Vec<IpAddr> = service.get_addresses().iter().map(|ip| ip.to_ip_addr()).collect();
-                    if let Some(previous) = self.seen.get(&id) {
-                        addresses.extend(previous.addresses.iter().copied());
-                    }
-                    addresses.sort_by_key(|ip| (address_rank(ip), *ip));
-                    addresses.dedup();
+                    let instance = service.get_fullname().to_owned();
+                    let responder = service.host.clone();
                     let chat = FoundChat {
+                        id: format!("{instance}@{responder}"),
                         chat_name: txt("name"),
                         host_name: txt("host"),
                         password_required: txt("password") == "yes",
                         protocol_version: txt("proto"),
                         port: service.get_port(),
-                        addresses,
-                        id: id.clone(),
+                        addresses: service.get_addresses().iter().map(|ip| ip.to_ip_addr()).collect(),
+                        instance,
+                        responder,
                     };
-                    if self.seen.get(&id) != Some(&chat) {
-                        self.seen.insert(id, chat.clone());
-                        return Some(DiscoveryEvent::Found(chat));
+                    if let Some(changed) = self.seen.resolved(chat) {
+                        return Some(DiscoveryEvent::Found(changed));
                     }
                 }
-                ServiceEvent::ServiceRemoved(_, fullname) if self.seen.contains_key(&fullname) => {
-                    self.seen.remove(&fullname);
-                    return Some(DiscoveryEvent::Lost(fullname));
-                }
+                ServiceEvent::ServiceRemoved(_, instance) => self.lost = self.seen.removed(&instance),
                 _ => {}
             }
         }
@@ -184,8 +218,14 @@ mod tests {
     use super::*;
 
     fn found(addresses: &[&str]) -> FoundChat {
+        seen_from("chat._confab._tcp.local.", "host.local.", addresses)
+    }
+
+    fn seen_from(instance: &str, responder: &str, addresses: &[&str]) -> FoundChat {
         FoundChat {
-            id: "x".into(),
+            id: format!("{instance}@{responder}"),
+            instance: instance.into(),
+            responder: responder.into(),
             chat_name: "x".into(),
             host_name: "h".into(),
             password_required: false,
@@ -202,6 +242,27 @@ mod tests {
         assert_eq!(found(&["2001:db8::5"]).url().as_deref(), Some("http://[2001:db8::5]:7878"));
         assert_eq!(found(&["fe80::1"]).url(), None);
         assert_eq!(found(&[]).url(), None);
+    }
+
+    #[test]
+    fn addresses_of_one_responder_accumulate_but_another_responder_is_another_entry() {
+        let mut seen = Sightings::default();
+        let instance = "Design team on alice-laptop:7878._confab._tcp.local.";
+        assert!(seen.resolved(seen_from(instance, "alice-laptop.local.", &["fe80::1"])).is_some());
+        let merged = seen.resolved(seen_from(instance, "alice-laptop.local.", &["10.0.0.2"])).unwrap();
+        assert_eq!(merged.url().as_deref(), Some("http://10.0.0.2:7878"), "IPv4 joined the IPv6 sighting");
+        // Someone else answers for the same instance with its own address.
+        let spoof = seen.resolved(seen_from(instance, "mallory.local.", &["10.0.0.66"])).unwrap();
+        assert_eq!(spoof.url().as_deref(), Some("http://10.0.0.66:7878"));
+        assert_ne!(spoof.id, merged.id, "a separate entry, shown with its own address");
+        let alice = seen.0.get(&merged.id).unwrap();
+        assert!(!alice.addresses.contains(&"10.0.0.66".parse().unwrap()), "never merged into the listed chat");
+        assert!(seen.resolved(seen_from(instance, "alice-laptop.local.", &["10.0.0.2"])).is_none(), "unchanged");
+        let mut gone = seen.removed(instance);
+        gone.sort();
+        let mut expected = vec![merged.id, spoof.id];
+        expected.sort();
+        assert_eq!(gone, expected);
     }
 
     #[test]

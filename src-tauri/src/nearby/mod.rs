@@ -72,7 +72,9 @@ mod tests {
     #[test]
     fn a_chat_without_a_usable_address_is_not_shown_yet() {
         let mut chat = FoundChat {
-            id: "a".into(),
+            id: "a@h.local.".into(),
+            instance: "a".into(),
+            responder: "h.local.".into(),
             chat_name: "A".into(),
             host_name: "h".into(),
             password_required: true,
