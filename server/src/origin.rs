@@ -44,7 +44,7 @@ impl OriginPolicy {
 
     fn origin_allowed(&self, origin: &str, host: Option<&str>) -> bool {
         let origin = origin.trim_end_matches('/').to_lowercase();
-        if self.origins.iter().any(|o| *o == origin) {
+        if self.origins.contains(&origin) {
             return true;
         }
         // Same host and port as the request: the page this server served.
