@@ -64,13 +64,14 @@ pub fn validate(raw: &str, max_chars: usize) -> Result<&str, NameRefusal> {
     Ok(name)
 }
 
-/// The key under which a name is unique: names that differ only in letter case, in Unicode
-/// compatibility form (NFKC: `ａｌｉｃｅ`) or by look-alike letters (UTS #39 confusables: Cyrillic
-/// `Ѕerver`, `pаypal` with a Cyrillic а) collide. Lower-cased before and after the skeleton, since
-/// the skeleton maps some lower-case letters to upper-case prototypes and back.
+/// The key under which a name is unique: names that differ only in letter case (full Unicode case
+/// folding), in compatibility form (NFKC: `ａｌｉｃｅ`) or by look-alike letters (UTS #39
+/// confusables: Cyrillic `Ѕerver`, `pаypal` with a Cyrillic а) collide. Folded before and after the
+/// skeleton, since the skeleton maps some letters to upper-case prototypes.
 pub fn fold(name: &str) -> String {
-    let compatible: String = name.nfkc().collect::<String>().to_lowercase();
-    skeleton(&compatible).collect::<String>().to_lowercase()
+    let folded = caseless::default_case_fold_str(&name.nfkc().collect::<String>());
+    let skeleton: String = skeleton(&folded).collect();
+    caseless::default_case_fold_str(&skeleton).nfkc().collect()
 }
 
 /// General category Cf (format): zero-width characters, bidi controls, the BOM, soft hyphen, ...
