@@ -4,6 +4,7 @@ mod support;
 
 use std::time::Duration;
 
+use proptest::prelude::*;
 use serde_json::{json, Value};
 use support::{raw, start_server, TestClient};
 
@@ -241,4 +242,83 @@ async fn welcome_tells_the_limits_the_server_runs_with() {
     assert_eq!(payload["limits"]["messagesPerSecond"], 0);
     assert_eq!(payload["limits"]["maxNameChars"], 32);
     assert!(payload["run"].as_str().is_some_and(|run| run.len() == 32), "a run id: {payload}");
+}
+
+/// Random socket.io frames, from a grammar close enough to the real one to reach every handler:
+/// engine.io and socket.io packet types, attachment counts, namespaces, ack ids, the protocol's event
+/// names (and others) with arbitrary JSON arguments.
+fn random_frame() -> impl Strategy<Value = String> {
+    let json = prop_oneof![
+        Just("null".to_owned()),
+        any::<i64>().prop_map(|n| n.to_string()),
+        "\\PC{0,24}".prop_map(|s| Value::String(s).to_string()),
+        Just(r#"{"message":"x"}"#.to_owned()),
+        Just(r#"{"from":5,"message":""}"#.to_owned()),
+        Just(r#"{"after":-1,"limit":99999999999}"#.to_owned()),
+        Just(r#"{"_placeholder":true,"num":0}"#.to_owned()),
+        Just("[[[[[[[[[[]]]]]]]]]]".to_owned()),
+        ".{0,16}",
+    ];
+    let event = prop_oneof![
+        Just("register"),
+        Just("message"),
+        Just("history"),
+        Just("users"),
+        Just("typing"),
+        Just("welcome"),
+        Just(""),
+        Just("__proto__"),
+    ];
+    let args = prop::collection::vec(json, 0..4);
+    (
+        0u8..10,
+        0u8..10,
+        prop::option::of(0u32..3),
+        prop::option::of("/[a-z]{0,4},"),
+        prop::option::of(0u64..99999),
+        event,
+        args,
+    )
+        .prop_map(|(eio, sio, attachments, namespace, ack, event, args)| {
+            let attachments = attachments.map(|n| format!("{n}-")).unwrap_or_default();
+            let ack = ack.map(|n| n.to_string()).unwrap_or_default();
+            let mut payload = vec![Value::String(event.to_owned()).to_string()];
+            payload.extend(args);
+            format!("{eio}{sio}{attachments}{}{ack}[{}]", namespace.unwrap_or_default(), payload.join(","))
+        })
+}
+
+#[tokio::test]
+async fn thousands_of_random_frames_change_nothing_for_the_others() {
+    use proptest::strategy::ValueTree;
+    let server = start_server(support::unlimited()).await;
+    let addr = server.local_addr();
+    let mut watcher = TestClient::join(addr, "watcher").await;
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let mut sent = 0;
+    for connection in 0..40 {
+        let mut ws = raw::connect(addr).await;
+        if connection % 2 == 0 {
+            assert_eq!(raw::register(&mut ws, &format!("fuzz{connection}")).await, "431[true]");
+        }
+        for _ in 0..100 {
+            let frame = random_frame().new_tree(&mut runner).expect("a frame").current();
+            if futures_util::SinkExt::send(&mut ws, tokio_tungstenite::tungstenite::Message::text(frame)).await.is_err()
+            {
+                break; // the server closed this connection: a fine answer to garbage
+            }
+            sent += 1;
+        }
+    }
+    println!("{sent} random frames reached the server");
+    assert!(sent >= 1000, "frames that reached the server: {sent}");
+    assert_still_serving(addr, "fuzz").await;
+    // The watcher saw only well-formed room traffic: every message it got has a string text.
+    while let Ok(Some((event, value))) =
+        tokio::time::timeout(Duration::from_millis(200), async { Some(watcher.next().await) }).await
+    {
+        if event == "message" {
+            assert!(value["message"].is_string() && value["from"].is_string(), "{value}");
+        }
+    }
 }
