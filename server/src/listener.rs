@@ -10,8 +10,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
 use confab_protocol::AddressLimits;
+use std::future::Future;
+use std::time::Duration;
+
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::time::{Instant, Sleep};
 
 /// Open connections, by address and in total.
 #[derive(Debug, Default)]
@@ -20,16 +24,31 @@ struct Open {
     total: usize,
 }
 
+/// How long a connection may stay silent, and how long its first request head may take: hyper has
+/// no header timeout without a timer, so a client sending nothing (or a byte now and then) held its
+/// connection forever (issue 10 finding 4).
+#[derive(Debug, Clone, Copy)]
+pub struct Deadlines {
+    /// The first request's head (up to its blank line) must have arrived within this.
+    pub first_request: Duration,
+    /// Nothing read for this long closes the connection (engine.io pings make a live client talk
+    /// every ping interval).
+    pub idle: Duration,
+    /// Whether the stream is plain HTTP, so the first request's head can be seen (not under TLS).
+    pub plain_http: bool,
+}
+
 /// Accepts connections within the caps; see the module comment.
 pub struct CappedListener {
     inner: TcpListener,
     limits: AddressLimits,
+    deadlines: Deadlines,
     open: Arc<Mutex<Open>>,
 }
 
 impl CappedListener {
-    pub fn new(inner: TcpListener, limits: AddressLimits) -> Self {
-        Self { inner, limits, open: Arc::default() }
+    pub fn new(inner: TcpListener, limits: AddressLimits, deadlines: Deadlines) -> Self {
+        Self { inner, limits, deadlines, open: Arc::default() }
     }
 
     /// Takes a slot for `ip`, or `None` when a cap is reached.
@@ -62,7 +81,7 @@ impl axum::serve::Listener for CappedListener {
             if let Err(error) = stream.set_nodelay(true) {
                 tracing::debug!(%error, "cannot set TCP_NODELAY");
             }
-            return (Counted { stream, _slot: slot }, addr);
+            return (Counted::new(stream, slot, self.deadlines), addr);
         }
     }
 
@@ -101,16 +120,67 @@ impl Drop for Slot {
     }
 }
 
-/// A TCP stream that holds its slot for as long as it lives.
+/// A TCP stream that holds its slot for as long as it lives, and closes when a deadline passes.
 #[derive(Debug)]
 pub struct Counted {
     stream: TcpStream,
     _slot: Slot,
+    deadlines: Deadlines,
+    /// The next moment the connection is given up: the first request's deadline, then idle ones.
+    deadline: Pin<Box<Sleep>>,
+    /// How much of the first request head's end (`\r\n\r\n`) the bytes read so far match;
+    /// `None` once it was seen (or when it cannot be seen, under TLS).
+    head_end: Option<usize>,
+}
+
+impl Counted {
+    fn new(stream: TcpStream, slot: Slot, deadlines: Deadlines) -> Self {
+        let first = if deadlines.plain_http { deadlines.first_request } else { deadlines.idle };
+        Self {
+            stream,
+            _slot: slot,
+            deadlines,
+            deadline: Box::pin(tokio::time::sleep(first)),
+            head_end: deadlines.plain_http.then_some(0),
+        }
+    }
+
+    /// Bytes arrived: follow the first request head, and push the deadline out once it is complete.
+    fn received(&mut self, bytes: &[u8]) {
+        if let Some(matched) = self.head_end.as_mut() {
+            const END: &[u8] = b"\r\n\r\n";
+            for &byte in bytes {
+                *matched = if byte == END[*matched] { *matched + 1 } else { usize::from(byte == END[0]) };
+                if *matched == END.len() {
+                    self.head_end = None;
+                    break;
+                }
+            }
+        }
+        // Moved at most about once a second: a busy connection reads far more often than that.
+        let next = Instant::now() + self.deadlines.idle;
+        if self.head_end.is_none() && next > self.deadline.deadline() + Duration::from_secs(1) {
+            self.deadline.as_mut().reset(next);
+        }
+    }
 }
 
 impl AsyncRead for Counted {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_read(cx, buf)
+        let before = buf.filled().len();
+        match Pin::new(&mut self.stream).poll_read(cx, buf) {
+            Poll::Ready(Ok(())) => {
+                self.received(&buf.filled()[before..]);
+                Poll::Ready(Ok(()))
+            }
+            Poll::Pending => match self.deadline.as_mut().poll(cx) {
+                Poll::Ready(()) => {
+                    Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "client too slow or silent")))
+                }
+                Poll::Pending => Poll::Pending,
+            },
+            other => other,
+        }
     }
 }
 
@@ -144,8 +214,11 @@ impl AsyncWrite for Counted {
 mod tests {
     use super::*;
 
+    const DEADLINES: Deadlines =
+        Deadlines { first_request: Duration::from_secs(10), idle: Duration::from_secs(60), plain_http: true };
+
     async fn listener(limits: AddressLimits) -> CappedListener {
-        CappedListener::new(TcpListener::bind("127.0.0.1:0").await.unwrap(), limits)
+        CappedListener::new(TcpListener::bind("127.0.0.1:0").await.unwrap(), limits, DEADLINES)
     }
 
     #[tokio::test]
@@ -160,6 +233,34 @@ mod tests {
         assert!(capped.admit(b).is_none(), "total cap");
         drop(first);
         assert!(capped.admit(b).is_some(), "a closed connection frees its slot");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_silent_or_slow_client_is_dropped_and_a_talking_one_is_not() {
+        let deadlines =
+            Deadlines { first_request: Duration::from_secs(10), idle: Duration::from_secs(60), plain_http: true };
+        let capped =
+            CappedListener::new(TcpListener::bind("127.0.0.1:0").await.unwrap(), AddressLimits::default(), deadlines);
+        let addr = capped.inner.local_addr().unwrap();
+        let mut capped = capped;
+        let connect = |_: ()| tokio::net::TcpStream::connect(addr);
+        let (slow, talking) = (connect(()).await.unwrap(), connect(()).await.unwrap());
+        let (mut slow_side, _) = axum::serve::Listener::accept(&mut capped).await;
+        let (mut talking_side, _) = axum::serve::Listener::accept(&mut capped).await;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (mut slow, mut talking) = (slow, talking);
+        slow.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").await.unwrap(); // never finishes its head
+        talking.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+        let mut buf = [0u8; 256];
+        assert!(slow_side.read(&mut buf).await.unwrap() > 0);
+        assert!(talking_side.read(&mut buf).await.unwrap() > 0);
+        // Ten seconds later the unfinished head is given up; the finished one has its idle minute.
+        let slow_read = slow_side.read(&mut buf).await;
+        assert_eq!(slow_read.unwrap_err().kind(), io::ErrorKind::TimedOut);
+        talking.write_all(b"x").await.unwrap();
+        assert_eq!(talking_side.read(&mut buf).await.unwrap(), 1, "still open after the head deadline");
+        let idle_read = talking_side.read(&mut buf).await;
+        assert_eq!(idle_read.unwrap_err().kind(), io::ErrorKind::TimedOut, "a minute of silence");
     }
 
     #[tokio::test]

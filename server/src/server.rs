@@ -24,7 +24,7 @@ use crate::{
     config::ServerConfig,
     error::{Error, Result},
     handlers::{attach_handlers, on_connect, RegisterWithin},
-    listener::{CappedListener, PeerAddr},
+    listener::{CappedListener, Deadlines, PeerAddr},
     net,
     origin::{self, OriginPolicy},
     peers::Peers,
@@ -35,6 +35,10 @@ use crate::{
 
 /// How long `stop` waits for in-flight HTTP requests after every socket was closed.
 const STOP_TIMEOUT: Duration = Duration::from_secs(5);
+/// The first request's head must arrive within this (slow-header abuse).
+const FIRST_REQUEST_WITHIN: Duration = Duration::from_secs(10);
+/// The shortest silence that closes a connection, whatever the ping settings.
+const MIN_IDLE: Duration = Duration::from_secs(30);
 /// A connection that has not joined the namespace after this long is dropped (idle-socket abuse).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -132,7 +136,11 @@ pub async fn start(addr: SocketAddr, config: ServerConfig) -> Result<ServerHandl
         // axum's graceful shutdown does not end upgraded websockets: close every socket.
         stop_io.close().await;
     };
-    let listener = CappedListener::new(listener, config.address_limits.clone());
+    // engine.io makes a live client talk every ping interval: three rounds of silence is a dead one.
+    let idle = (config.ping_interval + config.ping_timeout) * 3;
+    let deadlines =
+        Deadlines { first_request: FIRST_REQUEST_WITHIN, idle: idle.max(MIN_IDLE), plain_http: tls.is_none() };
+    let listener = CappedListener::new(listener, config.address_limits.clone(), deadlines);
     // Every request carries its peer's address (`peers::peer_ip`): per-address limits.
     let app = app.into_make_service_with_connect_info::<PeerAddr>();
     let task = match tls {
