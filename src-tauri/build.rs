@@ -16,7 +16,7 @@ fn main() {
         "default_host_port",
         "watch_nearby",
         "copy_text",
-        "saved_password",
+        "has_saved_password",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)).expect("tauri-build failed");
 }

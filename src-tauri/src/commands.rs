@@ -11,7 +11,9 @@ use tokio::sync::Mutex;
 use crate::bridge::forward_events;
 use confab_protocol::{now_ms, Limits};
 
-use crate::client::{ChatClient, ClientError, ClientEvent, ConnectOptions, Features, Result, Timing};
+use crate::client::{
+    normalize_server_url, ChatClient, ClientError, ClientEvent, ConnectOptions, Features, Result, Timing,
+};
 use crate::hosting::{self, HostError, HostInfo, HostOptions, HostedChat};
 use crate::nearby::{self, NearbyEvent};
 use crate::passwords::{PasswordError, Passwords};
@@ -42,21 +44,103 @@ pub struct SessionInfo {
     keyring_note: Option<String>,
 }
 
+/// Why `connect` failed: the chat client's reasons, or the saved password it was asked to use could
+/// not be used. Crosses to the webview as `{code, message}`, like `ClientError`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConnectError {
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// The page said a password was saved, but the keyring holds none (any more) for this server and name.
+    #[error("No password is saved for this server and name any more. Type the password.")]
+    NoSavedPassword,
+    /// The keyring could not be read.
+    #[error("{}", match .0 {
+        PasswordError::Unavailable { .. } => "Your system keyring is not available, so the saved password cannot be used. Type the password.".to_owned(),
+        PasswordError::Failed(why) => format!("The system keyring failed ({why}), so the saved password cannot be used. Type the password."),
+    })]
+    Keyring(PasswordError),
+}
+
+impl ConnectError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ConnectError::Client(e) => e.code(),
+            ConnectError::NoSavedPassword => "no_saved_password",
+            ConnectError::Keyring(e) => e.code(),
+        }
+    }
+}
+
+impl Serialize for ConnectError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("ConnectError", 2)?;
+        s.serialize_field("code", self.code())?;
+        s.serialize_field("message", &self.to_string())?;
+        s.end()
+    }
+}
+
+/// The password to join with: the one typed, else (when asked) the one saved in the keyring, which
+/// stays in Rust: the webview never sees it. Returns it and whether it came from the keyring.
+async fn password_to_use(
+    passwords: &Passwords,
+    server: &str,
+    username: &str,
+    typed: Option<String>,
+    use_saved: bool,
+) -> std::result::Result<(Option<String>, bool), ConnectError> {
+    let typed = typed.filter(|p| !p.is_empty());
+    if typed.is_some() || !use_saved {
+        return Ok((typed, false));
+    }
+    // Saved under the normalised URL and the registered (trimmed) name, as `connect` saves it.
+    let server = normalize_server_url(server)?;
+    match passwords.load(&server, username.trim()).await {
+        Ok(Some(saved)) => Ok((Some(saved), true)),
+        Ok(None) => Err(ConnectError::NoSavedPassword),
+        Err(e) => Err(ConnectError::Keyring(e)),
+    }
+}
+
+/// What to do in the keyring once the server accepted the join.
+#[derive(Debug, PartialEq, Eq)]
+enum KeyringChange<'a> {
+    Save(&'a str),
+    Forget,
+    Nothing,
+}
+
+/// Remember ticked: save a typed password (a saved one used as is is already there). Unticked
+/// (`Some(false)`): forget. Not said (`None`): the keyring is not touched.
+fn keyring_change<'a>(remember: Option<bool>, password: Option<&'a str>, from_keyring: bool) -> KeyringChange<'a> {
+    match (remember, password) {
+        (Some(true), Some(password)) if !from_keyring => KeyringChange::Save(password),
+        (Some(false), _) => KeyringChange::Forget,
+        _ => KeyringChange::Nothing,
+    }
+}
+
+/// Joins a chat. `password` is what the user typed; without one, `use_saved_password` joins with the
+/// password saved in the keyring for this server and name (read here, never sent to the page).
 #[tauri::command]
+#[allow(clippy::too_many_arguments)] // one per field the page sends, plus Tauri's own
 pub async fn connect(
     app: AppHandle,
     state: State<'_, AppState>,
     server: String,
     username: String,
     password: Option<String>,
+    use_saved_password: Option<bool>,
     remember: Option<bool>,
     events: Channel<Vec<ClientEvent>>,
-) -> Result<SessionInfo> {
+) -> std::result::Result<SessionInfo, ConnectError> {
     let mut session = state.session.lock().await;
     if let Some(previous) = session.take() {
         previous.disconnect().await;
     }
-    let password = password.filter(|p| !p.is_empty());
+    let (password, from_keyring) =
+        password_to_use(&state.passwords, &server, &username, password, use_saved_password.unwrap_or(false)).await?;
     let options = ConnectOptions { server, username, password: password.clone(), timing: Timing::default() };
     let (client, receiver) = ChatClient::connect(options).await?;
     forward_events(receiver, events);
@@ -68,10 +152,10 @@ pub async fn connect(
         keyring_note: None,
     };
     // Only after the server accepted it: a wrong password is never remembered. Unticked: forgotten.
-    let saved = match (remember, &password) {
-        (Some(true), Some(password)) => Some(state.passwords.save(&info.server, &info.name, password).await),
-        (Some(false), _) => Some(state.passwords.forget(&info.server, &info.name).await),
-        _ => None,
+    let saved = match keyring_change(remember, password.as_deref(), from_keyring) {
+        KeyringChange::Save(password) => Some(state.passwords.save(&info.server, &info.name, password).await),
+        KeyringChange::Forget => Some(state.passwords.forget(&info.server, &info.name).await),
+        KeyringChange::Nothing => None,
     };
     if let Some(Err(e)) = saved {
         info.keyring_note = remember.unwrap_or(false).then(|| e.to_string());
@@ -133,14 +217,16 @@ pub async fn forget_server(app: AppHandle, state: State<'_, AppState>, server: S
     Ok(())
 }
 
-/// The password saved for this server and name, if any.
+/// Whether a password is saved for this server and name. Only the answer crosses to the page, never
+/// the password: `connect` reads it itself (`use_saved_password`).
 #[tauri::command]
-pub async fn saved_password(
+pub async fn has_saved_password(
     state: State<'_, AppState>,
     server: String,
     username: String,
-) -> std::result::Result<Option<String>, PasswordError> {
-    state.passwords.load(&server, &username).await
+) -> std::result::Result<bool, PasswordError> {
+    let Ok(server) = normalize_server_url(&server) else { return Ok(false) };
+    Ok(state.passwords.load(&server, username.trim()).await?.is_some())
 }
 
 /// The title carries the unread count; the webview cannot set the native title itself.
@@ -229,4 +315,66 @@ fn recent_path(app: &AppHandle) -> Option<std::path::PathBuf> {
         None => app.path().app_config_dir().ok()?,
     };
     Some(recent::path_in(&dir))
+}
+
+#[cfg(test)]
+mod tests {
+    use confab_secrets::Vault;
+
+    use super::*;
+
+    fn passwords() -> Passwords {
+        Passwords::with_vault(Vault::in_store(keyring_core::sample::Store::new().unwrap()))
+    }
+
+    #[tokio::test]
+    async fn a_saved_password_is_read_in_rust_under_the_normalised_server_and_trimmed_name() {
+        let passwords = passwords();
+        passwords.save("http://10.0.0.5:7878/", "ann", "sesame").await.unwrap();
+        // As the page sends it: the address as shown, the name as typed.
+        let used = password_to_use(&passwords, "10.0.0.5:7878", " ann ", None, true).await.unwrap();
+        assert_eq!(used, (Some("sesame".to_owned()), true));
+        // An empty field counts as nothing typed.
+        let used = password_to_use(&passwords, "http://10.0.0.5:7878", "ann", Some(String::new()), true).await.unwrap();
+        assert_eq!(used, (Some("sesame".to_owned()), true));
+    }
+
+    #[tokio::test]
+    async fn a_typed_password_overrides_the_saved_one_and_nothing_is_read_unless_asked() {
+        let passwords = passwords();
+        passwords.save("http://10.0.0.5:7878/", "ann", "sesame").await.unwrap();
+        let used = password_to_use(&passwords, "10.0.0.5:7878", "ann", Some("typed".into()), true).await.unwrap();
+        assert_eq!(used, (Some("typed".to_owned()), false));
+        let used = password_to_use(&passwords, "10.0.0.5:7878", "ann", None, false).await.unwrap();
+        assert_eq!(used, (None, false));
+    }
+
+    #[tokio::test]
+    async fn no_saved_password_or_no_keyring_is_said_in_words() {
+        let missing = password_to_use(&passwords(), "10.0.0.5:7878", "ann", None, true).await;
+        assert_eq!(missing, Err(ConnectError::NoSavedPassword));
+        let json = serde_json::to_value(missing.unwrap_err()).unwrap();
+        assert_eq!(json["code"], "no_saved_password");
+        assert_eq!(json["message"], "No password is saved for this server and name any more. Type the password.");
+        let invalid = password_to_use(&passwords(), "ftp://x", "ann", None, true).await.unwrap_err();
+        assert_eq!(invalid.code(), "invalid_address");
+        let unavailable = ConnectError::Keyring(PasswordError::Unavailable { detail: "no D-Bus".into() });
+        let json = serde_json::to_value(&unavailable).unwrap();
+        assert_eq!(json["code"], "keyring_unavailable");
+        assert_eq!(
+            json["message"],
+            "Your system keyring is not available, so the saved password cannot be used. Type the password."
+        );
+    }
+
+    #[test]
+    fn the_keyring_is_written_only_for_a_typed_password_and_cleared_when_unticked() {
+        assert_eq!(keyring_change(Some(true), Some("typed"), false), KeyringChange::Save("typed"));
+        // The saved password used as is: already there, not written again.
+        assert_eq!(keyring_change(Some(true), Some("saved"), true), KeyringChange::Nothing);
+        assert_eq!(keyring_change(Some(false), Some("saved"), true), KeyringChange::Forget);
+        assert_eq!(keyring_change(Some(false), None, false), KeyringChange::Forget);
+        assert_eq!(keyring_change(None, Some("typed"), false), KeyringChange::Nothing);
+        assert_eq!(keyring_change(Some(true), None, false), KeyringChange::Nothing);
+    }
 }

@@ -43,7 +43,7 @@ pub fn run() {
             commands::default_host_port,
             commands::watch_nearby,
             commands::copy_text,
-            commands::saved_password,
+            commands::has_saved_password,
         ])
         .build(tauri::generate_context!())
         .expect("error while building the Confab app")

@@ -27,10 +27,13 @@ export class ChatController {
     this.focused = view.isFocused();
     this.nearby = new Map(); // id → chat found on the network
     this.hostInfo = null; // the chat this app hosts, while it does
-    this.savedFor = null; // { server, username } whose password was filled in from the keyring
+    // { server, username } whose saved password (in the keyring, never in the page) joins next
+    this.savedFor = null;
 
     transport.onEvents((events) => this.#onEvents(events));
     view.bindConnect((values) => this.connect(values));
+    // Another server or name: the saved password was for the one picked.
+    view.bindCredentialsEdited(() => this.#dropSavedPassword());
     view.bindSend((text) => this.send(text));
     view.bindDraft((text) => {
       this.#renderCounter(text);
@@ -57,7 +60,7 @@ export class ChatController {
     this.#updateTitle();
     // Hosting and discovery exist in the desktop app only (a browser page cannot run a server);
     // saved passwords need the OS keyring: desktop app only too.
-    this.view.setCapabilities({ hosting: Boolean(this.transport.host), rememberPasswords: Boolean(this.transport.savedPassword) });
+    this.view.setCapabilities({ hosting: Boolean(this.transport.host), rememberPasswords: Boolean(this.transport.hasSavedPassword) });
     if (this.transport.watchNearby) {
       this.#renderNearby();
       this.transport.watchNearby((event) => this.#onNearby(event));
@@ -123,7 +126,12 @@ export class ChatController {
 
   #renderNearby() {
     const chats = [...this.nearby.values()].sort((a, b) => a.chatName.localeCompare(b.chatName));
-    this.view.renderNearby(chats, { onPick: (chat) => this.view.pickServer(chat.url, chat) });
+    this.view.renderNearby(chats, {
+      onPick: (chat) => {
+        this.#dropSavedPassword(); // it was for another server
+        this.view.pickServer(chat.url, chat);
+      },
+    });
   }
 
   #enterChat(session) {
@@ -152,23 +160,37 @@ export class ChatController {
     if (!values.username.trim()) return this.view.showConnectError({ code: 'name_rejected', message: 'Enter your name.' });
     const nameProblem = this.#nameProblem(values.username);
     if (nameProblem) return this.view.showConnectError(nameProblem);
+    // A password saved for this server and name is used by the transport itself (typing one
+    // overrides it); the page never holds it.
+    const saved = Boolean(this.savedFor && this.savedFor.server === values.server && this.savedFor.username === values.username);
+    const useSavedPassword = saved && !values.password;
     this.view.setConnecting(true);
     this.connecting = true;
     this.early = [];
     try {
-      // Unticking only matters for a password the keyring gave us: then it is forgotten. Otherwise the
+      // Unticking only matters for a password saved in the keyring: then it is forgotten. Otherwise the
       // keyring is not touched at all (a locked keyring would ask to be unlocked for nothing).
-      const loaded = this.savedFor && this.savedFor.server === values.server && this.savedFor.username === values.username;
-      const remember = values.remember || (loaded ? false : null);
-      const session = await this.transport.connect({ ...values, remember });
-      this.savedFor = null;
+      const remember = values.remember || (saved ? false : null);
+      const session = await this.transport.connect({ ...values, useSavedPassword, remember });
+      this.#dropSavedPassword();
       this.#enterChat(session);
       if (session.keyringNote) this.view.showBannerNote(session.keyringNote);
     } catch (error) {
       this.connecting = false;
       this.view.setConnecting(false);
+      // The keyring could not give the saved password: the field asks for it like any other.
+      if (['no_saved_password', 'keyring_unavailable', 'keyring_failed'].includes(error.code)) this.#dropSavedPassword();
+      if (useSavedPassword && error.code === 'wrong_password') {
+        error = { ...error, message: 'The saved password is not accepted any more. Type the current password.' };
+      }
       this.view.showConnectError(error);
     }
+  }
+
+  #dropSavedPassword() {
+    if (!this.savedFor) return;
+    this.savedFor = null;
+    this.view.clearSavedPassword();
   }
 
   async send(text) {
@@ -319,12 +341,13 @@ export class ChatController {
   #renderRecent(list) {
     this.view.renderRecent(list, {
       onPick: async (entry) => {
+        this.#dropSavedPassword();
         this.view.fillRecent(entry);
-        if (!this.transport.savedPassword) return;
+        if (!this.transport.hasSavedPassword) return;
         try {
-          const saved = await this.transport.savedPassword(entry.server, entry.username);
+          const saved = await this.transport.hasSavedPassword(entry.server, entry.username);
           // Still the same choice (the keyring can take a moment, e.g. to unlock).
-          if (saved && this.view.fillSavedPassword(entry.username, saved)) {
+          if (saved && this.view.showSavedPassword(entry.username)) {
             this.savedFor = { server: this.view.connectValues().server, username: entry.username };
           }
         } catch (error) {

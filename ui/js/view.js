@@ -43,6 +43,7 @@ export class ChatView {
   #el;
   #nodes = new Map(); // line key → element
   #unseen = 0; // lines added while the user was scrolled up
+  #savedPassword = false; // the connect form says a saved password will be used
 
   constructor() {
     const ids = ['connect-screen', 'chat-screen', 'connect-form', 'server', 'username', 'password', 'remember',
@@ -52,7 +53,7 @@ export class ChatView {
       'host-screen', 'host-form', 'chat-name', 'host-name', 'host-password', 'host-port', 'host-port-hint',
       'host-error', 'host-other-port', 'host-button', 'host-cancel', 'hosting', 'hosting-name', 'hosting-hint',
       'join-urls', 'stop-hosting', 'server-name', 'own-name', 'name-taken', 'name-taken-text', 'rejoin-name',
-      'rejoin-button', 'rejoin-error', 'name-taken-leave'];
+      'rejoin-button', 'rejoin-error', 'name-taken-leave', 'password-saved'];
     // 'connect-screen' → connectScreen
     this.#el = Object.fromEntries(ids.map((id) => [id.replace(/-(\w)/g, (_, c) => c.toUpperCase()), $(id)]));
     const e = this.#el;
@@ -66,6 +67,8 @@ export class ChatView {
       e.input.focus();
     });
     e.hostCancel.addEventListener('click', () => this.showConnect());
+    e.password.addEventListener('input', () => this.#renderSavedPassword());
+    e.remember.addEventListener('change', () => this.#renderSavedPassword());
   }
 
   // ---- user actions ----
@@ -102,6 +105,12 @@ export class ChatView {
   bindLeave(handler) {
     this.#el.leaveButton.addEventListener('click', handler);
     this.#el.nameTakenLeave.addEventListener('click', handler);
+  }
+
+  /** The server or the name was edited by hand. */
+  bindCredentialsEdited(handler) {
+    this.#el.server.addEventListener('input', handler);
+    this.#el.username.addEventListener('input', handler);
   }
 
   bindRejoin(handler) {
@@ -159,6 +168,7 @@ export class ChatView {
     if (server) e.server.value = server;
     if (username) e.username.value = username;
     e.password.value = '';
+    this.#renderSavedPassword();
     this.setConnecting(false);
     (e.server.value ? e.username : e.server).focus();
   }
@@ -188,14 +198,36 @@ export class ChatView {
     e.password.focus();
   }
 
-  /** Fills in a password from the keyring, unless the user moved on meanwhile; returns whether it did. */
-  fillSavedPassword(username, password) {
+  /**
+   * A password is saved for the picked server: the field stays empty and says the saved one will be
+   * used (the page never holds it), Remember is ticked. Not when the user moved on meanwhile; returns
+   * whether it showed.
+   */
+  showSavedPassword(username) {
     const e = this.#el;
     if (e.username.value !== username || e.password.value) return false;
-    e.password.value = password;
+    this.#savedPassword = true;
     e.remember.checked = true;
+    this.#renderSavedPassword();
     e.connectButton.focus();
     return true;
+  }
+
+  /** Back to a plain password field (another server or name, or joined). */
+  clearSavedPassword() {
+    this.#savedPassword = false;
+    this.#renderSavedPassword();
+  }
+
+  #renderSavedPassword() {
+    const e = this.#el;
+    const shown = this.#savedPassword;
+    e.password.placeholder = shown ? 'Saved password will be used' : '';
+    e.passwordSaved.hidden = !shown;
+    if (!shown) return;
+    if (e.password.value) e.passwordSaved.textContent = 'The password you typed is used instead of the saved one.';
+    else if (e.remember.checked) e.passwordSaved.textContent = 'Your saved password will be used. Type one to use another instead.';
+    else e.passwordSaved.textContent = 'Your saved password will be used this once, then removed from the keyring.';
   }
 
   /** A note about saved passwords (the keyring is missing, ...); empty text hides it. */
@@ -218,6 +250,7 @@ export class ChatView {
     const field = {
       invalid_address: e.server, unreachable: e.server, not_a_chat_server: e.server,
       name_rejected: e.username, password_required: e.password, wrong_password: e.password, too_many_attempts: e.password,
+      no_saved_password: e.password, keyring_unavailable: e.password, keyring_failed: e.password,
     }[error.code] ?? e.connectButton;
     field.focus();
     if (field.select) field.select();

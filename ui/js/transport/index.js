@@ -3,10 +3,13 @@
 // and in a plain browser on the page a chat server serves (socketio.js: socket.io-client directly).
 //
 // Interface of a transport:
-//   connect({ server, username, password, remember? }) → Promise<{ server, name, features, limits?, keyringNote? }>
+//   connect({ server, username, password, useSavedPassword?, remember? })
+//       → Promise<{ server, name, features, limits?, keyringNote? }>
+//       useSavedPassword (desktop app, with no password typed): join with the password saved in the
+//       OS keyring, which the transport reads itself (the page never holds it).
 //       rejects with { code, message } (codes: invalid_address, unreachable, not_a_chat_server,
 //       name_invalid, name_rejected, password_required, wrong_password, too_many_attempts,
-//       connection_refused, timeout, …)
+//       connection_refused, timeout, no_saved_password, keyring_unavailable, keyring_failed, …)
 //   send(text) → Promise<localId>        the message is pending until a 'delivered' event
 //   rejoin(name) → Promise<{ name }>     after a 'nameTaken' status: register again with this name
 //       (the same or another); rejects { code, message } like connect. Pending messages stay queued
@@ -25,7 +28,8 @@
 //       { type: 'delivered', localId, message }   { type: 'failed', localId, code, reason }
 //       { type: 'notice', code, message }
 //   recentServers() → Promise<[{ server, username, lastUsed }]>;  forgetServer(server) (and its password)
-//   savedPassword(server, username) → Promise<string|null>  (optional: OS keyring, desktop app only)
+//   hasSavedPassword(server, username) → Promise<bool>  whether a password is saved (never the
+//       password itself; optional: OS keyring, desktop app only)
 //   setTitle(title); notify(title, body)   window title and desktop notification
 //   host({ chatName, hostName, password, port }) → Promise<{ chatName, port, joinUrls, localUrl,
 //       passwordRequired, advertiseError }>, rejects { code, message, freePort? }; stopHosting();

@@ -15,14 +15,22 @@ export function createTauriTransport({ invoke, Channel }) {
   };
 
   return {
-    async connect({ server, username, password, remember }) {
+    // useSavedPassword: join with the password saved in the keyring (Rust reads it; it never comes here).
+    async connect({ server, username, password, useSavedPassword, remember }) {
       const channel = new Channel();
       channel.onmessage = (batch) => {
         if (channel === current) handler(batch);
       };
       current = channel;
       try {
-        return await call('connect', { server, username, password: password || null, remember: remember ?? null, events: channel });
+        return await call('connect', {
+          server,
+          username,
+          password: password || null,
+          useSavedPassword: Boolean(useSavedPassword) && !password,
+          remember: remember ?? null,
+          events: channel,
+        });
       } catch (error) {
         if (current === channel) current = null;
         throw error;
@@ -37,9 +45,9 @@ export function createTauriTransport({ invoke, Channel }) {
     },
     recentServers: () => call('recent_servers').catch(() => []),
     forgetServer: (server) => call('forget_server', { server }),
-    // The password saved in the OS keyring for this server and name (null if none); rejects
-    // { code: 'keyring_unavailable', message } when there is no keyring.
-    savedPassword: (server, username) => call('saved_password', { server, username }),
+    // Whether the OS keyring holds a password for this server and name (only that: the password
+    // itself stays in Rust); rejects { code: 'keyring_unavailable', message } when there is no keyring.
+    hasSavedPassword: (server, username) => call('has_saved_password', { server, username }),
     setTitle: (title) => call('set_title', { title }).catch(() => {}),
     notify: (title, body) => call('notify', { title, body }).catch(() => {}),
     // Hosting: the server runs in Rust; the page then joins it with connect({ server: localUrl }).
