@@ -78,6 +78,9 @@ impl Default for AddressLimits {
 /// messages and about this many bytes of JSON; a client pages on with `after`.
 pub const HISTORY_PAGE_MESSAGES: usize = 200;
 pub const HISTORY_PAGE_BYTES: usize = 256 * 1024;
+/// History bytes one connection may ask for per minute (and at once): a client that asks and never
+/// reads cannot make the server queue more than this for it (a reconnect pages back ~256 KiB).
+pub const HISTORY_KIB_PER_MINUTE: u32 = 2048;
 /// `history` requests per second per connection, and how many at once.
 pub const HISTORY_REQUESTS_PER_SECOND: u32 = 2;
 pub const HISTORY_REQUEST_BURST: u32 = 10;

@@ -18,8 +18,8 @@ use std::{
 use confab_protocol::{
     event,
     limits::{
-        HISTORY_PAGE_BYTES, HISTORY_PAGE_MESSAGES, HISTORY_REQUESTS_PER_SECOND, HISTORY_REQUEST_BURST, TYPING_BURST,
-        TYPING_PER_SECOND,
+        HISTORY_KIB_PER_MINUTE, HISTORY_PAGE_BYTES, HISTORY_PAGE_MESSAGES, HISTORY_REQUESTS_PER_SECOND,
+        HISTORY_REQUEST_BURST, TYPING_BURST, TYPING_PER_SECOND,
     },
     names, now_ms, text, AnnouncementKind, ChatMessage, HistoryRequest, Limits, Notice, RefusalCode, TypingNotice,
 };
@@ -67,6 +67,8 @@ struct Member {
     limiter: Option<DefaultDirectRateLimiter>,
     /// `history` and `users` requests: each answer can be large (finding 2).
     requests: DefaultDirectRateLimiter,
+    /// KiB of history answers: what the server may queue for a client that asks and never reads.
+    history_bytes: DefaultDirectRateLimiter,
     /// Relayed `typing` notices, `true` and `false` alike: each one costs every member a packet
     /// (finding 3: alternating notices filled everyone's queue).
     typing_notices: DefaultDirectRateLimiter,
@@ -139,6 +141,9 @@ impl Room {
                 socket: socket.clone(),
                 limiter: self.limiter(),
                 requests: direct_limiter(HISTORY_REQUESTS_PER_SECOND, HISTORY_REQUEST_BURST),
+                history_bytes: RateLimiter::direct(Quota::per_minute(
+                    NonZeroU32::new(HISTORY_KIB_PER_MINUTE).unwrap_or(NonZeroU32::MIN),
+                )),
                 typing_notices: direct_limiter(TYPING_PER_SECOND, TYPING_BURST),
                 typing: TypingState::default(),
             },
@@ -194,7 +199,12 @@ impl Room {
         let Some(member) = state.members.get(&requester) else { return Ok(Vec::new()) };
         member.requests.check().map_err(|_| RefusalCode::RateLimited)?;
         let limit = request.limit.unwrap_or(HISTORY_PAGE_MESSAGES).clamp(1, HISTORY_PAGE_MESSAGES);
-        Ok(state.history.page_after(request.after, limit, HISTORY_PAGE_BYTES))
+        let page = state.history.page_after(request.after, limit, HISTORY_PAGE_BYTES);
+        let kib = page.iter().map(|m| m.json_len()).sum::<usize>().div_ceil(1024);
+        match NonZeroU32::new(kib as u32) {
+            Some(cost) if !matches!(member.history_bytes.check_n(cost), Ok(Ok(()))) => Err(RefusalCode::RateLimited),
+            _ => Ok(page),
+        }
     }
 
     /// Handles a `users` request (protocol §2.3). Unregistered sockets get nothing.
