@@ -299,8 +299,10 @@ export class ChatView {
           lock.title = 'Needs a password';
           name.append(lock);
         }
-        pick.append(name, el('span', 'who', chat.hostName ? `hosted by ${chat.hostName}` : ''));
-        pick.setAttribute('aria-label', `Join ${chat.chatName}${chat.hostName ? `, hosted by ${chat.hostName}` : ''}${chat.passwordRequired ? ', needs a password' : ''}`);
+        // The address that will be joined, always shown: anyone on the LAN can announce a chat name.
+        const address = chat.url.replace(/^https?:\/\//, '');
+        pick.append(name, el('span', 'who', `${chat.hostName ? `hosted by ${chat.hostName} · ` : ''}${address}`));
+        pick.setAttribute('aria-label', `Join ${chat.chatName}${chat.hostName ? `, hosted by ${chat.hostName}` : ''} at ${address}${chat.passwordRequired ? ', needs a password' : ''}`);
         pick.addEventListener('click', () => onPick(chat));
         item.append(pick);
         return item;
