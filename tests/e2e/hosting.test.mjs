@@ -41,7 +41,11 @@ async function fill(id, value) {
 }
 
 /** The other person, through a join URL: the official JS client (socket.gone: disconnected). */
-const person = (url, name) => joinAs(url, name, { gone: true });
+const person = (url, name, password) => joinAs(url, name, { gone: true, password });
+
+/** The text of an element, whether or not it is laid out (textContent), and whether it is shown. */
+const shown = (id) =>
+  driver.executeScript('const e = document.getElementById(arguments[0]); return { text: e.textContent.replace(/\\s+/g, " ").trim(), visible: e.getClientRects().length > 0 }', id);
 
 /** The pid of the running app (tests run one app at a time). */
 async function appPid() {
@@ -107,6 +111,19 @@ describe('Hosting and discovery in the desktop app', () => {
       await driver.findElement(By.id('host-open')).click();
       await visible('#host-screen');
       assert.equal(await driver.findElement(By.id('host-port')).getAttribute('value'), '7878');
+      // The form says who can join and that the chat is not encrypted, and suggests a password.
+      const reach = await shown('host-reach');
+      assert.ok(reach.visible);
+      assert.match(reach.text, /Anyone on the networks this computer is on can join/);
+      assert.match(reach.text, /not encrypted \(plain HTTP\): others on the same network, such as the same Wi-Fi, can read it/);
+      const note = await shown('host-password-note');
+      assert.ok(note.visible, 'a note beside the empty password field');
+      assert.match(note.text, /No password: anyone on the network can join\. Setting one is a good idea\./);
+      await fill('host-password', 'x');
+      assert.equal((await shown('host-password-note')).visible, false, 'no note once a password is typed');
+      await driver.findElement(By.id('host-password')).sendKeys(Key.BACK_SPACE);
+      assert.equal((await shown('host-password-note')).visible, true, 'the note is back when the field is emptied');
+      await screenshot('host-form');
       await fill('chat-name', 'E2E chat');
       await fill('host-name', 'hoster');
       await fill('host-port', String(port));
@@ -136,6 +153,16 @@ describe('Hosting and discovery in the desktop app', () => {
       assert.doesNotMatch(url, /127\.0\.0\.1|\[::1\]/);
     }
     await line('hoster has joined the chat');
+    // No password: the bar says the chat is open to the network, unencrypted, and how to close it.
+    const access = await shown('hosting-access');
+    assert.ok(access.visible);
+    assert.equal(access.text, 'Open to anyone on this network — no password.');
+    const suggest = await shown('hosting-suggest');
+    assert.ok(suggest.visible);
+    assert.match(suggest.text, /stop and host again with a room password/);
+    const plain = await shown('hosting-plain');
+    assert.ok(plain.visible);
+    assert.match(plain.text, /Not encrypted: others on the same network \(such as the same Wi-Fi\) can read the chat\./);
     const copy = await driver.findElement(By.css('#join-urls .copy'));
     await copy.click();
     await driver.wait(until.elementTextMatches(copy, /Copied|Copy failed/), WAIT);
@@ -197,10 +224,18 @@ describe('Hosting and discovery in the desktop app', () => {
     await driver.findElement(By.id('host-open')).click();
     await visible('#host-screen');
     await fill('host-port', '0');
+    // This time with a room password: no note in the form, and the bar says it is protected.
+    await fill('host-password', 'letmein');
+    assert.equal((await shown('host-password-note')).visible, false);
     await driver.findElement(By.id('host-button')).click();
     await visible('#hosting');
+    const access = await shown('hosting-access');
+    assert.match(access.text, /^Password protected: people on this computer’s networks need the password to join\.$/);
+    assert.equal((await shown('hosting-suggest')).visible, false, 'no password suggested when there is one');
+    assert.match((await shown('hosting-plain')).text, /Not encrypted/);
+    await screenshot('hosting-password');
     const url = (await texts('#join-urls code'))[0];
-    const last = await person(url, 'lastguest');
+    const last = await person(url, 'lastguest', 'letmein');
     await line('lastguest has joined the chat');
     // A polite kill (as at logout) quits the app the normal way; its exit handler stops the server.
     process.kill(await appPid(), 'SIGTERM');

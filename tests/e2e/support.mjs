@@ -134,10 +134,10 @@ export function e2e({ wait, driver, shots }) {
    * The other person: the official JS client, registered under `name`. Received messages collect
    * in socket.received; with `history`, the history sent on joining too; with `gone`,
    * socket.gone resolves on disconnect. With `seed`, it registers as a seed client does: no ack
-   * asked, the answer is the server's `register` event.
+   * asked, the answer is the server's `register` event. `password`: the room password.
    */
-  async function person(url, name, { history = false, gone = false, seed = false } = {}) {
-    const socket = io(url, { transports: ['websocket'], reconnection: false });
+  async function person(url, name, { history = false, gone = false, seed = false, password } = {}) {
+    const socket = io(url, { transports: ['websocket'], reconnection: false, auth: password ? { password } : {} });
     sockets.add(socket);
     socket.received = [];
     socket.on('message', (m) => socket.received.push(m));

@@ -53,7 +53,8 @@ export class ChatView {
       'host-screen', 'host-form', 'chat-name', 'host-name', 'host-password', 'host-port', 'host-port-hint',
       'host-error', 'host-other-port', 'host-button', 'host-cancel', 'hosting', 'hosting-name', 'hosting-hint',
       'join-urls', 'stop-hosting', 'server-name', 'own-name', 'name-taken', 'name-taken-text', 'rejoin-name',
-      'rejoin-button', 'rejoin-error', 'name-taken-leave', 'password-saved'];
+      'rejoin-button', 'rejoin-error', 'name-taken-leave', 'password-saved', 'host-password-note', 'hosting-access',
+      'hosting-suggest'];
     // 'connect-screen' → connectScreen
     this.#el = Object.fromEntries(ids.map((id) => [id.replace(/-(\w)/g, (_, c) => c.toUpperCase()), $(id)]));
     const e = this.#el;
@@ -69,6 +70,7 @@ export class ChatView {
     e.hostCancel.addEventListener('click', () => this.showConnect());
     e.password.addEventListener('input', () => this.#renderSavedPassword());
     e.remember.addEventListener('change', () => this.#renderSavedPassword());
+    e.hostPassword.addEventListener('input', () => this.#renderHostPasswordNote());
   }
 
   // ---- user actions ----
@@ -327,6 +329,7 @@ export class ChatView {
     e.hostScreen.hidden = false;
     if (!e.hostName.value) e.hostName.value = e.username.value.trim();
     if (e.hostPort.value === '') e.hostPort.value = String(port);
+    this.#renderHostPasswordNote();
     this.clearHostError();
     this.setHosting(false);
     (e.chatName.value ? e.hostName : e.chatName).focus();
@@ -335,6 +338,11 @@ export class ChatView {
   hostValues() {
     const e = this.#el;
     return { chatName: e.chatName.value.trim(), hostName: e.hostName.value.trim(), password: e.hostPassword.value, port: e.hostPort.value.trim() };
+  }
+
+  /** Without a room password, a note beside the field suggests one. */
+  #renderHostPasswordNote() {
+    this.#el.hostPasswordNote.hidden = this.#el.hostPassword.value !== '';
   }
 
   setHostPort(port) {
@@ -377,6 +385,12 @@ export class ChatView {
   showHostingBar(info, { onCopy }) {
     const e = this.#el;
     e.hostingName.textContent = `“${info.chatName}”`;
+    // Who can get in, in words: the whole network unless there is a password.
+    e.hostingAccess.textContent = info.passwordRequired
+      ? 'Password protected: people on this computer’s networks need the password to join.'
+      : 'Open to anyone on this network — no password.';
+    e.hostingSuggest.textContent = info.passwordRequired ? '' : 'To keep it to people you invite, stop and host again with a room password.';
+    e.hostingSuggest.hidden = info.passwordRequired;
     if (info.joinUrls.length) {
       e.hostingHint.textContent = `Others join with${info.passwordRequired ? ' (and the password)' : ''}:`;
     } else {
