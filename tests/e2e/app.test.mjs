@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFile, readdir, readlink } from 'node:fs/promises';
+import { networkInterfaces } from 'node:os';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { By, Key, until } from 'selenium-webdriver';
@@ -263,5 +264,75 @@ describe('Confab desktop app', () => {
     const error = await visible('#connect-error');
     assert.match(await error.getText(), /is taken on this server, or not allowed there/);
     await screenshot('connect-error');
+  });
+
+  test('asks before a password goes over plain http to another computer, once per server', async () => {
+    // This machine's own network address: not loopback, so the app treats it as another computer.
+    const ip = Object.values(networkInterfaces()).flat().find((a) => a.family === 'IPv4' && !a.internal)?.address;
+    assert.ok(ip, 'a non-loopback IPv4 address (see ip -4 addr)');
+    const open = await freePort('0.0.0.0');
+    await startProcess(CONFAB_SERVER_BIN, ['--bind', '0.0.0.0', '--port', String(open), '--password', 'hunter2'], /listening/);
+    const watcher = await joinAs(`http://127.0.0.1:${open}`, 'watcher', { password: 'hunter2' });
+    const joins = () => watcher.received.filter((m) => m.kind === 'join' && m.name === 'wary').length;
+    const dialogOpen = () => driver.executeScript("return document.getElementById('plain-http').open");
+    const remote = `${ip}:${open}`;
+
+    // No password: nothing to ask (the server says it wants one).
+    await join(remote, 'wary');
+    await driver.wait(until.elementTextMatches(driver.findElement(By.id('connect-error')), /needs a password/), WAIT);
+    assert.equal(await dialogOpen(), false);
+
+    // With a password: asked first. Cancel (or Escape) joins nothing and keeps the form.
+    await join(remote, 'wary', 'hunter2');
+    const dialog = await visible('#plain-http');
+    const question = await dialog.getText();
+    assert.match(question, /This server is not encrypted: the password and the chat can be read by others on the network\. Join anyway\?/);
+    assert.ok(question.includes(remote), question);
+    assert.equal(await driver.findElement(By.id('plain-http-join')).getText(), 'Join anyway');
+    assert.equal(await driver.switchTo().activeElement().getAttribute('id'), 'plain-http-cancel');
+    await screenshot('plain-http');
+    await driver.findElement(By.id('plain-http-cancel')).click();
+    await driver.wait(async () => !(await dialogOpen()), WAIT);
+    assert.equal(await driver.findElement(By.id('connect-screen')).isDisplayed(), true);
+    await driver.findElement(By.id('connect-button')).click();
+    await visible('#plain-http');
+    await driver.switchTo().activeElement().sendKeys(Key.ESCAPE);
+    await driver.wait(async () => !(await dialogOpen()), WAIT);
+    assert.equal(await driver.findElement(By.id('connect-screen')).isDisplayed(), true);
+    assert.equal(joins(), 0, 'nobody joined after Cancel');
+
+    // Join anyway joins.
+    await driver.findElement(By.id('connect-button')).click();
+    await visible('#plain-http');
+    await driver.findElement(By.id('plain-http-join')).click();
+    await visible('#chat-screen');
+    await line('wary has joined the chat');
+    await waitFor('the watcher to see wary join', () => joins() === 1);
+    await leave();
+
+    // Remembered for this server while the app runs: the join goes through without a question
+    // (an open question would hold it on the connect screen).
+    await join(remote, 'wary', 'hunter2');
+    await visible('#chat-screen');
+    assert.equal(await dialogOpen(), false);
+    await waitFor('the watcher to see wary join again', () => joins() === 2);
+    await leave();
+
+    // Per server: another port on the same address asks again.
+    const other = await freePort('0.0.0.0');
+    await join(`${ip}:${other}`, 'wary', 'hunter2');
+    await visible('#plain-http');
+    await driver.findElement(By.id('plain-http-cancel')).click();
+    await driver.wait(async () => !(await dialogOpen()), WAIT);
+
+    // Loopback and https never ask: the join (or its failure) comes straight away.
+    await join(`127.0.0.1:${open}`, 'wary', 'hunter2');
+    await visible('#chat-screen');
+    assert.equal(await dialogOpen(), false);
+    await leave();
+    await join(`https://${ip}:${other}`, 'wary', 'hunter2');
+    await driver.wait(until.elementTextMatches(driver.findElement(By.id('connect-error')), /Cannot reach/), WAIT);
+    assert.equal(await dialogOpen(), false);
+    watcher.close();
   });
 });

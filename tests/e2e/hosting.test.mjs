@@ -98,6 +98,9 @@ describe('Hosting and discovery in the desktop app', () => {
     // A locked chat puts the cursor in the password field.
     assert.equal(await driver.switchTo().activeElement().getAttribute('id'), 'password');
     await driver.findElement(By.id('password')).sendKeys('pw', Key.ENTER);
+    // A password over plain http to another computer (the chat's network address): asked first.
+    await visible('#plain-http');
+    await driver.findElement(By.id('plain-http-join')).click();
     await visible('#chat-screen');
     await line('finder has joined the chat');
     await driver.findElement(By.id('leave-button')).click();

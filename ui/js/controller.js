@@ -1,6 +1,7 @@
 // Connects user actions, the transport and the model/view. No DOM here (view.js), no network
 // details (transport/), no chat state of its own (model.js).
 
+import { plainHttpRemote } from './address.js';
 import { charCount, nameRefusalText, validateName } from './protocol.js';
 
 // Stop-typing notice after this much quiet in the input.
@@ -29,6 +30,8 @@ export class ChatController {
     this.hostInfo = null; // the chat this app hosts, while it does
     // { server, username } whose saved password (in the keyring, never in the page) joins next
     this.savedFor = null;
+    // Servers the user agreed to send a password to over plain http, for as long as the app runs.
+    this.plainHttpAgreed = new Set();
 
     transport.onEvents((events) => this.#onEvents(events));
     view.bindConnect((values) => this.connect(values));
@@ -164,6 +167,7 @@ export class ChatController {
     // overrides it); the page never holds it.
     const saved = Boolean(this.savedFor && this.savedFor.server === values.server && this.savedFor.username === values.username);
     const useSavedPassword = saved && !values.password;
+    if ((values.password || useSavedPassword) && !(await this.#plainHttpAgreed(values.server))) return;
     this.view.setConnecting(true);
     this.connecting = true;
     this.early = [];
@@ -185,6 +189,20 @@ export class ChatController {
       }
       this.view.showConnectError(error);
     }
+  }
+
+  /**
+   * A password over plain http to another computer can be read on the way: the user says whether to
+   * go on, once per server while the app runs. A page served by the chat server itself joins only
+   * that server (it is already talking to it the same way): no question there.
+   */
+  async #plainHttpAgreed(server) {
+    if (this.transport.fixedServer) return true;
+    const key = plainHttpRemote(server);
+    if (!key || this.plainHttpAgreed.has(key)) return true;
+    if (!(await this.view.confirmPlainHttp(server))) return false;
+    this.plainHttpAgreed.add(key);
+    return true;
   }
 
   #dropSavedPassword() {

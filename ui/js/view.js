@@ -53,8 +53,8 @@ export class ChatView {
       'host-screen', 'host-form', 'chat-name', 'host-name', 'host-password', 'host-port', 'host-port-hint',
       'host-error', 'host-other-port', 'host-button', 'host-cancel', 'hosting', 'hosting-name', 'hosting-hint',
       'join-urls', 'stop-hosting', 'server-name', 'own-name', 'name-taken', 'name-taken-text', 'rejoin-name',
-      'rejoin-button', 'rejoin-error', 'name-taken-leave', 'password-saved', 'host-password-note', 'hosting-access',
-      'hosting-suggest'];
+      'rejoin-button', 'rejoin-error', 'name-taken-leave', 'password-saved', 'plain-http', 'plain-http-server',
+      'plain-http-join', 'plain-http-cancel', 'host-password-note', 'hosting-access', 'hosting-suggest'];
     // 'connect-screen' → connectScreen
     this.#el = Object.fromEntries(ids.map((id) => [id.replace(/-(\w)/g, (_, c) => c.toUpperCase()), $(id)]));
     const e = this.#el;
@@ -71,6 +71,8 @@ export class ChatView {
     e.password.addEventListener('input', () => this.#renderSavedPassword());
     e.remember.addEventListener('change', () => this.#renderSavedPassword());
     e.hostPassword.addEventListener('input', () => this.#renderHostPasswordNote());
+    e.plainHttpJoin.addEventListener('click', () => e.plainHttp.close('join'));
+    e.plainHttpCancel.addEventListener('click', () => e.plainHttp.close('cancel'));
   }
 
   // ---- user actions ----
@@ -230,6 +232,31 @@ export class ChatView {
     if (e.password.value) e.passwordSaved.textContent = 'The password you typed is used instead of the saved one.';
     else if (e.remember.checked) e.passwordSaved.textContent = 'Your saved password will be used. Type one to use another instead.';
     else e.passwordSaved.textContent = 'Your saved password will be used this once, then removed from the keyring.';
+  }
+
+  /**
+   * Asks before a password goes over plain http to another computer; resolves true for Join anyway,
+   * false for Cancel (or Escape).
+   */
+  confirmPlainHttp(server) {
+    const e = this.#el;
+    const dialog = e.plainHttp;
+    if (dialog.open) return Promise.resolve(false);
+    e.plainHttpServer.textContent = shortServer(server);
+    dialog.returnValue = '';
+    return new Promise((resolve) => {
+      dialog.addEventListener(
+        'close',
+        () => {
+          const join = dialog.returnValue === 'join';
+          (join ? e.connectButton : e.server).focus();
+          resolve(join);
+        },
+        { once: true },
+      );
+      dialog.showModal();
+      e.plainHttpCancel.focus();
+    });
   }
 
   /** A note about saved passwords (the keyring is missing, ...); empty text hides it. */
