@@ -35,6 +35,12 @@ pub struct Advertiser {
 impl Advertiser {
     /// Advertises `chat` on every interface (addresses follow interface changes).
     pub fn start(chat: &ChatAnnouncement) -> Result<Self, DiscoveryError> {
+        Self::start_with(chat, None)
+    }
+
+    /// [`Advertiser::start`] for a chat served over TLS: the TXT property `fp` carries its
+    /// certificate's SHA-256 fingerprint, so clients join with `https` and can check it.
+    pub fn start_with(chat: &ChatAnnouncement, fingerprint: Option<&str>) -> Result<Self, DiscoveryError> {
         let machine = gethostname::gethostname().to_string_lossy().into_owned();
         let machine = sanitize_label(&machine);
         // Instance names must be unique on the network: the machine and port make them so.
@@ -46,6 +52,8 @@ impl Advertiser {
             ("password", if chat.password_required { "yes" } else { "no" }),
             ("proto", protocol.as_str()),
         ];
+        let mut properties = properties.to_vec();
+        properties.extend(fingerprint.map(|fp| ("fp", fp)));
         let info =
             ServiceInfo::new(SERVICE_TYPE, &instance, &format!("{machine}.local."), "", chat.port, &properties[..])?
                 .enable_addr_auto();
@@ -84,6 +92,8 @@ pub struct FoundChat {
     pub port: u16,
     /// Every address it was seen with; [`FoundChat::url`] picks the best.
     pub addresses: Vec<IpAddr>,
+    /// The SHA-256 fingerprint of its TLS certificate, when it speaks TLS (TXT `fp`).
+    pub fingerprint: Option<String>,
 }
 
 impl FoundChat {
@@ -91,7 +101,8 @@ impl FoundChat {
     /// link-local address is known (unusable in a URL without a zone): wait for the next update.
     pub fn url(&self) -> Option<String> {
         let best = self.addresses.iter().filter(|ip| !ip.is_loopback()).min_by_key(|ip| address_rank(ip))?;
-        (address_rank(best) < 3).then(|| format!("http://{}", std::net::SocketAddr::new(*best, self.port)))
+        let scheme = if self.fingerprint.is_some() { "https" } else { "http" };
+        (address_rank(best) < 3).then(|| format!("{scheme}://{}", std::net::SocketAddr::new(*best, self.port)))
     }
 }
 
@@ -181,6 +192,7 @@ impl Browser {
                         protocol_version: txt("proto"),
                         port: service.get_port(),
                         addresses: service.get_addresses().iter().map(|ip| ip.to_ip_addr()).collect(),
+                        fingerprint: Some(txt("fp")).filter(|fp| !fp.is_empty()),
                         instance,
                         responder,
                     };
@@ -232,6 +244,7 @@ mod tests {
             protocol_version: confab_protocol::PROTOCOL_VERSION.to_string(),
             port: 7878,
             addresses: addresses.iter().map(|a| a.parse().unwrap()).collect(),
+            fingerprint: None,
         }
     }
 
@@ -242,6 +255,8 @@ mod tests {
         assert_eq!(found(&["2001:db8::5"]).url().as_deref(), Some("http://[2001:db8::5]:7878"));
         assert_eq!(found(&["fe80::1"]).url(), None);
         assert_eq!(found(&[]).url(), None);
+        let tls = FoundChat { fingerprint: Some("AB:CD".into()), ..found(&["10.0.0.2"]) };
+        assert_eq!(tls.url().as_deref(), Some("https://10.0.0.2:7878"), "a chat with a certificate is joined over TLS");
     }
 
     #[test]

@@ -34,3 +34,4 @@ pub use config::{AddressLimits, Limits, ServerConfig, TlsFiles};
 pub use error::{Error, Result};
 pub use net::join_urls;
 pub use server::{start, ServerHandle};
+pub use tls::fingerprint as tls_fingerprint_of;

@@ -109,6 +109,10 @@ struct Serve {
     /// The private key of --tls-cert (PEM).
     #[arg(long, env = "CONFAB_TLS_KEY", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Serve HTTPS/WSS with this machine's own certificate (made once, kept in the data directory),
+    /// for a LAN chat without a public certificate: clients check it by the fingerprint printed at start.
+    #[arg(long, conflicts_with = "tls_cert")]
+    tls_self_signed: bool,
     /// Advertise the chat on the local network (mDNS / DNS-SD) so Confab apps list it.
     #[arg(long)]
     advertise: bool,
@@ -136,6 +140,16 @@ struct Serve {
 }
 
 impl Serve {
+    /// `--tls-cert/--tls-key`, or this machine's own certificate with `--tls-self-signed`.
+    fn tls_files(&self) -> Result<Option<TlsFiles>, String> {
+        if self.tls_self_signed {
+            let dir =
+                dirs::data_dir().ok_or("no data directory (set XDG_DATA_HOME)")?.join("confab-server").join("tls");
+            return TlsFiles::self_signed_in(&dir).map(Some).map_err(|e| e.to_string());
+        }
+        Ok(self.tls_cert.clone().zip(self.tls_key.clone()).map(|(cert, key)| TlsFiles { cert, key }))
+    }
+
     fn config(&self) -> Result<ServerConfig, String> {
         if self.burst == 0 {
             return Err("--burst must be at least 1".into());
@@ -159,7 +173,7 @@ impl Serve {
             allowed_hosts: self.allowed_hosts.clone(),
             allowed_origins: self.allowed_origins.clone(),
             register_within: limits::REGISTER_WITHIN,
-            tls: self.tls_cert.clone().zip(self.tls_key.clone()).map(|(cert, key)| TlsFiles { cert, key }),
+            tls: self.tls_files()?,
             address_limits: AddressLimits {
                 max_connections_per_address: self.max_connections_per_address,
                 max_connections: self.max_connections,
@@ -251,11 +265,14 @@ async fn serve(cli: Serve) -> ExitCode {
             port: server.local_addr().port(),
             password_required: protected,
         };
-        Advertiser::start(&chat)
+        Advertiser::start_with(&chat, server.tls_fingerprint())
             .inspect(|_| println!("Advertised on the local network as \"{}\".", chat.chat_name))
             .inspect_err(|error| eprintln!("confab-server: {error}; others can still join by URL"))
             .ok()
     });
+    if let Some(fingerprint) = server.tls_fingerprint() {
+        println!("TLS certificate fingerprint (SHA-256), for people to check: {fingerprint}");
+    }
     println!("Press Ctrl+C to stop.");
 
     wait_for_stop_signal().await;

@@ -50,6 +50,8 @@ pub struct ServerHandle {
     /// Fires the shutdown sequence inside the server task.
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
+    /// Set when serving TLS (see [`ServerHandle::tls_fingerprint`]).
+    tls_fingerprint: Option<String>,
 }
 
 /// Pending connections the kernel queues before `accept`. tokio's `TcpListener::bind` uses 128: a
@@ -69,6 +71,7 @@ fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
 pub async fn start(addr: SocketAddr, config: ServerConfig) -> Result<ServerHandle> {
     // Bad TLS files are said before anything listens.
     let tls = config.tls.as_ref().map(TlsFiles::acceptor).transpose()?;
+    let tls_fingerprint = config.tls.as_ref().map(TlsFiles::fingerprint).transpose()?;
     let listener = bind(addr).map_err(|source| match source.kind() {
         std::io::ErrorKind::AddrInUse => Error::AddressInUse { addr },
         _ => Error::Bind { addr, source },
@@ -151,7 +154,7 @@ pub async fn start(addr: SocketAddr, config: ServerConfig) -> Result<ServerHandl
         None => tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(stopped).await }),
     };
     tracing::info!(%local_addr, "chat server listening");
-    Ok(ServerHandle { local_addr, room, io, shutdown: Some(shutdown), task: Some(task) })
+    Ok(ServerHandle { local_addr, room, io, tls_fingerprint, shutdown: Some(shutdown), task: Some(task) })
 }
 
 impl ServerHandle {
@@ -163,7 +166,13 @@ impl ServerHandle {
     /// `http://…` URLs other machines can join with: every non-loopback address when bound to all
     /// interfaces, else the bound address.
     pub fn join_urls(&self) -> Vec<String> {
-        net::join_urls(self.local_addr)
+        net::join_urls(self.local_addr, self.tls_fingerprint.is_some())
+    }
+
+    /// The SHA-256 fingerprint of the certificate when the server speaks TLS: what clients check a
+    /// self-signed LAN chat by.
+    pub fn tls_fingerprint(&self) -> Option<&str> {
+        self.tls_fingerprint.as_deref()
     }
 
     /// Number of registered users.

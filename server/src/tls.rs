@@ -114,3 +114,74 @@ impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, TlsL
         PeerAddr(*stream.remote_addr())
     }
 }
+
+/// The SHA-256 fingerprint of a DER certificate, as browsers show it (`AB:CD:…`, 32 pairs).
+pub fn fingerprint(der: &[u8]) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, der);
+    digest.as_ref().iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
+}
+
+impl TlsFiles {
+    /// The fingerprint of the certificate these files hold (the first of the chain).
+    pub fn fingerprint(&self) -> Result<String, TlsError> {
+        let cert = CertificateDer::from_pem_file(&self.cert)
+            .map_err(|e| TlsError::Certificate { path: self.cert.clone(), reason: e.to_string() })?;
+        Ok(fingerprint(&cert))
+    }
+
+    /// This machine's own certificate in `dir` (`cert.pem`, `key.pem`), made on first use and kept:
+    /// for a LAN chat no public certificate exists, so its identity is this certificate, and clients
+    /// recognise it by its fingerprint (shown beside the join URLs, carried in the mDNS record).
+    pub fn self_signed_in(dir: &std::path::Path) -> Result<TlsFiles, TlsError> {
+        let files = TlsFiles { cert: dir.join("cert.pem"), key: dir.join("key.pem") };
+        if files.cert.exists() && files.key.exists() {
+            return Ok(files);
+        }
+        let failed = |reason: String| TlsError::Certificate { path: files.cert.clone(), reason };
+        std::fs::create_dir_all(dir).map_err(|e| failed(e.to_string()))?;
+        let machine = gethostname::gethostname().to_string_lossy().into_owned();
+        let mut names = vec!["localhost".to_owned(), format!("{machine}.local"), machine];
+        names.extend(if_addrs::get_if_addrs().unwrap_or_default().into_iter().map(|i| i.ip().to_string()));
+        names.dedup();
+        let key = rcgen::KeyPair::generate().map_err(|e| failed(e.to_string()))?;
+        let mut params = rcgen::CertificateParams::new(names).map_err(|e| failed(e.to_string()))?;
+        params.distinguished_name.push(rcgen::DnType::CommonName, "Confab chat");
+        let cert = params.self_signed(&key).map_err(|e| failed(e.to_string()))?;
+        write_private(&files.key, key.serialize_pem().as_bytes()).map_err(|e| failed(e.to_string()))?;
+        std::fs::write(&files.cert, cert.pem()).map_err(|e| failed(e.to_string()))?;
+        Ok(files)
+    }
+}
+
+/// Writes a file only its owner can read (a private key).
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_self_signed_certificate_is_made_once_and_kept() {
+        let dir = std::env::temp_dir().join(format!("confab-self-signed-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let first = TlsFiles::self_signed_in(&dir).unwrap();
+        let print = first.fingerprint().unwrap();
+        assert_eq!(print.len(), 32 * 3 - 1, "{print}");
+        let again = TlsFiles::self_signed_in(&dir).unwrap();
+        assert_eq!(again.fingerprint().unwrap(), print, "the same identity next time");
+        assert!(first.acceptor().is_ok());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&first.key).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -15,7 +15,8 @@ async fn an_advertised_chat_is_found_then_lost() {
         password_required: true,
     };
     let mut browser = Browser::start().expect("browser");
-    let advertiser = Advertiser::start(&chat).expect("advertiser");
+    // A chat served over TLS carries its certificate's fingerprint.
+    let advertiser = Advertiser::start_with(&chat, Some("AB:CD:EF")).expect("advertiser");
 
     let found = tokio::time::timeout(Duration::from_secs(10), async {
         loop {
@@ -32,7 +33,9 @@ async fn an_advertised_chat_is_found_then_lost() {
     assert!(found.password_required);
     assert_eq!(found.protocol_version, confab_server::protocol::PROTOCOL_VERSION.to_string());
     assert_eq!(found.port, port);
-    assert!(found.url().unwrap().ends_with(&format!(":{port}")));
+    assert_eq!(found.fingerprint.as_deref(), Some("AB:CD:EF"));
+    let url = found.url().unwrap();
+    assert!(url.starts_with("https://") && url.ends_with(&format!(":{port}")), "{url}");
 
     drop(advertiser);
     let lost = tokio::time::timeout(Duration::from_secs(10), async {

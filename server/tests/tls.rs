@@ -22,7 +22,8 @@ fn certificate(dir: &str) -> (TlsFiles, CertificateDer<'static>) {
     (files, cert.der().clone())
 }
 
-async fn https_get(addr: SocketAddr, trusted: &CertificateDer<'static>, path: &str) -> String {
+/// The response, and the fingerprint of the certificate the server presented.
+async fn https_get_seen(addr: SocketAddr, trusted: &CertificateDer<'static>, path: &str) -> (String, String) {
     let mut roots = rustls::RootCertStore::empty();
     roots.add(trusted.clone()).unwrap();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -37,9 +38,14 @@ async fn https_get(addr: SocketAddr, trusted: &CertificateDer<'static>, path: &s
     tls.write_all(format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes())
         .await
         .unwrap();
+    let presented = tls.get_ref().1.peer_certificates().expect("a certificate")[0].clone();
     let mut response = String::new();
     let _ = tls.read_to_string(&mut response).await;
-    response
+    (response, confab_server::tls_fingerprint_of(&presented))
+}
+
+async fn https_get(addr: SocketAddr, trusted: &CertificateDer<'static>, path: &str) -> String {
+    https_get_seen(addr, trusted, path).await.0
 }
 
 #[tokio::test]
@@ -68,4 +74,19 @@ async fn unusable_tls_files_are_named_at_start() {
         Err(other) => panic!("expected a TLS error, got {other}"),
         Ok(_) => panic!("a server started without its key"),
     }
+}
+
+#[tokio::test]
+async fn a_lan_chat_is_recognised_by_the_fingerprint_of_its_own_certificate() {
+    let dir = std::env::temp_dir().join(format!("confab-tls-own-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let files = TlsFiles::self_signed_in(&dir).expect("made once");
+    let der = rustls::pki_types::pem::PemObject::from_pem_file(&files.cert).expect("PEM");
+    let server = support::start_server(ServerConfig { tls: Some(files), ..ServerConfig::default() }).await;
+    let printed = server.tls_fingerprint().expect("a TLS server has a fingerprint").to_owned();
+    let (health, presented) = https_get_seen(server.local_addr(), &der, "/health").await;
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    assert_eq!(presented, printed, "what a client sees is what the host shows");
+    assert!(server.join_urls().iter().all(|url| url.starts_with("https://")), "{:?}", server.join_urls());
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -81,6 +81,7 @@ mod tests {
             protocol_version: "1".into(),
             port: 9,
             addresses: vec!["fe80::1".parse().unwrap()],
+            fingerprint: None,
         };
         assert_eq!(NearbyEvent::found(chat.clone()), None);
         chat.addresses.push("10.1.2.3".parse().unwrap());
