@@ -141,7 +141,13 @@ pub async fn connect(
     }
     let (password, from_keyring) =
         password_to_use(&state.passwords, &server, &username, password, use_saved_password.unwrap_or(false)).await?;
-    let options = ConnectOptions { server, username, password: password.clone(), timing: Timing::default() };
+    let options = ConnectOptions {
+        server,
+        username,
+        password: password.clone(),
+        trust: Default::default(),
+        timing: Timing::default(),
+    };
     let (client, receiver) = ChatClient::connect(options).await?;
     forward_events(receiver, events);
     let mut info = SessionInfo {

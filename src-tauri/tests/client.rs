@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use confab_app::client::{ChatClient, ClientError, ClientEvent, ConnectOptions, ConnectionState, Features, Timing};
+use confab_app::client::{
+    ChatClient, ClientError, ClientEvent, ConnectOptions, ConnectionState, Features, Timing, Trust,
+};
 use confab_server::{ServerConfig, ServerHandle};
 use serde_json::{json, Value};
 use socketioxide::extract::{AckSender, Data, SocketRef};
@@ -48,7 +50,13 @@ async fn start_server(addr: &str, password: Option<&str>) -> ServerHandle {
 }
 
 fn options(server: impl Into<String>, name: &str) -> ConnectOptions {
-    ConnectOptions { server: server.into(), username: name.into(), password: None, timing: fast() }
+    ConnectOptions {
+        server: server.into(),
+        username: name.into(),
+        password: None,
+        trust: Trust::System,
+        timing: fast(),
+    }
 }
 
 /// The events of one client, with waiting helpers that fail the test instead of hanging.
@@ -390,6 +398,47 @@ async fn the_client_allows_exactly_what_the_server_says_it_allows() {
     a_events.delivered(id).await;
     assert_eq!(a.send(&"é".repeat(3001)).unwrap_err(), ClientError::MessageTooLong { len: 3001, max: 3000 });
     a.disconnect().await;
+    server.stop().await.unwrap();
+}
+
+/// A chat over TLS with its own certificate (what a LAN host has), and its fingerprint.
+async fn tls_server(tag: &str) -> (ServerHandle, String) {
+    let dir = std::env::temp_dir().join(format!("confab-client-tls-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let files = confab_server::TlsFiles::self_signed_in(&dir).expect("a certificate");
+    let config = ServerConfig { tls: Some(files), ..ServerConfig::default() };
+    let server = confab_server::start("127.0.0.1:0".parse().unwrap(), config).await.expect("starts");
+    let fingerprint = server.tls_fingerprint().unwrap().to_owned();
+    (server, fingerprint)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lan_chat_over_tls_is_joined_by_its_fingerprint_and_a_changed_one_is_refused() {
+    let (server, fingerprint) = tls_server("pin").await;
+    let url = format!("https://127.0.0.1:{}", server.local_addr().port());
+    let pinned = |fp: &str| ConnectOptions { trust: Trust::Pinned(fp.into()), ..options(url.as_str(), "ann") };
+    // Not trusted by the system: said with the fingerprint to compare, nothing joined.
+    let untrusted = ChatClient::connect(options(url.as_str(), "ann")).await.err();
+    assert_eq!(untrusted, Some(ClientError::UntrustedCertificate { fingerprint: fingerprint.clone() }));
+    // Another certificate than the pinned one: refused loudly.
+    let other = "00:".repeat(31) + "00";
+    match ChatClient::connect(pinned(&other)).await.err() {
+        Some(ClientError::CertificateChanged { expected, presented }) => {
+            assert_eq!((expected, presented), (other.clone(), fingerprint.clone()))
+        }
+        got => panic!("expected a changed certificate, got {got:?}"),
+    }
+    // The pinned one: a normal chat, over wss.
+    let (a, a_events) = ChatClient::connect(pinned(&fingerprint.to_lowercase())).await.expect("joins");
+    let (b, b_events) =
+        ChatClient::connect(ConnectOptions { username: "bea".into(), ..pinned(&fingerprint) }).await.unwrap();
+    let (mut a_events, mut b_events) = (Events(a_events, Vec::new()), Events(b_events, Vec::new()));
+    a_events.message("bea has joined the chat").await;
+    b.send("over TLS").unwrap();
+    a_events.message("over TLS").await;
+    a.disconnect().await;
+    b_events.message("ann left the chat").await;
+    b.disconnect().await;
     server.stop().await.unwrap();
 }
 

@@ -44,6 +44,17 @@ pub enum ClientError {
     /// `rejoin` while the session is registered: there is nothing to rejoin.
     #[error("Already in the chat.")]
     AlreadyJoined,
+    /// A pinned chat presented another certificate: someone may be in between, or the host made a
+    /// new one. Never joined silently.
+    #[error("The chat's certificate has changed (expected {expected}, got {presented}). Someone may be intercepting the connection; ask the host before trusting the new one.")]
+    CertificateChanged { expected: String, presented: String },
+    /// An https server whose certificate the system does not trust (a LAN chat's own certificate):
+    /// the user may compare the fingerprint with the host's and trust it.
+    #[error("This server's certificate is not trusted by your system. Its fingerprint is {fingerprint}: compare it with the one the host shows before you trust it.")]
+    UntrustedCertificate { fingerprint: String },
+    /// TLS could not be set up (said as the TLS library said it).
+    #[error("A secure connection could not be set up: {0}")]
+    Tls(String),
     /// A command that needs a session was used without one.
     #[error("Not connected to a chat server.")]
     NotConnected,
@@ -70,6 +81,9 @@ impl ClientError {
             ClientError::TooManyPasswordAttempts => "too_many_attempts",
             ClientError::ConnectionRefused(_) => "connection_refused",
             ClientError::Timeout(_) => "timeout",
+            ClientError::CertificateChanged { .. } => "certificate_changed",
+            ClientError::UntrustedCertificate { .. } => "untrusted_certificate",
+            ClientError::Tls(_) => "tls",
             ClientError::NotConnected => "not_connected",
             ClientError::EmptyMessage => "empty_message",
             ClientError::MessageTooLong { .. } => "too_long",

@@ -3,6 +3,8 @@
 use std::time::Duration;
 
 use confab_protocol::{ChatMessage, Limits};
+
+pub use super::certificate::Trust;
 use serde::Serialize;
 
 /// What the user filled in on the connect screen.
@@ -14,6 +16,8 @@ pub struct ConnectOptions {
     pub username: String,
     /// Sent as the handshake `auth` only when present: seed servers ignore auth, ours checks it.
     pub password: Option<String>,
+    /// Which certificate an `https` server may present (ignored for `http`).
+    pub trust: Trust,
     pub timing: Timing,
 }
 

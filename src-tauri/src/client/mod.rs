@@ -5,10 +5,12 @@
 //! - `supervisor`: the connection state machine;
 //! - `outbox`: what was sent and not yet taken by the server;
 //! - `catch_up`: de-duplication and settling after a reconnect (docs/PROTOCOL.md §4);
+//! - `certificate`: which TLS certificate an https server may present (system trust or a pin);
 //! - `socket`: the rust_socketio glue; `address`: what the user typed → a URL; `events`: the types.
 
 mod address;
 mod catch_up;
+mod certificate;
 mod error;
 mod events;
 mod outbox;
@@ -17,7 +19,8 @@ mod socket;
 mod supervisor;
 
 pub use address::normalize_server_url;
+pub use certificate::presented_fingerprint;
 pub use confab_protocol::ChatMessage;
 pub use error::{ClientError, Result};
-pub use events::{ClientEvent, ConnectOptions, ConnectionState, Features, Timing};
+pub use events::{ClientEvent, ConnectOptions, ConnectionState, Features, Timing, Trust};
 pub use session::ChatClient;

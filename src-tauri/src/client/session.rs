@@ -51,6 +51,7 @@ impl ChatClient {
             server: server.clone(),
             name: name.clone(),
             password: options.password,
+            trust: options.trust,
             timing: options.timing,
             events,
             commands: commands_rx,

@@ -16,6 +16,7 @@ use tokio::time::{sleep, sleep_until, timeout, timeout_at, Instant};
 
 use super::address::{display_host_port, host_port};
 use super::catch_up::{catch_up, Seen};
+use super::certificate::{self, Trust};
 use super::error::{ClientError, Result};
 use super::events::{ClientEvent, ConnectionState, Features, Timing};
 use super::outbox::Outbox;
@@ -56,6 +57,8 @@ pub struct Supervisor {
     pub name: String,
     /// Kept in memory only, for the handshakes of reconnects; never written anywhere.
     pub password: Option<String>,
+    /// Which certificate an https server may present.
+    pub trust: Trust,
     pub timing: Timing,
     /// To the owner (UI bridge or test); unbounded so a burst never blocks the socket reader.
     pub events: mpsc::UnboundedSender<ClientEvent>,
@@ -98,13 +101,19 @@ impl Supervisor {
             _ => return Err(ClientError::Unreachable(where_)),
         }
 
+        let https = self.server.starts_with("https:");
+        let tls = if https { certificate::connector(&host, port, &self.trust, t.connect_timeout).await? } else { None };
+
         // Websocket from the start: one connection instead of polling + upgrade (rust_socketio's
         // upgrade handshake failed against socketioxide in our tests). Long-polling stays as the
         // fallback for networks that block websockets.
         let mut opened = None;
         for (transport, label) in [(TransportType::Websocket, "websocket"), (TransportType::Polling, "polling")] {
             let (tx, incoming) = mpsc::unbounded_channel();
-            let builder = socket::builder(&self.server, self.password.as_deref(), transport, &tx);
+            let mut builder = socket::builder(&self.server, self.password.as_deref(), transport, &tx);
+            if let Some(tls) = &tls {
+                builder = builder.tls_config(tls.clone());
+            }
             match timeout(t.connect_timeout, builder.connect()).await {
                 Ok(Ok(socket)) => {
                     opened = Some((socket, incoming));
@@ -117,6 +126,12 @@ impl Supervisor {
             }
         }
         let Some((socket, mut incoming)) = opened else {
+            // rust_socketio says only "EngineIO Error": ask the system's trust store ourselves.
+            if https && self.trust == Trust::System && !certificate::system_trusts(&host, port, t.connect_timeout).await
+            {
+                let fingerprint = certificate::presented_fingerprint(&host, port, t.connect_timeout).await?;
+                return Err(ClientError::UntrustedCertificate { fingerprint });
+            }
             return Err(ClientError::NotAChatServer(where_));
         };
         // From here on, every failure must close the socket or it would linger on the server.

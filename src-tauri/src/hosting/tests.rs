@@ -22,6 +22,7 @@ async fn hosts_on_all_interfaces_and_the_host_joins_through_the_client() {
         server: info.local_url.clone(),
         username: "hostess".into(),
         password: None,
+        trust: Default::default(),
         timing: Timing::default(),
     })
     .await
