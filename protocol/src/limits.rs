@@ -67,8 +67,8 @@ impl Default for AddressLimits {
         Self {
             max_connections_per_address: 256,
             max_connections: 16_384,
-            registrations_per_second: 20,
-            registration_burst: 100,
+            registrations_per_second: 50,
+            registration_burst: 500,
             password_attempts: 3,
         }
     }

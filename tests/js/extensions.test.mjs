@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { session, stripIdTs, joinOf, leaveOf } from "./support/client.mjs";
+import { AUTH_ERRORS } from "../../ui/js/protocol.js";
 
 const T = { timeout: 30_000 };
 
@@ -206,11 +207,21 @@ test("password: no auth is refused with 'password required'", T, async (t) => {
 });
 
 test("password: a wrong password is refused with 'wrong password'", T, async (t) => {
-  const s = await session(t, ["--password", "s3cret"]);
+  const s = await session(t, ["--password", "s3cret", "--password-attempts", "10"]);
   for (const password of ["wrong", "S3CRET", "s3cret ", ""]) {
     const c = s.rawClient({ auth: { password } });
     assert.equal((await c.connectError()).message, "wrong password", `password ${JSON.stringify(password)}`);
   }
+});
+
+test("password: guessing is cut off after the free attempts, even for the right password", T, async (t) => {
+  const s = await session(t, ["--password", "s3cret"]);
+  const answers = [];
+  for (let i = 0; i < 6; i += 1) answers.push((await s.rawClient({ auth: { password: `guess${i}` } }).connectError()).message);
+  assert.deepEqual(answers.slice(0, 3), ["wrong password", "wrong password", "wrong password"]);
+  assert.ok(answers.slice(3).every((m) => m === AUTH_ERRORS.TOO_MANY_ATTEMPTS), answers.join(" | "));
+  const right = await s.rawClient({ auth: { password: "s3cret" } }).connectError();
+  assert.equal(right.message, AUTH_ERRORS.TOO_MANY_ATTEMPTS, "the right password is not even looked at during the wait");
 });
 
 test("password: the right password works (also from CONFAB_PASSWORD), and refused clients do not disturb the room", T, async (t) => {
