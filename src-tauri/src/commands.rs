@@ -1,4 +1,5 @@
-//! The Tauri commands: thin adapters from the webview to `client`, `hosting`, `nearby` and `recent`.
+//! The Tauri commands: thin adapters from the webview to `client`, `hosting`, `nearby`, `pins` and
+//! `recent`.
 //! Errors cross as `{code, message}` (see `ClientError`'s `Serialize`).
 
 use serde::Serialize;
@@ -17,6 +18,7 @@ use crate::client::{
 use crate::hosting::{self, HostError, HostInfo, HostOptions, HostedChat};
 use crate::nearby::{self, NearbyEvent};
 use crate::passwords::{PasswordError, Passwords};
+use crate::pins;
 use crate::recent::{self, RecentServer};
 
 /// The app's one chat session (the UI shows one server at a time).
@@ -53,6 +55,14 @@ pub enum ConnectError {
     /// The page said a password was saved, but the keyring holds none (any more) for this server and name.
     #[error("No password is saved for this server and name any more. Type the password.")]
     NoSavedPassword,
+    /// A found chat announces another certificate than the one pinned for its address: another
+    /// machine on the network may be passing for it. Never joined; the user may replace the pin
+    /// only after the host says they made a new certificate.
+    #[error("The chat found on the network announces another certificate ({announced}) than the one you trusted before at this address ({expected}). Someone on the network may be passing for it; ask the host before trusting the new one.")]
+    AnnouncedCertificateChanged { expected: String, announced: String },
+    /// The page passed something that is not a SHA-256 fingerprint.
+    #[error("“{0}” is not a certificate fingerprint.")]
+    InvalidFingerprint(String),
     /// The keyring could not be read.
     #[error("{}", match .0 {
         PasswordError::Unavailable { .. } => "Your system keyring is not available, so the saved password cannot be used. Type the password.".to_owned(),
@@ -66,17 +76,39 @@ impl ConnectError {
         match self {
             ConnectError::Client(e) => e.code(),
             ConnectError::NoSavedPassword => "no_saved_password",
+            ConnectError::AnnouncedCertificateChanged { .. } => "certificate_changed",
+            ConnectError::InvalidFingerprint(_) => "invalid_fingerprint",
             ConnectError::Keyring(e) => e.code(),
         }
     }
 }
 
+/// `{code, message}`, and for the certificate cases what the page shows to compare:
+/// `untrusted_certificate` → `fingerprint`; `certificate_changed` → `expected` (the pin, or the
+/// announced fingerprint a found chat did not present), `presented` (what the server presented, or
+/// what the found chat announces) and `announced` (true when the difference is in the announcement).
 impl Serialize for ConnectError {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut s = serializer.serialize_struct("ConnectError", 2)?;
-        s.serialize_field("code", self.code())?;
-        s.serialize_field("message", &self.to_string())?;
+        use serde::ser::SerializeMap;
+        let mut s = serializer.serialize_map(None)?;
+        s.serialize_entry("code", self.code())?;
+        s.serialize_entry("message", &self.to_string())?;
+        match self {
+            ConnectError::Client(ClientError::UntrustedCertificate { fingerprint }) => {
+                s.serialize_entry("fingerprint", fingerprint)?;
+            }
+            ConnectError::Client(ClientError::CertificateChanged { expected, presented }) => {
+                s.serialize_entry("expected", &expected.to_ascii_uppercase())?;
+                s.serialize_entry("presented", presented)?;
+                s.serialize_entry("announced", &false)?;
+            }
+            ConnectError::AnnouncedCertificateChanged { expected, announced } => {
+                s.serialize_entry("expected", expected)?;
+                s.serialize_entry("presented", announced)?;
+                s.serialize_entry("announced", &true)?;
+            }
+            _ => {}
+        }
         s.end()
     }
 }
@@ -121,8 +153,20 @@ fn keyring_change<'a>(remember: Option<bool>, password: Option<&'a str>, from_ke
     }
 }
 
+/// A fingerprint from the page, checked and in upper case (`None` stays `None`).
+fn fingerprint_arg(value: Option<String>) -> std::result::Result<Option<String>, ConnectError> {
+    match value.filter(|v| !v.trim().is_empty()) {
+        None => Ok(None),
+        Some(v) => pins::parse_fingerprint(&v).map(Some).ok_or(ConnectError::InvalidFingerprint(v)),
+    }
+}
+
 /// Joins a chat. `password` is what the user typed; without one, `use_saved_password` joins with the
 /// password saved in the keyring for this server and name (read here, never sent to the page).
+/// For `https`: `announced_fingerprint` is what a chat picked from the network announced (joined
+/// pinned to it without asking, unless another certificate is pinned for that address: refused);
+/// `accept_fingerprint` is a certificate the user explicitly trusts (after comparing it with the
+/// host's), pinned once the chat server answers. Otherwise a pinned server is held to its pin.
 #[tauri::command]
 #[allow(clippy::too_many_arguments)] // one per field the page sends, plus Tauri's own
 pub async fn connect(
@@ -133,22 +177,51 @@ pub async fn connect(
     password: Option<String>,
     use_saved_password: Option<bool>,
     remember: Option<bool>,
+    announced_fingerprint: Option<String>,
+    accept_fingerprint: Option<String>,
     events: Channel<Vec<ClientEvent>>,
 ) -> std::result::Result<SessionInfo, ConnectError> {
+    let announced = fingerprint_arg(announced_fingerprint)?;
+    let accepted = fingerprint_arg(accept_fingerprint)?;
     let mut session = state.session.lock().await;
     if let Some(previous) = session.take() {
         previous.disconnect().await;
     }
     let (password, from_keyring) =
         password_to_use(&state.passwords, &server, &username, password, use_saved_password.unwrap_or(false)).await?;
+    let normalized = normalize_server_url(&server)?;
+    let hosted = hosted_fingerprint(&state, &normalized).await;
+    let pins_file = config_dir(&app).map(|dir| pins::path_in(&dir));
+    let pinned = pins_file.as_deref().and_then(|path| pins::get(path, &normalized));
+    let plan = pins::plan(&pins::Known {
+        https: normalized.starts_with("https:"),
+        hosted: hosted.as_deref(),
+        pinned: pinned.as_deref(),
+        announced: announced.as_deref(),
+        accepted: accepted.as_deref(),
+    })
+    .map_err(|e| match e {
+        ClientError::CertificateChanged { expected, presented } => {
+            ConnectError::AnnouncedCertificateChanged { expected, announced: presented }
+        }
+        other => ConnectError::Client(other),
+    })?;
     let options = ConnectOptions {
-        server,
+        server: normalized.clone(),
         username,
         password: password.clone(),
-        trust: Default::default(),
+        trust: plan.trust,
         timing: Timing::default(),
     };
-    let (client, receiver) = ChatClient::connect(options).await?;
+    let joined = ChatClient::connect(options).await;
+    if let (Some(fingerprint), Some(path)) = (&plan.pin, &pins_file) {
+        if pins::reached_the_server(joined.as_ref().map(|_| ())) {
+            if let Err(e) = pins::pin(path, &normalized, fingerprint) {
+                tracing::warn!("could not save the certificate pin: {e}");
+            }
+        }
+    }
+    let (client, receiver) = joined?;
     forward_events(receiver, events);
     let mut info = SessionInfo {
         server: client.server.clone(),
@@ -209,10 +282,14 @@ pub fn recent_servers(app: AppHandle) -> Vec<RecentServer> {
     recent_path(&app).map(|p| recent::load(&p)).unwrap_or_default()
 }
 
-/// Forgets a recent server and the password saved for it.
+/// Forgets a recent server, the password saved for it and its pinned certificate.
 #[tauri::command]
 pub async fn forget_server(app: AppHandle, state: State<'_, AppState>, server: String) -> Result<()> {
-    let Some(path) = recent_path(&app) else { return Ok(()) };
+    let Some(dir) = config_dir(&app) else { return Ok(()) };
+    if let Err(e) = pins::forget(&pins::path_in(&dir), &server) {
+        tracing::warn!("could not forget the certificate pin: {e}");
+    }
+    let path = recent::path_in(&dir);
     for entry in recent::load(&path).iter().filter(|r| r.server == server) {
         // Best effort: without a keyring there is nothing saved to remove.
         let _ = state.passwords.forget(&entry.server, &entry.username).await;
@@ -253,12 +330,22 @@ pub fn notify(app: AppHandle, title: String, body: String) {
 
 /// Starts hosting a chat; the page then joins it with `connect` at `localUrl`.
 #[tauri::command]
-pub async fn host_chat(state: State<'_, AppState>, options: HostOptions) -> std::result::Result<HostInfo, HostError> {
+pub async fn host_chat(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    options: HostOptions,
+) -> std::result::Result<HostInfo, HostError> {
     let mut hosting = state.hosting.lock().await;
     if hosting.is_some() {
         return Err(HostError::AlreadyHosting);
     }
-    let chat = HostedChat::start(options).await?;
+    // This machine's own certificate, made once and kept for every chat hosted here.
+    let certificates = app
+        .path()
+        .app_data_dir()
+        .map_err(|e| HostError::StartFailed(format!("the app has no data directory for its certificate ({e})")))?
+        .join("tls");
+    let chat = HostedChat::start(options, &certificates).await?;
     let info = chat.info().clone();
     *hosting = Some(chat);
     Ok(info)
@@ -314,13 +401,24 @@ async fn stop_hosted_chat(state: &AppState) {
     }
 }
 
-fn recent_path(app: &AppHandle) -> Option<std::path::PathBuf> {
+/// The fingerprint of the chat this app hosts, when `server` (normalised) is where the host joins it.
+async fn hosted_fingerprint(state: &AppState, server: &str) -> Option<String> {
+    let hosting = state.hosting.lock().await;
+    let info = hosting.as_ref()?.info();
+    (normalize_server_url(&info.local_url).ok()? == server).then(|| info.fingerprint.clone())
+}
+
+/// The app's config directory (recent servers, certificate pins).
+fn config_dir(app: &AppHandle) -> Option<std::path::PathBuf> {
     // CONFAB_CONFIG_DIR lets tests use a throwaway directory instead of the user's.
-    let dir = match std::env::var_os("CONFAB_CONFIG_DIR") {
-        Some(dir) => dir.into(),
-        None => app.path().app_config_dir().ok()?,
-    };
-    Some(recent::path_in(&dir))
+    match std::env::var_os("CONFAB_CONFIG_DIR") {
+        Some(dir) => Some(dir.into()),
+        None => app.path().app_config_dir().ok(),
+    }
+}
+
+fn recent_path(app: &AppHandle) -> Option<std::path::PathBuf> {
+    Some(recent::path_in(&config_dir(app)?))
 }
 
 #[cfg(test)]
@@ -371,6 +469,37 @@ mod tests {
             json["message"],
             "Your system keyring is not available, so the saved password cannot be used. Type the password."
         );
+    }
+
+    #[test]
+    fn certificate_refusals_carry_the_fingerprints_to_compare() {
+        let (a, b) = ("AA:".repeat(31) + "AA", "BB:".repeat(31) + "BB");
+        let untrusted = ConnectError::Client(ClientError::UntrustedCertificate { fingerprint: a.clone() });
+        let json = serde_json::to_value(&untrusted).unwrap();
+        assert_eq!((json["code"].as_str(), json["fingerprint"].as_str()), (Some("untrusted_certificate"), Some(&*a)));
+        let changed =
+            ConnectError::Client(ClientError::CertificateChanged { expected: a.to_lowercase(), presented: b.clone() });
+        let json = serde_json::to_value(&changed).unwrap();
+        assert_eq!(json["code"], "certificate_changed");
+        assert_eq!((json["expected"].as_str(), json["presented"].as_str()), (Some(&*a), Some(&*b)));
+        assert_eq!(json["announced"], false);
+        let announced = ConnectError::AnnouncedCertificateChanged { expected: a.clone(), announced: b.clone() };
+        let json = serde_json::to_value(&announced).unwrap();
+        assert_eq!(json["code"], "certificate_changed");
+        assert_eq!((json["expected"].as_str(), json["presented"].as_str()), (Some(&*a), Some(&*b)));
+        assert_eq!(json["announced"], true);
+        assert!(json["message"].as_str().unwrap().contains("Someone on the network may be passing for it"));
+        let plain = serde_json::to_value(ConnectError::NoSavedPassword).unwrap();
+        assert_eq!(plain.as_object().unwrap().len(), 2, "{plain}");
+    }
+
+    #[test]
+    fn fingerprints_from_the_page_are_checked() {
+        let a = "aa:".repeat(31) + "aa";
+        assert_eq!(fingerprint_arg(Some(a.clone())), Ok(Some(a.to_uppercase())));
+        assert_eq!(fingerprint_arg(None), Ok(None));
+        assert_eq!(fingerprint_arg(Some(String::new())), Ok(None));
+        assert_eq!(fingerprint_arg(Some("AA:BB".into())).unwrap_err().code(), "invalid_fingerprint");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! - `hosting`: hosting a chat (the server in-process, advertised on the network);
 //! - `nearby`: chats found on the local network;
 //! - `passwords`: saved passwords, in the OS keyring only;
+//! - `pins`: the certificates of https chats trusted on first use (by fingerprint);
 //! - `lifecycle`: quitting (also on SIGTERM/SIGINT) closes a hosted chat properly;
 //! - `recent`: the recent servers list (never passwords).
 
@@ -16,6 +17,7 @@ mod hosting;
 mod lifecycle;
 mod nearby;
 mod passwords;
+mod pins;
 mod recent;
 
 pub fn run() {

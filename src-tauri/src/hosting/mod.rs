@@ -1,13 +1,17 @@
 //! Hosting a chat from the app: the Confab server runs in-process, in Rust tasks on the app's tokio
 //! runtime (never in the webview), bound to every interface, and is advertised on the local network.
-//! The host then joins its own chat through the normal client path (`http://127.0.0.1:port`).
+//! It speaks HTTPS/WSS with this machine's own certificate (made once, kept in the app's data
+//! directory, the same for every chat hosted here); its fingerprint goes beside the join URLs and in
+//! the mDNS record, so others can check they reach this computer. The host then joins its own chat
+//! through the normal client path (`https://127.0.0.1:port`, pinned to that certificate).
 
 mod error;
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
 
 use confab_server::discovery::{Advertiser, ChatAnnouncement};
-use confab_server::ServerConfig;
+use confab_server::{ServerConfig, TlsFiles};
 use serde::{Deserialize, Serialize};
 
 pub use error::{HostError, Result};
@@ -44,10 +48,12 @@ fn yes() -> bool {
 pub struct HostInfo {
     pub chat_name: String,
     pub port: u16,
-    /// Every non-loopback `http://ip:port`: what other people type or click.
+    /// Every non-loopback `https://ip:port`: what other people type or click.
     pub join_urls: Vec<String>,
-    /// Where the host's own client connects.
+    /// Where the host's own client connects (`https://127.0.0.1:port`).
     pub local_url: String,
+    /// The SHA-256 fingerprint of the chat's certificate (`AB:CD:…`): what others compare.
+    pub fingerprint: String,
     pub password_required: bool,
     /// `None` when the chat is announced on the network, else why not (the chat works anyway).
     pub advertise_error: Option<String>,
@@ -62,8 +68,10 @@ pub struct HostedChat {
 }
 
 impl HostedChat {
-    /// Starts the server on `0.0.0.0:port` and advertises it. Must run inside a tokio runtime.
-    pub async fn start(options: HostOptions) -> Result<Self> {
+    /// Starts the server on `0.0.0.0:port` with this machine's certificate (made in
+    /// `certificate_dir` the first time, then reused) and advertises it. Must run inside a tokio
+    /// runtime.
+    pub async fn start(options: HostOptions, certificate_dir: &Path) -> Result<Self> {
         let chat_name = options.chat_name.trim().to_owned();
         let host_name = options.host_name.trim().to_owned();
         if chat_name.is_empty() {
@@ -79,7 +87,15 @@ impl HostedChat {
         }
         let password = options.password.filter(|p| !p.is_empty());
         let password_required = password.is_some();
-        let config = ServerConfig { password, ..Default::default() };
+        let dir = certificate_dir.to_owned();
+        // Key generation and file writes: off the async workers.
+        let tls = tokio::task::spawn_blocking(move || TlsFiles::self_signed_in(&dir))
+            .await
+            .map_err(|e| HostError::StartFailed(e.to_string()))?
+            .map_err(|e| {
+                HostError::StartFailed(format!("this computer's certificate could not be made or read: {e}"))
+            })?;
+        let config = ServerConfig { password, tls: Some(tls), ..Default::default() };
         let addr = SocketAddr::from((Ipv4Addr::UNSPECIFIED, options.port));
         let server = confab_server::start(addr, config).await.map_err(|e| match e {
             confab_server::Error::AddressInUse { .. } => {
@@ -88,10 +104,16 @@ impl HostedChat {
             other => HostError::StartFailed(other.to_string()),
         })?;
         let port = server.local_addr().port();
+        let Some(fingerprint) = server.tls_fingerprint().map(str::to_owned) else {
+            // Cannot happen (the config has TLS), but a chat must never run in clear text unnoticed.
+            let _ = server.stop().await;
+            return Err(HostError::StartFailed("the chat would not be encrypted".into()));
+        };
         let (advertiser, advertise_error) = if options.advertise {
             let announcement = ChatAnnouncement { chat_name: chat_name.clone(), host_name, port, password_required };
+            let announced = fingerprint.clone();
             // The mDNS daemon starts a thread and sockets: keep that off the async workers.
-            match tokio::task::spawn_blocking(move || Advertiser::start(&announcement)).await {
+            match tokio::task::spawn_blocking(move || Advertiser::start_with(&announcement, Some(&announced))).await {
                 Ok(Ok(advertiser)) => (Some(advertiser), None),
                 Ok(Err(e)) => {
                     tracing::warn!("the chat is not announced on the network: {e}");
@@ -106,7 +128,8 @@ impl HostedChat {
             chat_name,
             port,
             join_urls: server.join_urls(),
-            local_url: format!("http://127.0.0.1:{port}"),
+            local_url: format!("https://127.0.0.1:{port}"),
+            fingerprint,
             password_required,
             advertise_error,
         };

@@ -9,8 +9,16 @@ use serde::Serialize;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum NearbyEvent {
-    /// A chat appeared or changed (same `id`: replace the entry).
-    Found { id: String, chat_name: String, host_name: String, password_required: bool, url: String },
+    /// A chat appeared or changed (same `id`: replace the entry). `fingerprint`: the SHA-256
+    /// fingerprint of its certificate as announced (then `url` is `https://…`), joined pinned to it.
+    Found {
+        id: String,
+        chat_name: String,
+        host_name: String,
+        password_required: bool,
+        url: String,
+        fingerprint: Option<String>,
+    },
     /// The chat with this `id` is gone.
     Lost { id: String },
     /// Discovery cannot run on this machine right now.
@@ -27,6 +35,7 @@ impl NearbyEvent {
             host_name: chat.host_name,
             password_required: chat.password_required,
             url,
+            fingerprint: chat.fingerprint,
         })
     }
 }
@@ -90,6 +99,27 @@ mod tests {
         assert_eq!(json["chatName"], "A");
         assert_eq!(json["passwordRequired"], true);
         assert_eq!(json["url"], "http://10.1.2.3:9");
+        assert_eq!(json["fingerprint"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn a_chat_announcing_a_fingerprint_is_joined_over_https_with_it() {
+        let fingerprint = "AB:".repeat(31) + "AB";
+        let chat = FoundChat {
+            id: "a@h.local.".into(),
+            instance: "a".into(),
+            responder: "h.local.".into(),
+            chat_name: "A".into(),
+            host_name: "h".into(),
+            password_required: false,
+            protocol_version: "1".into(),
+            port: 9,
+            addresses: vec!["10.1.2.3".parse().unwrap()],
+            fingerprint: Some(fingerprint.clone()),
+        };
+        let json = serde_json::to_value(NearbyEvent::found(chat).unwrap()).unwrap();
+        assert_eq!(json["url"], "https://10.1.2.3:9");
+        assert_eq!(json["fingerprint"], fingerprint);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
