@@ -103,12 +103,16 @@ impl ChatMessage {
     }
 }
 
-/// The optional argument of a `history` request.
+/// The optional argument of a `history` request (§2.2). Without `before` the page is cut from the
+/// oldest matching message (paging forward with `after`); with it, from the newest (paging back).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryRequest {
     /// Only messages with a greater id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<u64>,
+    /// Only messages with a smaller id, the newest of them first in line (returned oldest first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<u64>,
     /// At most this many (capped at `limits::HISTORY_PAGE_MESSAGES`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<usize>,

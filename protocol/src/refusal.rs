@@ -67,6 +67,9 @@ wire_code! {
         TooLong = "too_long",
         /// More than the per-connection rate.
         RateLimited = "rate_limited",
+        /// The server cannot store messages right now (its chat log failed): the message was not
+        /// delivered to anyone.
+        Unavailable = "unavailable",
     }
 }
 
@@ -82,11 +85,16 @@ impl RefusalCode {
                 "too many messages: at most {} at once, then {} per second",
                 limits.message_burst, limits.messages_per_second
             ),
+            Self::Unavailable => {
+                "the server cannot save messages right now, so this one was not delivered: try again later".to_owned()
+            }
             Self::Other(code) => code.clone(),
         }
     }
 
-    /// True when sending the same request later may succeed (the client retries it by itself).
+    /// True when sending the same request later may succeed and a client retries it by itself.
+    /// `unavailable` may pass later too, but only once the server's storage is repaired: a client
+    /// shows it rather than retrying blindly.
     pub fn is_transient(&self) -> bool {
         matches!(self, Self::RateLimited)
     }
@@ -142,6 +150,15 @@ mod tests {
         let limits = Limits { max_message_chars: 500, messages_per_second: 3, message_burst: 7, ..Limits::default() };
         assert_eq!(RefusalCode::TooLong.reason(&limits), "the message is longer than 500 characters");
         assert_eq!(RefusalCode::RateLimited.reason(&limits), "too many messages: at most 7 at once, then 3 per second");
+    }
+
+    #[test]
+    fn unavailable_is_said_in_words_and_not_retried_blindly() {
+        let code = RefusalCode::from("unavailable".to_owned());
+        assert_eq!(code, RefusalCode::Unavailable);
+        assert!(code.reason(&Limits::default()).starts_with("the server cannot save messages right now"));
+        assert!(!code.is_transient(), "it lasts until the server's storage is repaired");
+        assert!(RefusalCode::RateLimited.is_transient());
     }
 
     #[test]

@@ -6,15 +6,18 @@ use std::{path::PathBuf, time::Duration};
 use confab_protocol::limits;
 pub use confab_protocol::{AddressLimits, Limits};
 
-pub use crate::tls::TlsFiles;
+pub use crate::{store::StoreConfig, tls::TlsFiles};
 
 /// Everything the server needs to know besides the address it listens on.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// When set, clients must present it in the socket.io handshake `auth.password`.
     pub password: Option<String>,
-    /// How many chat messages are kept for `history` (0 keeps none).
+    /// How many chat messages are kept in memory: the whole history of an in-memory log (0 keeps
+    /// none), the cache in front of a log on disk.
     pub history_capacity: usize,
+    /// Where the chat log lives: in memory (the default: gone when the server stops) or on disk.
+    pub store: StoreConfig,
     /// Per-connection flood control and payload limits, also told to every client in `welcome`.
     pub limits: Limits,
     /// engine.io heartbeat: a vanished client is detected after at most `ping_interval + ping_timeout`.
@@ -42,6 +45,7 @@ impl Default for ServerConfig {
         Self {
             password: None,
             history_capacity: limits::DEFAULT_HISTORY,
+            store: StoreConfig::InMemory,
             limits: Limits::default(),
             ping_interval: limits::DEFAULT_PING_INTERVAL,
             ping_timeout: limits::DEFAULT_PING_TIMEOUT,

@@ -25,6 +25,9 @@ pub enum Error {
     /// `--tls-cert` / `--tls-key` cannot be used.
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
+    /// The chat log cannot be opened (a damaged file, no permission, a newer schema, in use).
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
     /// The HTTP server task ended with an I/O error or panicked.
     #[error("server task failed: {0}")]
     Task(String),

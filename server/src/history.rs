@@ -1,68 +1,116 @@
-//! The room's memory of recent chat messages (protocol §2.2).
+//! The newest chat messages in memory (protocol §2.2): the whole history of an in-memory store, the
+//! cache in front of the SQLite one. Only chat messages are kept, never announcements.
 
 use std::{collections::VecDeque, sync::Arc};
 
 use confab_protocol::ChatMessage;
+
+/// Which chat messages a `history` answer holds: those with `after < id < before`, at most
+/// `max_messages` and about `max_bytes` of JSON (always at least one when any match, so paging
+/// moves on). Cut from the oldest match, or from the newest with `from_newest`; oldest first either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub after: u64,
+    pub before: u64,
+    pub from_newest: bool,
+    pub max_messages: usize,
+    pub max_bytes: usize,
+}
+
+impl Page {
+    /// The newest messages: what a newcomer gets after registering.
+    pub fn newest(max_messages: usize, max_bytes: usize) -> Self {
+        Self { after: 0, before: u64::MAX, from_newest: true, max_messages, max_bytes }
+    }
+
+    /// Takes messages in the page's order (oldest first, or newest first with `from_newest`) while
+    /// they fit, and returns them oldest first.
+    pub fn take(&self, candidates: impl Iterator<Item = Arc<ChatMessage>>) -> Vec<Arc<ChatMessage>> {
+        let mut budget = self.max_bytes;
+        let mut page = Vec::new();
+        for message in candidates.take(self.max_messages) {
+            match budget.checked_sub(message.json_len()) {
+                Some(left) => budget = left,
+                // The first one always goes, so paging moves on.
+                None if page.is_empty() => {
+                    page.push(message);
+                    break;
+                }
+                None => break,
+            }
+            page.push(message);
+        }
+        if self.from_newest {
+            page.reverse();
+        }
+        page
+    }
+}
 
 /// A bounded, id-ordered buffer of the last chat messages.
 #[derive(Debug)]
 pub struct History {
     capacity: usize,
     messages: VecDeque<Arc<ChatMessage>>,
+    /// Every chat message with an id at least this is held here (older ones may have left).
+    complete_from: u64,
 }
 
 impl History {
     pub fn new(capacity: usize) -> Self {
-        Self { capacity, messages: VecDeque::with_capacity(capacity.min(1024)) }
+        Self { capacity, messages: VecDeque::with_capacity(capacity.min(1024)), complete_from: 0 }
+    }
+
+    /// A history holding `newest` (oldest first, increasing ids), which are all the chat messages
+    /// with an id of at least `complete_from`.
+    pub fn restore(capacity: usize, newest: Vec<Arc<ChatMessage>>, complete_from: u64) -> Self {
+        let mut history = Self::new(capacity);
+        history.complete_from = complete_from;
+        for message in newest {
+            history.push(message);
+        }
+        history
     }
 
     /// Keeps `message`, forgetting the oldest one when full. Ids must be pushed in increasing order.
     pub fn push(&mut self, message: Arc<ChatMessage>) {
+        let id = message.id.unwrap_or_default();
+        debug_assert!(self.messages.back().is_none_or(|last| last.id < message.id));
         if self.capacity == 0 {
+            self.complete_from = id + 1;
             return;
         }
-        debug_assert!(self.messages.back().is_none_or(|last| last.id < message.id));
         if self.messages.len() == self.capacity {
-            self.messages.pop_front();
+            if let Some(gone) = self.messages.pop_front() {
+                self.complete_from = gone.id.unwrap_or_default() + 1;
+            }
         }
         self.messages.push_back(message);
     }
 
-    /// A page of the retained messages with an id greater than `after` (from the oldest for
-    /// `None`), oldest first: at most `max_messages`, and no more than `max_bytes` of JSON (always at
-    /// least one message, so paging moves on).
-    pub fn page_after(&self, after: Option<u64>, max_messages: usize, max_bytes: usize) -> Vec<Arc<ChatMessage>> {
-        // Ids are increasing, so the first newer message can be found by binary search.
-        let start = after.map_or(0, |after| self.messages.partition_point(|m| m.id <= Some(after)));
-        let mut budget = max_bytes;
-        let fits = move |m: &&Arc<ChatMessage>| match budget.checked_sub(m.json_len()) {
-            Some(left) => {
-                budget = left;
-                true
-            }
-            None => false,
-        };
-        let page: Vec<_> = self.messages.range(start..).take(max_messages).take_while(fits).cloned().collect();
-        match page.is_empty() {
-            true => self.messages.range(start..).take(max_messages.min(1)).cloned().collect(),
-            false => page,
+    /// Where the messages matching `page` are held: ids are increasing, so binary search finds them.
+    fn matching(&self, page: &Page) -> std::ops::Range<usize> {
+        let start = self.messages.partition_point(|m| m.id.unwrap_or_default() <= page.after);
+        let end = self.messages.partition_point(|m| m.id.unwrap_or_default() < page.before).max(start);
+        start..end
+    }
+
+    /// The page as far as this buffer knows it.
+    pub fn page(&self, page: &Page) -> Vec<Arc<ChatMessage>> {
+        let matching = self.messages.range(self.matching(page)).cloned();
+        match page.from_newest {
+            true => page.take(matching.rev()),
+            false => page.take(matching),
         }
     }
 
-    /// The newest retained messages that fit in `max_bytes` of JSON, oldest first: what a newcomer
-    /// gets after registering (older ones are a `history` request away).
-    pub fn tail(&self, max_messages: usize, max_bytes: usize) -> Vec<Arc<ChatMessage>> {
-        let mut budget = max_bytes;
-        let mut tail: Vec<_> = self
-            .messages
-            .iter()
-            .rev()
-            .take(max_messages)
-            .take_while(|m| budget.checked_sub(m.json_len()).map(|left| budget = left).is_some())
-            .cloned()
-            .collect();
-        tail.reverse();
-        tail
+    /// Whether [`History::page`] gives exactly what the whole log would: every matching message is
+    /// held, or (cut from the newest) enough of the newest ones are.
+    pub fn covers(&self, page: &Page) -> bool {
+        if page.after.saturating_add(1) >= self.complete_from {
+            return true;
+        }
+        page.from_newest && self.matching(page).len() >= page.max_messages
     }
 }
 
@@ -78,13 +126,23 @@ mod tests {
         messages.iter().filter_map(|m| m.id).collect()
     }
 
+    fn after(after: Option<u64>, max_messages: usize, max_bytes: usize) -> Page {
+        Page { after: after.unwrap_or(0), before: u64::MAX, from_newest: false, max_messages, max_bytes }
+    }
+
+    fn before(before: u64, max_messages: usize) -> Page {
+        Page { after: 0, before, from_newest: true, max_messages, max_bytes: usize::MAX }
+    }
+
     #[test]
     fn keeps_the_newest_up_to_capacity() {
         let mut history = History::new(3);
         for id in 1..=5 {
             history.push(message(id));
         }
-        assert_eq!(ids(&history.page_after(None, 100, usize::MAX)), vec![3, 4, 5]);
+        assert_eq!(ids(&history.page(&after(None, 100, usize::MAX))), vec![3, 4, 5]);
+        assert!(!history.covers(&after(None, 100, usize::MAX)), "1 and 2 are gone");
+        assert!(history.covers(&after(Some(2), 100, usize::MAX)));
     }
 
     #[test]
@@ -93,30 +151,67 @@ mod tests {
         for id in [2, 4, 6, 8] {
             history.push(message(id));
         }
-        assert_eq!(ids(&history.page_after(Some(4), 100, usize::MAX)), vec![6, 8]);
-        assert_eq!(ids(&history.page_after(Some(5), 100, usize::MAX)), vec![6, 8]);
-        assert_eq!(ids(&history.page_after(Some(0), 100, usize::MAX)), vec![2, 4, 6, 8]);
-        assert!(history.page_after(Some(8), 100, usize::MAX).is_empty());
+        assert_eq!(ids(&history.page(&after(Some(4), 100, usize::MAX))), vec![6, 8]);
+        assert_eq!(ids(&history.page(&after(Some(5), 100, usize::MAX))), vec![6, 8]);
+        assert_eq!(ids(&history.page(&after(Some(0), 100, usize::MAX))), vec![2, 4, 6, 8]);
+        assert!(history.page(&after(Some(8), 100, usize::MAX)).is_empty());
     }
 
     #[test]
-    fn pages_and_tails_are_bounded_in_count_and_bytes() {
+    fn before_cuts_from_the_newest_and_returns_oldest_first() {
+        let mut history = History::new(10);
+        for id in 1..=10 {
+            history.push(message(id));
+        }
+        assert_eq!(ids(&history.page(&before(8, 3))), vec![5, 6, 7]);
+        assert_eq!(ids(&history.page(&before(2, 3))), vec![1]);
+        assert!(history.page(&before(1, 3)).is_empty());
+        let both = Page { after: 3, ..before(8, 100) };
+        assert_eq!(ids(&history.page(&both)), vec![4, 5, 6, 7]);
+        assert_eq!(ids(&history.page(&Page::newest(2, usize::MAX))), vec![9, 10]);
+    }
+
+    #[test]
+    fn a_cut_from_the_newest_is_covered_when_enough_newest_ones_are_held() {
+        let mut history = History::new(4);
+        for id in 1..=10 {
+            history.push(message(id));
+        }
+        // Held: 7..=10.
+        assert!(history.covers(&before(11, 4)));
+        assert!(!history.covers(&before(11, 5)));
+        assert!(!history.covers(&before(9, 3)), "only 7 and 8 are held below 9");
+        assert!(history.covers(&Page { after: 6, ..before(9, 3) }), "nothing older matches");
+    }
+
+    #[test]
+    fn pages_are_bounded_in_count_and_bytes() {
         let mut history = History::new(10);
         for id in 1..=10 {
             history.push(message(id));
         }
         let one = message(1).json_len();
-        assert_eq!(ids(&history.page_after(None, 3, usize::MAX)), vec![1, 2, 3]);
-        assert_eq!(ids(&history.page_after(Some(4), 100, 2 * one + 1)), vec![5, 6]);
-        assert_eq!(ids(&history.page_after(Some(4), 100, 1)), vec![5], "always one, so paging moves on");
-        assert_eq!(ids(&history.tail(100, 3 * one + 1)), vec![8, 9, 10], "\"m10\" is one byte longer");
-        assert_eq!(ids(&history.tail(2, usize::MAX)), vec![9, 10]);
+        assert_eq!(ids(&history.page(&after(None, 3, usize::MAX))), vec![1, 2, 3]);
+        assert_eq!(ids(&history.page(&after(Some(4), 100, 2 * one + 1))), vec![5, 6]);
+        assert_eq!(ids(&history.page(&after(Some(4), 100, 1))), vec![5], "always one, so paging moves on");
+        assert_eq!(ids(&history.page(&Page::newest(100, 3 * one + 1))), vec![8, 9, 10], "\"m10\" is one byte longer");
+        assert_eq!(ids(&history.page(&Page::newest(100, 1))), vec![10], "always one, so paging moves on");
     }
 
     #[test]
     fn zero_capacity_keeps_nothing() {
         let mut history = History::new(0);
         history.push(message(1));
-        assert!(history.page_after(None, 10, usize::MAX).is_empty());
+        assert!(history.page(&after(None, 10, usize::MAX)).is_empty());
+        assert!(!history.covers(&after(None, 10, usize::MAX)));
+        assert!(history.covers(&after(Some(1), 10, usize::MAX)));
+    }
+
+    #[test]
+    fn a_restored_history_knows_what_it_lacks() {
+        let history = History::restore(3, vec![message(5), message(6)], 5);
+        assert!(!history.covers(&after(Some(3), 10, usize::MAX)));
+        assert!(history.covers(&after(Some(4), 10, usize::MAX)));
+        assert_eq!(ids(&history.page(&after(Some(4), 10, usize::MAX))), vec![5, 6]);
     }
 }

@@ -1,7 +1,8 @@
 //! The Confab chat server.
 //!
 //! It speaks the seed chat protocol over socket.io v4 exactly, plus the extensions written down in
-//! `docs/PROTOCOL.md` (ids, history, presence, password, flood control). Start it with [`start`], stop it
+//! `docs/PROTOCOL.md` (ids, history, presence, password, flood control). Its chat log is kept in
+//! memory unless [`ServerConfig::store`] says where on disk ([`StoreConfig`]). Start it with [`start`], stop it
 //! with [`ServerHandle::stop`].
 //!
 //! ```no_run
@@ -25,6 +26,7 @@ mod origin;
 mod peers;
 mod room;
 mod server;
+mod store;
 mod tls;
 mod web;
 
@@ -34,4 +36,5 @@ pub use config::{AddressLimits, Limits, ServerConfig, TlsFiles};
 pub use error::{Error, Result};
 pub use net::join_urls;
 pub use server::{start, ServerHandle};
+pub use store::{StoreConfig, StoreError};
 pub use tls::fingerprint as tls_fingerprint_of;

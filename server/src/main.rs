@@ -11,7 +11,7 @@ use clap::Parser;
 use confab_server::{
     discovery::{Advertiser, Browser, ChatAnnouncement, DiscoveryEvent},
     protocol::{limits, DEFAULT_PORT},
-    AddressLimits, Limits, ServerConfig, TlsFiles,
+    AddressLimits, Limits, ServerConfig, StoreConfig, TlsFiles,
 };
 
 /// Each delivery allocates and frees its frame: with glibc's allocator the saturation run took
@@ -72,9 +72,18 @@ struct Serve {
     /// command lines are visible to other users of the machine).
     #[arg(long, env = "CONFAB_PASSWORD", hide_env_values = true)]
     password: Option<String>,
-    /// How many chat messages to keep for late joiners and reconnecting clients.
+    /// How many chat messages to keep in memory: the whole history with --ephemeral, else the cache
+    /// in front of the chat log (which keeps every message).
     #[arg(long, env = "CONFAB_HISTORY", default_value_t = limits::DEFAULT_HISTORY)]
     history: usize,
+    /// Folder of the chat log (chat.sqlite3), kept across restarts and crashes [default:
+    /// $XDG_DATA_HOME/confab-server, ~/.local/share/confab-server].
+    #[arg(long, env = "CONFAB_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Keep the chat log in memory only: it is gone when the server stops, and ids start again at 1
+    /// (overrides --data-dir and CONFAB_DATA_DIR).
+    #[arg(long)]
+    ephemeral: bool,
     /// Sustained messages per second per connection (0 disables flood control).
     #[arg(long, env = "CONFAB_RATE", default_value_t = Limits::default().messages_per_second)]
     rate: u32,
@@ -150,6 +159,20 @@ impl Serve {
         Ok(self.tls_cert.clone().zip(self.tls_key.clone()).map(|(cert, key)| TlsFiles { cert, key }))
     }
 
+    /// `--ephemeral`, `--data-dir`, or the user's data directory.
+    fn store(&self) -> Result<StoreConfig, String> {
+        if self.ephemeral {
+            return Ok(StoreConfig::InMemory);
+        }
+        let data_dir = match &self.data_dir {
+            Some(dir) => dir.clone(),
+            None => dirs::data_dir()
+                .ok_or("no data directory for the chat log: set --data-dir (or XDG_DATA_HOME), or run --ephemeral")?
+                .join("confab-server"),
+        };
+        Ok(StoreConfig::Sqlite { data_dir })
+    }
+
     fn config(&self) -> Result<ServerConfig, String> {
         if self.burst == 0 {
             return Err("--burst must be at least 1".into());
@@ -160,6 +183,7 @@ impl Serve {
         Ok(ServerConfig {
             password: self.password.clone().filter(|p| !p.is_empty()),
             history_capacity: self.history,
+            store: self.store()?,
             limits: Limits {
                 max_message_chars: self.max_message_chars,
                 messages_per_second: self.rate,
@@ -187,6 +211,13 @@ impl Serve {
 
 fn main() -> ExitCode {
     confab_server::logging::init("info");
+    // A file-size limit (`ulimit -f`) would kill the server with SIGXFSZ as the chat log grows past
+    // it; ignored, the write fails instead, and the server refuses messages but keeps serving.
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to "ignore" before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
     let cli = Cli::parse();
     let runtime = match build_runtime(cli.serve.threads) {
         Ok(runtime) => runtime,
@@ -229,6 +260,7 @@ async fn serve(cli: Serve) -> ExitCode {
         }
     };
     let protected = config.password.is_some();
+    let log = config.store.file();
     raise_open_file_limit(config.address_limits.max_connections);
     let server = match confab_server::start(SocketAddr::new(cli.bind, cli.port), config).await {
         Ok(server) => server,
@@ -272,6 +304,10 @@ async fn serve(cli: Serve) -> ExitCode {
     });
     if let Some(fingerprint) = server.tls_fingerprint() {
         println!("TLS certificate fingerprint (SHA-256), for people to check: {fingerprint}");
+    }
+    match &log {
+        Some(file) => println!("Chat log: {} (kept across restarts)", file.display()),
+        None => println!("Chat log: in memory only (--ephemeral): gone when the server stops"),
     }
     println!("Press Ctrl+C to stop.");
 

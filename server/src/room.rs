@@ -7,6 +7,13 @@
 //! Handing a message to a queue never waits (socketioxide's `emit` and `send_raw` are non-blocking
 //! channel sends), and a room message is encoded once for all members, so the lock is held only for
 //! a little memory work per member.
+//!
+//! Every sequenced message goes to the chat log ([`Store`]) under the same lock, before anyone sees
+//! it: a chat message is stored, then delivered and acknowledged (an ack means it survives a crash),
+//! and one the log cannot take is refused `unavailable`, without using up an id. Announcements are
+//! stored too (ids go on after a restart from the last stored one), but they cannot be refused: one
+//! the log cannot take is still delivered, and written ahead of the next message once the log works
+//! again.
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -31,7 +38,10 @@ use socketioxide::{extract::SocketRef, socket::Sid, SocketError};
 use socketioxide_core::{packet::Packet, parser::Parse, Value};
 use socketioxide_parser_common::CommonParser;
 
-use crate::{handlers::RegisterReply, history::History};
+use crate::{
+    handlers::RegisterReply,
+    store::{Page, Store, StoreError},
+};
 
 /// A relayed `typing: true` is repeated at most this often per user (protocol §2.3).
 const TYPING_RELAY_INTERVAL: Duration = Duration::from_secs(1);
@@ -42,7 +52,7 @@ const EVICTION_GRACE: Duration = Duration::from_secs(30);
 pub struct Room {
     state: Mutex<RoomState>,
     limits: Limits,
-    /// This run of the id sequence (protocol §2.1): ids start again at 1 in a new one.
+    /// The run of the id sequence (protocol §2.1), the store's: ids start again at 1 in a new one.
     run: String,
 }
 
@@ -52,7 +62,10 @@ struct RoomState {
     members: IndexMap<Sid, Member>,
     /// Folded name → owner, for case-insensitive uniqueness.
     names: HashMap<String, Sid>,
-    history: History,
+    /// The chat log: history is served from it.
+    store: Box<dyn Store>,
+    /// Announcements delivered while the log failed, written ahead of the next message that is.
+    unstored: Vec<Arc<ChatMessage>>,
     /// The id of the last sequenced message; ids start at 1.
     last_id: u64,
     /// Set once the server is stopping: no registrations, no leave announcements.
@@ -83,17 +96,21 @@ struct TypingState {
 }
 
 impl Room {
-    pub fn new(history_capacity: usize, limits: Limits) -> Self {
+    /// A room on `store`: ids go on after the last one stored there.
+    pub fn new(store: Box<dyn Store>, limits: Limits) -> Self {
+        let run = store.run().to_owned();
+        let last_id = store.last_id();
         Self {
             state: Mutex::new(RoomState {
                 members: IndexMap::new(),
                 names: HashMap::new(),
-                history: History::new(history_capacity),
-                last_id: 0,
+                store,
+                unstored: Vec::new(),
+                last_id,
                 closed: false,
             }),
             limits,
-            run: uuid::Uuid::new_v4().simple().to_string(),
+            run,
         }
     }
 
@@ -132,7 +149,12 @@ impl Room {
         if reply.send(socket, true).is_err() {
             return;
         }
-        let _ = socket.emit(event::HISTORY, &state.history.tail(HISTORY_PAGE_MESSAGES, HISTORY_PAGE_BYTES));
+        let newest =
+            state.store.page(&Page::newest(HISTORY_PAGE_MESSAGES, HISTORY_PAGE_BYTES)).unwrap_or_else(|error| {
+                tracing::error!(%error, "cannot read the newest messages for a newcomer");
+                Vec::new()
+            });
+        let _ = socket.emit(event::HISTORY, &newest);
         state.names.insert(key, socket.id);
         state.members.insert(
             socket.id,
@@ -160,8 +182,8 @@ impl Room {
         Some(RateLimiter::direct(Quota::per_second(rate).allow_burst(burst)))
     }
 
-    /// Handles `message` (protocol §1.2): delivers it to every other member and returns what was
-    /// delivered, for the sender's ack.
+    /// Handles `message` (protocol §1.2): stores it, delivers it to every other member and returns
+    /// what was delivered, for the sender's ack.
     pub fn post(&self, sender: Sid, text: Option<String>) -> Result<Arc<ChatMessage>, RefusalCode> {
         let mut state = self.state();
         let member = state.members.get(&sender).ok_or(RefusalCode::NotRegistered)?;
@@ -171,10 +193,15 @@ impl Room {
             return Err(RefusalCode::RateLimited);
         }
         let from = member.name.clone();
-        let id = state.next_id();
-        let message = state.broadcast(ChatMessage::chat(from, text.into(), id, now_ms()), Some(sender));
-        state.history.push(message.clone());
-        Ok(message)
+        // The id is taken only once the message is stored: a refused one leaves no gap.
+        let id = state.last_id + 1;
+        let message = Arc::new(ChatMessage::chat(from, text.into(), id, now_ms()));
+        if let Err(error) = state.persist(&message) {
+            tracing::error!(%error, "message refused: the chat log cannot take it");
+            return Err(RefusalCode::Unavailable);
+        }
+        state.last_id = id;
+        Ok(state.broadcast(message, Some(sender)))
     }
 
     /// Handles `typing` (protocol §2.3): relays changes, and repeats of `true` at most once a second.
@@ -198,8 +225,17 @@ impl Room {
         let state = self.state();
         let Some(member) = state.members.get(&requester) else { return Ok(Vec::new()) };
         member.requests.check().map_err(|_| RefusalCode::RateLimited)?;
-        let limit = request.limit.unwrap_or(HISTORY_PAGE_MESSAGES).clamp(1, HISTORY_PAGE_MESSAGES);
-        let page = state.history.page_after(request.after, limit, HISTORY_PAGE_BYTES);
+        let page = Page {
+            after: request.after.unwrap_or(0),
+            before: request.before.unwrap_or(u64::MAX),
+            from_newest: request.before.is_some(),
+            max_messages: request.limit.unwrap_or(HISTORY_PAGE_MESSAGES).clamp(1, HISTORY_PAGE_MESSAGES),
+            max_bytes: HISTORY_PAGE_BYTES,
+        };
+        let page = state.store.page(&page).map_err(|error| {
+            tracing::error!(%error, "history refused: the chat log cannot be read");
+            RefusalCode::Unavailable
+        })?;
         let kib = page.iter().map(|m| m.json_len()).sum::<usize>().div_ceil(1024);
         match NonZeroU32::new(kib as u32) {
             Some(cost) if !matches!(member.history_bytes.check_n(cost), Ok(Ok(()))) => Err(RefusalCode::RateLimited),
@@ -247,6 +283,10 @@ impl Room {
         state.closed = true;
         state.members.clear();
         state.names.clear();
+        if !state.unstored.is_empty() {
+            tracing::error!(count = state.unstored.len(), "announcements never reached the chat log");
+        }
+        state.store.close();
     }
 
     /// Whether `sid` holds a name.
@@ -282,8 +322,33 @@ impl RoomState {
     }
 
     fn announce(&mut self, kind: AnnouncementKind, name: Option<Arc<str>>) {
+        let announcement = self.announcement(kind, name);
+        self.broadcast(announcement, None);
+    }
+
+    /// The next announcement, stored (or kept to be stored later: it goes out either way).
+    fn announcement(&mut self, kind: AnnouncementKind, name: Option<Arc<str>>) -> Arc<ChatMessage> {
         let id = self.next_id();
-        self.broadcast(ChatMessage::announcement(kind, name, id, now_ms()), None);
+        let announcement = Arc::new(ChatMessage::announcement(kind, name, id, now_ms()));
+        if let Err(error) = self.persist(&announcement) {
+            tracing::error!(%error, id, "an announcement goes out before it is stored");
+            self.unstored.push(announcement.clone());
+        }
+        announcement
+    }
+
+    /// Stores `message` in the chat log, after the announcements that are waiting for it.
+    fn persist(&mut self, message: &Arc<ChatMessage>) -> Result<(), StoreError> {
+        self.unstored.push(message.clone());
+        let stored = self.store.append(&self.unstored);
+        if stored.is_ok() && self.unstored.len() > 1 {
+            tracing::info!(count = self.unstored.len() - 1, "the chat log works again: waiting announcements stored");
+        }
+        match stored {
+            Ok(()) => self.unstored.clear(),
+            Err(_) => drop(self.unstored.pop()),
+        }
+        stored
     }
 
     fn remove(&mut self, sid: Sid) -> Option<Member> {
@@ -305,10 +370,10 @@ impl RoomState {
             .collect()
     }
 
-    /// Hands `message` to every member except `except`. A member whose queue is full is evicted, and
-    /// its leave announcement is sequenced right after, so nobody ever misses a message silently.
-    fn broadcast(&mut self, message: ChatMessage, except: Option<Sid>) -> Arc<ChatMessage> {
-        let message = Arc::new(message);
+    /// Hands `message` (stored already) to every member except `except`. A member whose queue is full
+    /// is evicted, and its leave announcement is sequenced right after, so nobody ever misses a
+    /// message silently.
+    fn broadcast(&mut self, message: Arc<ChatMessage>, except: Option<Sid>) -> Arc<ChatMessage> {
         let mut queue = VecDeque::from([(message.clone(), except)]);
         while let Some((message, except)) = queue.pop_front() {
             let Some(packet) = encode_event(event::MESSAGE, &*message) else {
@@ -319,9 +384,8 @@ impl RoomState {
                 let Some(member) = self.remove(sid) else { continue };
                 let name = member.name.clone();
                 self.evicted(member);
-                let id = self.next_id();
-                let leave = ChatMessage::announcement(AnnouncementKind::Leave, Some(name), id, now_ms());
-                queue.push_back((Arc::new(leave), None));
+                let leave = self.announcement(AnnouncementKind::Leave, Some(name));
+                queue.push_back((leave, None));
             }
         }
         message

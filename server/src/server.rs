@@ -72,13 +72,15 @@ pub async fn start(addr: SocketAddr, config: ServerConfig) -> Result<ServerHandl
     // Bad TLS files are said before anything listens.
     let tls = config.tls.as_ref().map(TlsFiles::acceptor).transpose()?;
     let tls_fingerprint = config.tls.as_ref().map(TlsFiles::fingerprint).transpose()?;
+    // So is a chat log that cannot be used: the server never runs without the log it was given.
+    let store = config.store.open(config.history_capacity)?;
     let listener = bind(addr).map_err(|source| match source.kind() {
         std::io::ErrorKind::AddrInUse => Error::AddressInUse { addr },
         _ => Error::Bind { addr, source },
     })?;
     let local_addr = listener.local_addr().map_err(|source| Error::Bind { addr, source })?;
 
-    let room = Arc::new(Room::new(config.history_capacity, config.limits.clone()));
+    let room = Arc::new(Room::new(store, config.limits.clone()));
     let peers = Arc::new(Peers::new(&config.address_limits));
     let packet_limit = config.limits.max_packet_bytes;
     let (layer, io) = SocketIo::builder()

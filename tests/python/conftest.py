@@ -36,7 +36,7 @@ class Server:
         env = {k: v for k, v in os.environ.items() if not k.startswith("CONFAB_")}
         env.setdefault("RUST_LOG", "warn")
         self.proc = subprocess.Popen(
-            [str(binary), "--bind", "127.0.0.1", "--port", "0", *flags],
+            [str(binary), "--bind", "127.0.0.1", "--port", "0", "--ephemeral", *flags],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,

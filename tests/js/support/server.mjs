@@ -43,7 +43,7 @@ export async function startServer(flags = [], { env = {} } = {}) {
   const cleanEnv = Object.fromEntries(
     Object.entries(process.env).filter(([key]) => !key.startsWith("CONFAB_")),
   );
-  return startProcess(bin, ["--bind", "127.0.0.1", "--port", "0", ...flags], {
+  return startProcess(bin, ["--bind", "127.0.0.1", "--port", "0", "--ephemeral", ...flags], {
     env: { RUST_LOG: "warn", ...cleanEnv, ...env },
     listening: /Confab server running on (\S+):(\d+)/,
   });
