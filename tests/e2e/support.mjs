@@ -106,7 +106,9 @@ export function e2e({ wait, driver, shots }) {
   /** Starts a process and waits until its output matches `ready`; `name` is for the errors. */
   function startProcess(command, args, ready, name = command) {
     return new Promise((resolve, reject) => {
-      const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      // Our server keeps its chat log in memory here: servers run side by side and leave nothing behind.
+      const argv = command === process.env.CONFAB_SERVER_BIN ? [...args, '--ephemeral'] : args;
+      const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
       children.add(child);
       let output = '';
       const timer = setTimeout(() => reject(new Error(`${name} did not start:\n${output}`)), wait);
