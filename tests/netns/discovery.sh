@@ -27,7 +27,7 @@ ip -n "$a" link set "${tag}va" up
 ip -n "$b" link set "${tag}vb" up
 
 log=$(mktemp)
-ip netns exec "$a" "$bin" --port 7979 --advertise --chat-name "Across the wire" >"$log" 2>&1 &
+ip netns exec "$a" "$bin" --ephemeral --port 7979 --advertise --chat-name "Across the wire" >"$log" 2>&1 &
 server_pid=$!
 for _ in $(seq 50); do grep -q "Advertised" "$log" && break; sleep 0.1; done
 
