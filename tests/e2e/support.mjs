@@ -5,8 +5,10 @@
 // actions on the page. Not a test file itself (node --test skips it).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import net from 'node:net';
+import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { Builder, By, Capabilities, Key, until } from 'selenium-webdriver';
 import { io } from 'socket.io-client';
@@ -22,6 +24,37 @@ export function freePort(host = '127.0.0.1') {
       server.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * The certificate the https server at `url` presents, accepted whatever it is (only to look at it):
+ * { fingerprint: 'AB:CD:…' (SHA-256, as the server prints it), pem }.
+ */
+export function presentedCertificate(url) {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host: hostname.replace(/^\[|\]$/g, ''), port: Number(port || 443), rejectUnauthorized: false }, () => {
+      const cert = socket.getPeerCertificate();
+      socket.end();
+      resolve({ fingerprint: cert.fingerprint256, pem: new X509Certificate(cert.raw).toString() });
+    });
+    socket.once('error', reject);
+  });
+}
+
+/**
+ * socket.io-client options that trust exactly the certificate with this fingerprint (as the app
+ * pins one): the certificate presented is checked against it, made the only trust anchor, and
+ * checked again on the real connection.
+ */
+export async function pinnedTls(url, fingerprint) {
+  const { fingerprint: presented, pem } = await presentedCertificate(url);
+  assert.equal(presented, fingerprint, `${url} presents the certificate the host shows`);
+  return {
+    ca: pem,
+    checkServerIdentity: (_host, cert) =>
+      cert.fingerprint256 === fingerprint ? undefined : new Error(`another certificate: ${cert.fingerprint256}`),
+  };
 }
 
 /** Starts the app (CONFAB_APP_BIN) through tauri-driver (WEBDRIVER_URL); resolves the session. */
@@ -103,17 +136,21 @@ export function e2e({ wait, driver, shots }) {
   const children = new Set();
   const sockets = new Set();
 
-  /** Starts a process and waits until its output matches `ready`; `name` is for the errors. */
-  function startProcess(command, args, ready, name = command) {
+  /**
+   * Starts a process and waits until its output matches `ready`; `name` is for the errors, `env`
+   * is added to this process's environment. child.output holds what it printed so far.
+   */
+  function startProcess(command, args, ready, name = command, env = {}) {
     return new Promise((resolve, reject) => {
       // Our server keeps its chat log in memory here: servers run side by side and leave nothing behind.
       const argv = command === process.env.CONFAB_SERVER_BIN ? [...args, '--ephemeral'] : args;
-      const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
       children.add(child);
       let output = '';
       const timer = setTimeout(() => reject(new Error(`${name} did not start:\n${output}`)), wait);
       const onData = (chunk) => {
         output += chunk;
+        child.output = output;
         if (ready.test(output)) {
           clearTimeout(timer);
           resolve(child);
@@ -137,9 +174,11 @@ export function e2e({ wait, driver, shots }) {
    * in socket.received; with `history`, the history sent on joining too; with `gone`,
    * socket.gone resolves on disconnect. With `seed`, it registers as a seed client does: no ack
    * asked, the answer is the server's `register` event. `password`: the room password.
+   * `fingerprint`: an https server's certificate, trusted exactly (pinnedTls).
    */
-  async function person(url, name, { history = false, gone = false, seed = false, password } = {}) {
-    const socket = io(url, { transports: ['websocket'], reconnection: false, auth: password ? { password } : {} });
+  async function person(url, name, { history = false, gone = false, seed = false, password, fingerprint } = {}) {
+    const pinned = fingerprint ? await pinnedTls(url, fingerprint) : {};
+    const socket = io(url, { transports: ['websocket'], reconnection: false, auth: password ? { password } : {}, ...pinned });
     sockets.add(socket);
     socket.received = [];
     socket.on('message', (m) => socket.received.push(m));

@@ -32,6 +32,9 @@ export class ChatController {
     this.savedFor = null;
     // Servers the user agreed to send a password to over plain http, for as long as the app runs.
     this.plainHttpAgreed = new Set();
+    // The chat last picked from the network ({ url, fingerprint }): joining its address uses the
+    // fingerprint it announced (Rust pins it; the page keeps no pins).
+    this.picked = null;
 
     transport.onEvents((events) => this.#onEvents(events));
     view.bindConnect((values) => this.connect(values));
@@ -132,6 +135,7 @@ export class ChatController {
     this.view.renderNearby(chats, {
       onPick: (chat) => {
         this.#dropSavedPassword(); // it was for another server
+        this.picked = { url: chat.url, fingerprint: chat.fingerprint ?? null };
         this.view.pickServer(chat.url, chat);
       },
     });
@@ -157,7 +161,11 @@ export class ChatController {
     return error ? { code: 'name_rejected', message: sentence(nameRefusalText(error, maxNameChars)) } : null;
   }
 
-  async connect(values) {
+  /**
+   * Joins the server in `values`. `acceptFingerprint`: a certificate the user has just said to trust
+   * (after comparing it with the host's, or replacing a changed one); Rust pins it.
+   */
+  async connect(values, { acceptFingerprint = null } = {}) {
     this.view.clearConnectError();
     if (!values.server) return this.view.showConnectError({ code: 'invalid_address', message: 'Enter the server address.' });
     if (!values.username.trim()) return this.view.showConnectError({ code: 'name_rejected', message: 'Enter your name.' });
@@ -175,7 +183,9 @@ export class ChatController {
       // Unticking only matters for a password saved in the keyring: then it is forgotten. Otherwise the
       // keyring is not touched at all (a locked keyring would ask to be unlocked for nothing).
       const remember = values.remember || (saved ? false : null);
-      const session = await this.transport.connect({ ...values, useSavedPassword, remember });
+      // Only for the address that was picked: a typed one is checked against its pin or asked about.
+      const announcedFingerprint = this.picked?.url === values.server ? this.picked.fingerprint : null;
+      const session = await this.transport.connect({ ...values, useSavedPassword, remember, announcedFingerprint, acceptFingerprint });
       this.#dropSavedPassword();
       this.#enterChat(session);
       if (session.keyringNote) this.view.showBannerNote(session.keyringNote);
@@ -187,8 +197,26 @@ export class ChatController {
       if (useSavedPassword && error.code === 'wrong_password') {
         error = { ...error, message: 'The saved password is not accepted any more. Type the current password.' };
       }
+      if (error.code === 'untrusted_certificate' && error.fingerprint) return this.#askTrust(values, error);
+      if (error.code === 'certificate_changed' && error.presented) return this.#refuseChanged(values, error);
       this.view.showConnectError(error);
     }
+  }
+
+  /** A certificate the system does not know: compare the fingerprint with the host's, then trust it or not. */
+  async #askTrust(values, error) {
+    if (await this.view.confirmTrust(values.server, error.fingerprint)) {
+      return this.connect(values, { acceptFingerprint: error.fingerprint });
+    }
+    this.view.showConnectError({ code: 'untrusted_certificate', message: 'Not joined: the certificate was not trusted.' });
+  }
+
+  /** Another certificate than the trusted one: refused, unless the user explicitly replaces it. */
+  async #refuseChanged(values, error) {
+    if (await this.view.showCertificateChanged(values.server, error)) {
+      return this.connect(values, { acceptFingerprint: error.presented });
+    }
+    this.view.showConnectError({ ...error, message: `Not joined. ${error.message}` });
   }
 
   /**

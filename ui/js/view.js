@@ -2,6 +2,7 @@
 // methods below: bind* to hear the user, show*/render* to draw. Text from the network is only ever
 // set with textContent (never innerHTML), so a message like <img src=x onerror=alert(1)> shows literally.
 
+import { fingerprintGroups } from './fingerprint.js';
 import { DEFAULT_PORT, REFUSAL_CODES } from './protocol.js';
 
 const $ = (id) => document.getElementById(id);
@@ -15,6 +16,8 @@ const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute:
 const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 const plural = (count, one, many) => `${count} ${count === 1 ? one : many}`;
 const shortServer = (server) => server.replace(/^https?:\/\//, '').replace(/\/$/, '');
+// In the Server field an address without a scheme means http: an https server keeps its scheme.
+const fieldServer = (server) => (server.startsWith('https:') ? server.replace(/\/$/, '') : shortServer(server));
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -39,6 +42,13 @@ function onSubmit(form, handler) {
   });
 }
 
+/** A fingerprint in two lines of 8 groups of 4 hex digits (fingerprint.js), to read aloud. */
+function showFingerprint(node, fingerprint) {
+  const groups = fingerprintGroups(fingerprint);
+  node.replaceChildren(el('span', null, groups.slice(0, 8).join(' ')), ' ', el('span', null, groups.slice(8).join(' ')));
+  node.setAttribute('aria-label', groups.join(' '));
+}
+
 export class ChatView {
   #el;
   #nodes = new Map(); // line key → element
@@ -54,7 +64,11 @@ export class ChatView {
       'host-error', 'host-other-port', 'host-button', 'host-cancel', 'hosting', 'hosting-name', 'hosting-hint',
       'join-urls', 'stop-hosting', 'server-name', 'own-name', 'name-taken', 'name-taken-text', 'rejoin-name',
       'rejoin-button', 'rejoin-error', 'name-taken-leave', 'password-saved', 'plain-http', 'plain-http-server',
-      'plain-http-join', 'plain-http-cancel', 'host-password-note', 'hosting-access', 'hosting-suggest'];
+      'plain-http-join', 'plain-http-cancel', 'host-password-note', 'hosting-access', 'hosting-suggest',
+      'hosting-fingerprint', 'copy-fingerprint', 'trust-cert', 'trust-cert-server', 'trust-cert-fingerprint',
+      'trust-cert-join', 'trust-cert-cancel', 'cert-changed', 'cert-changed-text', 'cert-changed-expected',
+      'cert-changed-presented', 'cert-changed-presented-label', 'cert-changed-confirm', 'cert-changed-replace',
+      'cert-changed-cancel'];
     // 'connect-screen' → connectScreen
     this.#el = Object.fromEntries(ids.map((id) => [id.replace(/-(\w)/g, (_, c) => c.toUpperCase()), $(id)]));
     const e = this.#el;
@@ -73,6 +87,12 @@ export class ChatView {
     e.hostPassword.addEventListener('input', () => this.#renderHostPasswordNote());
     e.plainHttpJoin.addEventListener('click', () => e.plainHttp.close('join'));
     e.plainHttpCancel.addEventListener('click', () => e.plainHttp.close('cancel'));
+    e.trustCertJoin.addEventListener('click', () => e.trustCert.close('trust'));
+    e.trustCertCancel.addEventListener('click', () => e.trustCert.close('cancel'));
+    // Replacing a trusted certificate takes a deliberate tick first.
+    e.certChangedConfirm.addEventListener('change', () => (e.certChangedReplace.disabled = !e.certChangedConfirm.checked));
+    e.certChangedReplace.addEventListener('click', () => e.certChanged.close('replace'));
+    e.certChangedCancel.addEventListener('click', () => e.certChanged.close('cancel'));
   }
 
   // ---- user actions ----
@@ -195,7 +215,7 @@ export class ChatView {
   /** A recent server was picked: its address and name go in; the password is asked for. */
   fillRecent(entry) {
     const e = this.#el;
-    e.server.value = shortServer(entry.server);
+    e.server.value = fieldServer(entry.server);
     e.username.value = entry.username;
     e.password.value = '';
     this.showKeyringNote('');
@@ -259,6 +279,51 @@ export class ChatView {
     });
   }
 
+  /** Opens `dialog` modally; resolves its returnValue once closed ('' for Escape). */
+  #ask(dialog, focus) {
+    if (dialog.open) return Promise.resolve('');
+    dialog.returnValue = '';
+    return new Promise((resolve) => {
+      dialog.addEventListener('close', () => resolve(dialog.returnValue), { once: true });
+      dialog.showModal();
+      focus.focus();
+    });
+  }
+
+  /**
+   * An https server whose certificate the system does not vouch for: shows its fingerprint to
+   * compare with the host's; resolves true for Trust and join, false for Cancel (or Escape).
+   */
+  async confirmTrust(server, fingerprint) {
+    const e = this.#el;
+    e.trustCertServer.textContent = shortServer(server);
+    showFingerprint(e.trustCertFingerprint, fingerprint);
+    const trust = (await this.#ask(e.trustCert, e.trustCertCancel)) === 'trust';
+    (trust ? e.connectButton : e.server).focus();
+    return trust;
+  }
+
+  /**
+   * A server presents another certificate than the one trusted before (or a found chat announces
+   * another one): a loud refusal. Resolves true only when the user ticked that the host made a new
+   * certificate and chose to replace the trusted one; false for Don't join (or Escape).
+   */
+  async showCertificateChanged(server, { expected, presented, announced }) {
+    const e = this.#el;
+    const where = shortServer(server);
+    e.certChangedText.textContent = announced
+      ? `The chat found on the network at ${where} announces another certificate than the one you trusted at this address before.`
+      : `${where} presented another certificate than the one you trusted before.`;
+    showFingerprint(e.certChangedExpected, expected);
+    showFingerprint(e.certChangedPresented, presented);
+    e.certChangedPresentedLabel.textContent = announced ? 'Announced now' : 'Presented now';
+    e.certChangedConfirm.checked = false;
+    e.certChangedReplace.disabled = true;
+    const replace = (await this.#ask(e.certChanged, e.certChangedCancel)) === 'replace';
+    (replace ? e.connectButton : e.server).focus();
+    return replace;
+  }
+
   /** A note about saved passwords (the keyring is missing, ...); empty text hides it. */
   showKeyringNote(text) {
     this.#el.keyringNote.textContent = text;
@@ -310,7 +375,7 @@ export class ChatView {
     }
   }
 
-  /** Chats found on the network: [{ id, chatName, hostName, passwordRequired, url }]. */
+  /** Chats found on the network: [{ id, chatName, hostName, passwordRequired, url, fingerprint }]. */
   renderNearby(chats, { onPick }) {
     const e = this.#el;
     e.nearby.hidden = false;
@@ -321,6 +386,7 @@ export class ChatView {
         const pick = el('button', 'pick');
         pick.type = 'button';
         pick.dataset.url = chat.url;
+        if (chat.fingerprint) pick.dataset.fingerprint = chat.fingerprint;
         const name = el('span', 'where', chat.chatName);
         if (chat.passwordRequired) {
           // A drawn padlock (CSS) plus a word: emoji fonts are missing on many Linux desktops.
@@ -330,7 +396,8 @@ export class ChatView {
         }
         // The address that will be joined, always shown: anyone on the LAN can announce a chat name.
         const address = chat.url.replace(/^https?:\/\//, '');
-        pick.append(name, el('span', 'who', `${chat.hostName ? `hosted by ${chat.hostName} · ` : ''}${address}`));
+        const encrypted = chat.fingerprint ? ' · encrypted' : '';
+        pick.append(name, el('span', 'who', `${chat.hostName ? `hosted by ${chat.hostName} · ` : ''}${address}${encrypted}`));
         pick.setAttribute('aria-label', `Join ${chat.chatName}${chat.hostName ? `, hosted by ${chat.hostName}` : ''} at ${address}${chat.passwordRequired ? ', needs a password' : ''}`);
         pick.addEventListener('click', () => onPick(chat));
         item.append(pick);
@@ -408,7 +475,10 @@ export class ChatView {
 
   // ---- chat screen ----
 
-  /** The hosting bar: the chat's name, each join URL with a Copy button, and Stop hosting. */
+  /**
+   * The hosting bar: the chat's name, who can join, each join URL with a Copy button, the
+   * certificate's fingerprint others should see, and Stop hosting.
+   */
   showHostingBar(info, { onCopy }) {
     const e = this.#el;
     e.hostingName.textContent = `“${info.chatName}”`;
@@ -424,20 +494,27 @@ export class ChatView {
       e.hostingHint.textContent = `No network address found: only this computer can join, at ${info.localUrl}.`;
     }
     if (info.advertiseError) e.hostingHint.textContent += ' (Not announced on the network.)';
+    const copyButton = (copy, text) => {
+      copy.onclick = async () => {
+        copy.textContent = (await onCopy(text)) ? 'Copied' : 'Copy failed';
+        setTimeout(() => (copy.textContent = 'Copy'), COPY_FEEDBACK_MS);
+      };
+    };
     e.joinUrls.replaceChildren(
       ...info.joinUrls.map((url) => {
         const item = el('li');
         const copy = el('button', 'copy', 'Copy');
         copy.type = 'button';
         copy.setAttribute('aria-label', `Copy ${url}`);
-        copy.addEventListener('click', async () => {
-          copy.textContent = (await onCopy(url)) ? 'Copied' : 'Copy failed';
-          setTimeout(() => (copy.textContent = 'Copy'), COPY_FEEDBACK_MS);
-        });
+        copyButton(copy, url);
         item.append(el('code', 'url', url), copy);
         return item;
       }),
     );
+    // Copied as the server prints it and browsers show it (AB:CD:…); shown in groups to read aloud.
+    showFingerprint(e.hostingFingerprint, info.fingerprint);
+    e.copyFingerprint.setAttribute('aria-label', 'Copy the certificate fingerprint');
+    copyButton(e.copyFingerprint, info.fingerprint);
     e.hosting.hidden = false;
     this.#showLeave(false); // the host stops hosting instead
   }

@@ -3,13 +3,18 @@
 // and in a plain browser on the page a chat server serves (socketio.js: socket.io-client directly).
 //
 // Interface of a transport:
-//   connect({ server, username, password, useSavedPassword?, remember? })
+//   connect({ server, username, password, useSavedPassword?, remember?, announcedFingerprint?,
+//            acceptFingerprint? })
 //       → Promise<{ server, name, features, limits?, keyringNote? }>
 //       useSavedPassword (desktop app, with no password typed): join with the password saved in the
 //       OS keyring, which the transport reads itself (the page never holds it).
+//       announcedFingerprint (desktop app): the certificate fingerprint a chat found on the network
+//       announced; acceptFingerprint: one the user chose to trust. The app keeps the pins itself.
 //       rejects with { code, message } (codes: invalid_address, unreachable, not_a_chat_server,
 //       name_invalid, name_rejected, password_required, wrong_password, too_many_attempts,
-//       connection_refused, timeout, no_saved_password, keyring_unavailable, keyring_failed, …)
+//       connection_refused, timeout, no_saved_password, keyring_unavailable, keyring_failed,
+//       untrusted_certificate (+ fingerprint), certificate_changed (+ expected, presented,
+//       announced), tls, …)
 //   send(text) → Promise<localId>        the message is pending until a 'delivered' event
 //   rejoin(name) → Promise<{ name }>     after a 'nameTaken' status: register again with this name
 //       (the same or another); rejects { code, message } like connect. Pending messages stay queued
@@ -32,10 +37,10 @@
 //       password itself; optional: OS keyring, desktop app only)
 //   setTitle(title); notify(title, body)   window title and desktop notification
 //   host({ chatName, hostName, password, port }) → Promise<{ chatName, port, joinUrls, localUrl,
-//       passwordRequired, advertiseError }>, rejects { code, message, freePort? }; stopHosting();
+//       fingerprint, passwordRequired, advertiseError }>, rejects { code, message, freePort? }; stopHosting();
 //       defaultHostPort(); copyText(text) → Promise<bool>          (optional: desktop app only)
 //   watchNearby(handler)                 handler({ type: 'found', id, chatName, hostName,
-//       passwordRequired, url } | { type: 'lost', id } | { type: 'unavailable', message }) (optional)
+//       passwordRequired, url, fingerprint } | { type: 'lost', id } | { type: 'unavailable', message }) (optional)
 //   fixedServer (optional)               the only server this transport can join (browser page)
 
 import { createTauriTransport } from './tauri.js';

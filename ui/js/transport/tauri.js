@@ -16,7 +16,9 @@ export function createTauriTransport({ invoke, Channel }) {
 
   return {
     // useSavedPassword: join with the password saved in the keyring (Rust reads it; it never comes here).
-    async connect({ server, username, password, useSavedPassword, remember }) {
+    // announcedFingerprint: what a chat found on the network announced; acceptFingerprint: a
+    // certificate the user chose to trust (Rust keeps the pins).
+    async connect({ server, username, password, useSavedPassword, remember, announcedFingerprint, acceptFingerprint }) {
       const channel = new Channel();
       channel.onmessage = (batch) => {
         if (channel === current) handler(batch);
@@ -29,6 +31,8 @@ export function createTauriTransport({ invoke, Channel }) {
           password: password || null,
           useSavedPassword: Boolean(useSavedPassword) && !password,
           remember: remember ?? null,
+          announcedFingerprint: announcedFingerprint || null,
+          acceptFingerprint: acceptFingerprint || null,
           events: channel,
         });
       } catch (error) {
@@ -70,6 +74,9 @@ function toError(error) {
     const out = { code: error.code || 'error', message: String(error.message) };
     // A taken port comes with a free one to offer.
     if (Number.isInteger(error.freePort)) out.freePort = error.freePort;
+    // Certificate refusals come with the fingerprints to show.
+    for (const key of ['fingerprint', 'expected', 'presented']) if (typeof error[key] === 'string') out[key] = error[key];
+    if (typeof error.announced === 'boolean') out.announced = error.announced;
     return out;
   }
   return { code: 'internal', message: String(error) };
