@@ -8,11 +8,12 @@
 //! [`run`] drives one scenario against a server that is already listening; the binary (`confab-bench`) starts the servers, measures them from `/proc` and
 //! prints the comparison.
 
+pub mod attack;
 pub mod proc;
 pub mod stats;
 
 use std::{
-    net::SocketAddr,
+    net::{IpAddr, SocketAddr},
     sync::{
         atomic::{AtomicU64, AtomicUsize, Ordering},
         Arc, LazyLock, OnceLock,
@@ -25,7 +26,7 @@ use crossbeam_utils::CachePadded;
 use futures_util::{SinkExt, StreamExt};
 use memchr::memmem;
 use tokio::{
-    net::TcpStream,
+    net::{TcpSocket, TcpStream},
     sync::{watch, Semaphore},
     task::JoinSet,
 };
@@ -36,7 +37,8 @@ use tokio_tungstenite::{
 
 pub use stats::{Latencies, Summary};
 
-type Ws = WebSocketStream<TcpStream>;
+/// One load-generator websocket.
+pub type Ws = WebSocketStream<TcpStream>;
 
 /// How long one client may take to connect, join the namespace and register.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -75,11 +77,13 @@ pub struct RunParams {
     pub duration: Duration,
     /// Handshakes (TCP + websocket + socket.io connect + register) in flight at once.
     pub connect_concurrency: usize,
+    /// How the clients connect: from which local address, with which password.
+    pub dial: Dial,
 }
 
 impl RunParams {
     pub fn messaging(clients: usize, senders: usize, mode: SendMode, duration: Duration) -> Self {
-        Self { clients, register: true, senders, mode, duration, connect_concurrency: 256 }
+        Self { clients, register: true, senders, mode, duration, connect_concurrency: 256, dial: Dial::default() }
     }
     pub fn connect_only(clients: usize, register: bool) -> Self {
         Self {
@@ -89,8 +93,20 @@ impl RunParams {
             mode: SendMode::Rate { per_second: 1.0 },
             duration: Duration::ZERO,
             connect_concurrency: 256,
+            dial: Dial::default(),
         }
     }
+}
+
+/// How a client reaches the server.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Dial {
+    /// Local address to connect from (`None`: the system's choice, 127.0.0.1 towards 127.0.0.1).
+    /// Linux routes all of 127.0.0.0/8 to the loopback interface, so clients bound to 127.0.0.2 are
+    /// another address to the server's per-address limits.
+    pub source: Option<IpAddr>,
+    /// The room password, sent in the socket.io handshake `auth` (`40{"password":…}`).
+    pub password: Option<String>,
 }
 
 /// The moments of a run the binary snapshots the server process at.
@@ -139,6 +155,8 @@ pub struct RunResult {
     pub wrong_from: u64,
     /// Clients that the server disconnected (or told `too_slow`) before the end of the run.
     pub dropped_clients: usize,
+    /// `typing` notices received, all clients together.
+    pub typing_notices: u64,
     /// From the first send to the last delivery (drain included).
     pub elapsed: Duration,
     pub latency: Summary,
@@ -262,6 +280,7 @@ struct ClientReport {
     acks_bad: u64,
     tracks: Vec<SeqTrack>,
     wrong_from: u64,
+    typing_notices: u64,
     latencies: Vec<u32>,
     connected_at: Option<Instant>,
     /// From this client's first connection attempt to its register ack (or namespace connect).
@@ -274,9 +293,19 @@ fn ws_config() -> WebSocketConfig {
     WebSocketConfig::default().read_buffer_size(8 * 1024)
 }
 
-/// Opens the websocket and joins the socket.io namespace `/`.
-async fn open(addr: SocketAddr) -> Result<Ws, String> {
-    let stream = TcpStream::connect(addr).await.map_err(|e| format!("tcp: {e}"))?;
+/// Opens a TCP connection to `addr` (from `source` when given) and the engine.io websocket on it,
+/// and reads the engine.io open packet (`0{"sid":…}`); the socket.io namespace is not joined yet.
+pub async fn open_engine(addr: SocketAddr, source: Option<IpAddr>) -> Result<Ws, String> {
+    let stream = match source {
+        None => TcpStream::connect(addr).await,
+        Some(ip) => {
+            let socket = if ip.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() }
+                .map_err(|e| format!("socket: {e}"))?;
+            socket.bind(SocketAddr::new(ip, 0)).map_err(|e| format!("bind {ip}: {e}"))?;
+            socket.connect(addr).await
+        }
+    }
+    .map_err(|e| format!("tcp: {e}"))?;
     let _ = stream.set_nodelay(true);
     let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
     let (mut ws, _) = tokio_tungstenite::client_async_with_config(url, stream, Some(ws_config()))
@@ -284,14 +313,33 @@ async fn open(addr: SocketAddr) -> Result<Ws, String> {
         .map_err(|e| format!("websocket: {e}"))?;
     // engine.io open packet: 0{"sid":...,"pingInterval":...}
     match next_text(&mut ws).await? {
-        t if t.starts_with('0') => {}
-        other => return Err(format!("expected engine.io open, got {other:?}")),
+        t if t.starts_with('0') => Ok(ws),
+        other => Err(format!("expected engine.io open, got {other:?}")),
     }
-    ws.send(Message::text("40")).await.map_err(|e| format!("send 40: {e}"))?;
+}
+
+/// The socket.io connect packet for namespace `/`, with the password as handshake `auth` if any.
+pub fn connect_packet(password: Option<&str>) -> String {
+    match password {
+        None => "40".to_owned(),
+        Some(password) => format!("40{}", serde_json::json!({ "password": password })),
+    }
+}
+
+/// Opens the websocket and joins the socket.io namespace `/`.
+async fn open(addr: SocketAddr, dial: &Dial) -> Result<Ws, String> {
+    let mut ws = open_engine(addr, dial.source).await?;
+    join_namespace(&mut ws, dial.password.as_deref()).await?;
+    Ok(ws)
+}
+
+/// Joins namespace `/` on an open engine.io websocket (`40` → `40{"sid":…}`), answering pings.
+pub async fn join_namespace(ws: &mut Ws, password: Option<&str>) -> Result<(), String> {
+    ws.send(Message::text(connect_packet(password))).await.map_err(|e| format!("send 40: {e}"))?;
     loop {
-        let t = next_text(&mut ws).await?;
+        let t = next_text(ws).await?;
         if t.starts_with("40") {
-            return Ok(ws);
+            return Ok(());
         }
         if t == "2" {
             ws.send(Message::text("3")).await.map_err(|e| e.to_string())?;
@@ -301,7 +349,7 @@ async fn open(addr: SocketAddr) -> Result<Ws, String> {
     }
 }
 
-async fn next_text(ws: &mut Ws) -> Result<String, String> {
+pub(crate) async fn next_text(ws: &mut Ws) -> Result<String, String> {
     loop {
         match ws.next().await {
             Some(Ok(Message::Text(t))) => return Ok(t.as_str().to_owned()),
@@ -351,8 +399,19 @@ async fn register(ws: &mut Ws, name: &str) -> Result<u32, String> {
 
 /// Connects one client, joins `/` and (if asked) registers `name`; returns the register retries.
 pub async fn connect_client(addr: SocketAddr, name: &str, do_register: bool) -> Result<(Ws, u32), String> {
-    let mut ws =
-        tokio::time::timeout(HANDSHAKE_TIMEOUT, open(addr)).await.map_err(|_| "connect timeout".to_string())??;
+    connect_client_with(addr, &Dial::default(), name, do_register).await
+}
+
+/// [`connect_client`] from `dial`'s address and with its password.
+pub async fn connect_client_with(
+    addr: SocketAddr,
+    dial: &Dial,
+    name: &str,
+    do_register: bool,
+) -> Result<(Ws, u32), String> {
+    let mut ws = tokio::time::timeout(HANDSHAKE_TIMEOUT, open(addr, dial))
+        .await
+        .map_err(|_| "connect timeout".to_string())??;
     let retries = if do_register { register(&mut ws, name).await? } else { 0 };
     Ok((ws, retries))
 }
@@ -382,6 +441,7 @@ fn event_frame_prefix(event: &str) -> String {
 
 static MESSAGE_FRAME: LazyLock<String> = LazyLock::new(|| event_frame_prefix(event::MESSAGE));
 static NOTICE_FRAME: LazyLock<String> = LazyLock::new(|| event_frame_prefix(event::NOTICE));
+static TYPING_FRAME: LazyLock<String> = LazyLock::new(|| event_frame_prefix(event::TYPING));
 
 /// Pulls sender, sequence number, send time and "from is right" out of a relayed `message` event,
 /// without a full JSON parse (the generator must stay cheap: at saturation it reads millions of
@@ -416,7 +476,7 @@ async fn client(
     let mut report = ClientReport { index, tracks: vec![SeqTrack::default(); params.senders], ..Default::default() };
     let permit = connect_gate.acquire().await;
     let attempt = Instant::now();
-    let ws = connect_client(addr, &format!("c{index}"), params.register).await;
+    let ws = connect_client_with(addr, &params.dial, &format!("c{index}"), params.register).await;
     drop(permit);
     let mut ws = match ws {
         Ok((ws, retries)) => {
@@ -565,6 +625,8 @@ async fn client(
                     }
                 } else if t.starts_with(NOTICE_FRAME.as_str()) || t.starts_with("41") {
                     report.dropped = true;
+                } else if t.starts_with(TYPING_FRAME.as_str()) {
+                    report.typing_notices += 1;
                 }
                 // While frames keep coming this branch stays ready and the one below is not polled,
                 // so a phase change is looked for here too: a plain load, where polling a fresh
@@ -699,6 +761,7 @@ fn summarize(
         result.acks_bad += r.acks_bad;
         result.wrong_from += r.wrong_from;
         result.dropped_clients += r.dropped as usize;
+        result.typing_notices += r.typing_notices;
         latencies.extend(&r.latencies);
         if !r.connected {
             continue;

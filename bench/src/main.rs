@@ -4,7 +4,10 @@
 //! `confab-bench compare` starts a fresh server process for every run, drives one scenario with the
 //! load generator of this crate, samples the server's CPU time and memory from `/proc/<pid>`, and
 //! prints medians and ratios as a Markdown table. `confab-bench run --addr …` drives one scenario
-//! against a server that is already running (for profiling it with perf).
+//! against a server that is already running (for profiling it with perf). `confab-bench attack`
+//! measures an honest room of confab-server while one attacker attacks it (`under_attack.rs`).
+
+mod under_attack;
 
 use std::{
     collections::BTreeMap,
@@ -35,6 +38,8 @@ struct Cli {
 enum Cmd {
     /// Run every scenario on both servers, alternating, and print the comparison table.
     Compare(CompareArgs),
+    /// Measure an honest chat on confab-server while one attacker attacks it, for every attack.
+    Attack(under_attack::AttackArgs),
     /// Drive one scenario against a server that is already listening (no /proc measurements).
     Run {
         /// Address of the server, e.g. 127.0.0.1:7878.
@@ -188,20 +193,25 @@ impl ServerProc {
                 c
             }
         };
-        let mut child =
-            command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().map_err(|e| {
-                format!(
-                    "starting {kind:?} server ({:?}): {e}; build it with `cargo build --release -p confab-server` \
-                     (or use bash bench/run.sh), and for Node run `npm ci`",
-                    command.get_program()
-                )
-            })?;
+        Self::spawn(&format!("{kind:?}"), command.stderr(Stdio::inherit()))
+    }
+
+    /// Starts `command` (a server that prints `… running on <addr>` once it listens; its stderr is
+    /// already set up) and waits until it listens.
+    fn spawn(label: &str, command: &mut Command) -> Result<Self, String> {
+        let mut child = command.stdin(Stdio::null()).stdout(Stdio::piped()).spawn().map_err(|e| {
+            format!(
+                "starting {label} server ({:?}): {e}; build it with `cargo build --release -p confab-server` \
+                 (or use bash bench/run.sh), and for Node run `npm ci`",
+                command.get_program()
+            )
+        })?;
         let stdout = child.stdout.take().expect("piped stdout");
         let mut lines = BufReader::new(stdout).lines();
         let addr = loop {
             let Some(Ok(line)) = lines.next() else {
                 let _ = child.kill();
-                return Err(format!("{kind:?} server exited before listening"));
+                return Err(format!("{label} server exited before listening"));
             };
             if let Some((_, rest)) = line.split_once("running on ") {
                 let addr = rest.split_whitespace().next().unwrap_or_default();
@@ -239,6 +249,18 @@ struct Snapshot {
     at: Instant,
 }
 
+impl Snapshot {
+    /// The server `pid` and this process, now.
+    fn take(pid: u32) -> Self {
+        Snapshot {
+            server: proc::sample(pid).unwrap_or_default(),
+            generator: proc::sample(std::process::id()).unwrap_or_default(),
+            machine: proc::machine_cpu().unwrap_or_default(),
+            at: Instant::now(),
+        }
+    }
+}
+
 /// Everything measured in one run of one scenario on one server.
 #[derive(Debug, Clone, Default)]
 struct Measured {
@@ -270,19 +292,12 @@ fn measure(
     };
     std::thread::sleep(Duration::from_millis(300));
     let snapshots: Mutex<BTreeMap<u8, Snapshot>> = Mutex::new(BTreeMap::new());
-    let me = std::process::id();
     let mark = |m: Mark| {
         if m == Mark::Finished {
             server.lock().unwrap().stop();
             return;
         }
-        let snap = Snapshot {
-            server: proc::sample(pid).unwrap_or_default(),
-            generator: proc::sample(me).unwrap_or_default(),
-            machine: proc::machine_cpu().unwrap_or_default(),
-            at: Instant::now(),
-        };
-        snapshots.lock().unwrap().insert(m as u8, snap);
+        snapshots.lock().unwrap().insert(m as u8, Snapshot::take(pid));
     };
     let result = rt.block_on(run(addr, scenario.params(&args.sizes), &mark));
     let snaps = snapshots.into_inner().unwrap();
@@ -591,6 +606,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Some(Cmd::Compare(args)) => compare(args),
+        Some(Cmd::Attack(args)) => under_attack::attack(args),
         None => match Cli::parse_from(["confab-bench", "compare"]).command {
             Some(Cmd::Compare(args)) => compare(args),
             _ => unreachable!("compare parses"),

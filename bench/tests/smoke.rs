@@ -38,3 +38,28 @@ async fn closed_loop_saturation_is_exact_too() {
     assert_eq!(result.acks_ok, result.sent, "{result:?}");
     server.stop().await.unwrap();
 }
+
+/// The attack family's plumbing against an in-process server with its default limits: an attacker
+/// toggling `typing` as fast as it can (from 127.0.0.1) while a small honest room (from 127.0.0.2)
+/// chats; the room loses nothing and sees only the relayed notices the server's limit allows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typing_toggling_costs_the_honest_room_nothing() {
+    use confab_bench::attack::{run_under_attack, Attack, AttackPlan};
+    let server = confab_server::start("127.0.0.1:0".parse().unwrap(), ServerConfig::default()).await.unwrap();
+    let mut params = RunParams::messaging(6, 2, SendMode::Rate { per_second: 10.0 }, Duration::from_secs(1));
+    params.dial.source = Some("127.0.0.2".parse().unwrap());
+    let (honest, attacker) =
+        run_under_attack(server.local_addr(), params, &AttackPlan::new(Attack::Typing), &|_| {}).await.unwrap();
+    assert_eq!((honest.connected, honest.connect_failures), (6, 0), "{honest:?}");
+    assert!(honest.sent >= 10, "{honest:?}");
+    assert_eq!(honest.deliveries, honest.sent * 5, "{honest:?}");
+    assert!(honest.exact() && honest.lost == 0, "{honest:?}");
+    assert_eq!(honest.dropped_clients, 0, "{honest:?}");
+    assert_eq!(honest.acks_ok, honest.sent, "{honest:?}");
+    // Bursts of 4, then 2 per second per user (protocol §2.3), to each of the 6 honest clients.
+    let allowed = 6 * (4 + 2 * (attacker.window.as_secs_f64().ceil() as u64 + 1));
+    assert!(honest.typing_notices > 0 && honest.typing_notices <= allowed, "{} > {allowed}", honest.typing_notices);
+    assert!(attacker.sent > 100 * allowed, "the attacker toggled as fast as it could: {attacker:?}");
+    assert_eq!(attacker.closed_by_server, 0, "{attacker:?}");
+    server.stop().await.unwrap();
+}
