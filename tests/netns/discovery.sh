@@ -40,5 +40,6 @@ echo "$found"
 grep -q $'http://10.231.0.1:7979\tAcross the wire\thosted by' <<<"$found" \
   || { echo "FAIL: host B did not find host A's chat"; cat "$log"; exit 1; }
 health=$(ip netns exec "$b" curl -fsS --max-time 5 http://10.231.0.1:7979/health)
-[ "$health" = '{"status":"ok","users":0,"connections":0}' ] || { echo "FAIL: health $health"; exit 1; }
+# Another host learns that the chat is up, not how many are in it (counts are for this machine only).
+[ "$health" = '{"status":"ok"}' ] || { echo "FAIL: health from another host: $health"; exit 1; }
 echo "1 passed, 0 failed"
