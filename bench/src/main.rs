@@ -180,8 +180,9 @@ impl ServerProc {
                     .clone()
                     .unwrap_or_else(|| std::env::current_exe().expect("current exe").with_file_name("confab-server"));
                 let mut c = Command::new(bin);
-                // Every bench client comes from 127.0.0.1: no per-address caps, as for Node.
-                c.args(["--bind", "127.0.0.1", "--port", "0", "--rate", "0", "--register-rate", "0"])
+                // Every bench client comes from 127.0.0.1: no per-address caps, as for Node. The chat
+                // log in memory, as Node's (a durable-vs-memory scenario is still to be written).
+                c.args(["--ephemeral", "--bind", "127.0.0.1", "--port", "0", "--rate", "0", "--register-rate", "0"])
                     .args(["--max-connections-per-address", "0", "--max-connections", "0"])
                     .args(["--max-queued-packets", &args.max_queued_packets.to_string()])
                     .env("RUST_LOG", "warn");
