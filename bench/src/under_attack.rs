@@ -5,16 +5,19 @@
 //! folder, a room password for the password attack), connects the honest room from `--honest-source` (127.0.0.2: another address
 //! to the server's per-address caps and rates), and during the measured window lets one attacker
 //! ([`confab_bench::attack`]) attack from 127.0.0.1. The server's CPU and memory come from `/proc`,
-//! as in `compare`; its log (stderr) goes to a file, and the lines it wrote during the window are
-//! counted (a flood of refusals is also a flood of log lines).
+//! as in `compare`; its log (stderr) is read through a pipe, and the lines it wrote during the
+//! window are counted (a flood of refusals is also a flood of log lines).
 
 use std::{
     collections::BTreeMap,
-    io::Write,
+    io::{Read, Write},
     net::IpAddr,
     path::PathBuf,
-    process::{Command, Stdio},
-    sync::Mutex,
+    process::{ChildStderr, Command, Stdio},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex,
+    },
     time::{Duration, Instant},
 };
 
@@ -74,8 +77,8 @@ pub struct AttackArgs {
     /// The server memory an attack may add (peak RSS above the RSS at its start), in MB.
     #[arg(long, default_value_t = 50.0)]
     memory_bound_mb: f64,
-    /// Keep the servers' logs (stderr) in this folder, one file per run (default: a temporary file,
-    /// removed once its lines are counted: a password attack writes hundreds of MB of it).
+    /// Also keep the servers' logs (stderr) in this folder, one file per run (by default they are
+    /// only counted: a password attack makes the server log hundreds of MB).
     #[arg(long)]
     log_dir: Option<PathBuf>,
     /// Also write the table (and every run's line) to this file.
@@ -125,7 +128,7 @@ impl AttackArgs {
         params
     }
 
-    fn server_command(&self, attack: Attack, log: std::fs::File, data_dir: &std::path::Path) -> Command {
+    fn server_command(&self, attack: Attack, data_dir: &std::path::Path) -> Command {
         let bin = self
             .server_bin
             .clone()
@@ -146,20 +149,38 @@ impl AttackArgs {
             // In the environment, as an operator should (command lines are visible to everyone).
             command.env("CONFAB_PASSWORD", PASSWORD);
         }
-        command.args(&self.server_args).stderr(Stdio::from(log));
+        command.args(&self.server_args).stderr(Stdio::piped());
         command
     }
 }
 
-fn log_path(args: &AttackArgs, attack: Attack, repeat: usize) -> PathBuf {
-    match &args.log_dir {
-        Some(dir) => dir.join(format!("confab-bench-attack-{}-{}.log", attack.name(), repeat + 1)),
-        None => std::env::temp_dir().join(format!(
-            "confab-bench-attack-{}-{}-{}.log",
-            attack.name(),
-            repeat + 1,
-            std::process::id()
-        )),
+/// What the server wrote to its stderr so far: read from the pipe as it comes (and copied to a file
+/// with `--log-dir`), so the logs of an attack cost no disk.
+#[derive(Clone, Default)]
+struct LogCount {
+    lines: Arc<AtomicU64>,
+    bytes: Arc<AtomicU64>,
+}
+
+impl LogCount {
+    fn follow(mut stderr: ChildStderr, mut copy: Option<std::fs::File>) -> Self {
+        let count = Self::default();
+        let (lines, bytes) = (count.lines.clone(), count.bytes.clone());
+        std::thread::spawn(move || {
+            let mut buf = vec![0u8; 64 * 1024];
+            while let Ok(n @ 1..) = stderr.read(&mut buf) {
+                lines.fetch_add(memchr::memchr_iter(b'\n', &buf[..n]).count() as u64, Ordering::Relaxed);
+                bytes.fetch_add(n as u64, Ordering::Relaxed);
+                if let Some(file) = copy.as_mut() {
+                    let _ = file.write_all(&buf[..n]);
+                }
+            }
+        });
+        count
+    }
+
+    fn now(&self) -> (u64, u64) {
+        (self.lines.load(Ordering::Relaxed), self.bytes.load(Ordering::Relaxed))
     }
 }
 
@@ -186,26 +207,29 @@ impl Drop for DataDir {
     }
 }
 
-fn file_len(path: &PathBuf) -> u64 {
-    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
-}
-
 fn measure(
     attack: Attack,
     repeat: usize,
     args: &AttackArgs,
     rt: &tokio::runtime::Runtime,
 ) -> Result<AttackRun, String> {
-    let log = log_path(args, attack, repeat);
-    let log_file = std::fs::File::create(&log).map_err(|e| format!("creating {}: {e}", log.display()))?;
+    let copy = match &args.log_dir {
+        Some(dir) => {
+            let path = dir.join(format!("confab-bench-attack-{}-{}.log", attack.name(), repeat + 1));
+            Some(std::fs::File::create(&path).map_err(|e| format!("creating {}: {e}", path.display()))?)
+        }
+        None => None,
+    };
     let data_dir = DataDir::new(attack, repeat)?;
-    let server = Mutex::new(ServerProc::spawn("confab", &mut args.server_command(attack, log_file, &data_dir.0))?);
+    let mut server = ServerProc::spawn("confab", &mut args.server_command(attack, &data_dir.0))?;
+    let log = LogCount::follow(server.child.stderr.take().expect("piped stderr"), copy);
+    let server = Mutex::new(server);
     let (pid, addr) = {
         let s = server.lock().unwrap();
         (s.pid(), s.addr)
     };
     std::thread::sleep(Duration::from_millis(300));
-    let snapshots: Mutex<BTreeMap<u8, (Snapshot, u64)>> = Mutex::new(BTreeMap::new());
+    let snapshots: Mutex<BTreeMap<u8, (Snapshot, (u64, u64))>> = Mutex::new(BTreeMap::new());
     let died = Mutex::new(false);
     let mark = |m: Mark| {
         if m == Mark::Finished {
@@ -215,7 +239,7 @@ fn measure(
         if m == Mark::Drained {
             *died.lock().unwrap() = server.lock().unwrap().child.try_wait().is_ok_and(|status| status.is_some());
         }
-        snapshots.lock().unwrap().insert(m as u8, (Snapshot::take(pid), file_len(&log)));
+        snapshots.lock().unwrap().insert(m as u8, (Snapshot::take(pid), log.now()));
     };
     let mut plan = AttackPlan::new(attack);
     plan.source = args.attacker_source;
@@ -231,15 +255,6 @@ fn measure(
     let ((from, log_from), (to, log_to)) = (get(Mark::SendStart)?, get(Mark::Drained)?);
     let wall = (to.at - from.at).as_secs_f64().max(1e-9);
     let mb = |kib: u64| kib as f64 / 1024.0;
-    let log_lines = std::fs::read(&log)
-        .map(|bytes| {
-            let window = bytes.get(log_from as usize..(log_to as usize).min(bytes.len())).unwrap_or_default();
-            window.iter().filter(|&&b| b == b'\n').count() as u64
-        })
-        .unwrap_or(0);
-    if args.log_dir.is_none() {
-        let _ = std::fs::remove_file(&log);
-    }
     Ok(AttackRun {
         honest,
         attacker,
@@ -248,8 +263,8 @@ fn measure(
         rss_start_mb: mb(from.server.rss_kib),
         peak_mb: mb(to.server.hwm_kib),
         rss_end_mb: mb(to.server.rss_kib),
-        log_lines,
-        log_bytes: log_to.saturating_sub(log_from),
+        log_lines: log_to.0.saturating_sub(log_from.0),
+        log_bytes: log_to.1.saturating_sub(log_from.1),
         server_died,
     })
 }
