@@ -229,7 +229,9 @@ fn measure(
         (s.pid(), s.addr)
     };
     std::thread::sleep(Duration::from_millis(300));
-    let snapshots: Mutex<BTreeMap<u8, (Snapshot, (u64, u64))>> = Mutex::new(BTreeMap::new());
+    // At each mark: /proc, and the server's log so far (lines, bytes).
+    type Sample = (Snapshot, (u64, u64));
+    let snapshots: Mutex<BTreeMap<u8, Sample>> = Mutex::new(BTreeMap::new());
     let died = Mutex::new(false);
     let mark = |m: Mark| {
         if m == Mark::Finished {
