@@ -22,7 +22,7 @@ use socketioxide::{
     extract::{AckSender, SocketRef, State, TryData},
     handler::{FromMessageParts, MessageHandler, Value as RawValue},
     socket::{DisconnectReason, Socket},
-    ParserError, SendError, SocketError,
+    ParserError, SendError, SocketError, SocketIo,
 };
 
 use crate::{
@@ -139,16 +139,22 @@ pub async fn attach_handlers(socket: SocketRef) -> Result<(), Infallible> {
 /// it what this server speaks and allows (`welcome`, an extension a seed client ignores).
 pub async fn on_connect(
     socket: SocketRef,
+    io: SocketIo,
     State(room): State<Arc<Room>>,
     State(RegisterWithin(within)): State<RegisterWithin>,
 ) {
     tracing::debug!(sid = %socket.id, "connected");
     let welcome = Welcome { protocol: PROTOCOL_VERSION, run: room.run().to_owned(), limits: room.limits().clone() };
     let _ = socket.emit(event::WELCOME, &welcome);
-    // A socket that never registers only holds a descriptor: closed after a while (finding 4).
+    // A socket that never registers only holds a descriptor: closed after a while (finding 4). Only
+    // its id waits: holding the socket kept every closed connection's ~14.5 KB for the whole wait
+    // (a connect/close storm from one address grew the server by 1 GB in 8 s: PERFORMANCE.md
+    // finding 12).
+    let sid = socket.id;
+    drop(socket);
     tokio::time::sleep(within).await;
-    if socket.connected() && !room.is_member(socket.id) {
-        tracing::debug!(sid = %socket.id, "closed: no name registered in time");
+    if let Some(socket) = io.get_socket(sid).filter(|socket| socket.connected() && !room.is_member(sid)) {
+        tracing::debug!(%sid, "closed: no name registered in time");
         socket.close_transport();
     }
 }

@@ -73,7 +73,8 @@ impl axum::serve::Listener for CappedListener {
         loop {
             let (stream, addr) = axum::serve::Listener::accept(&mut self.inner).await;
             let Some(slot) = self.admit(addr.ip()) else {
-                tracing::warn!(peer = %addr.ip(), "connection refused: too many open connections");
+                // Debug only: a flood is thousands a second, and the log must not become the attack.
+                tracing::debug!(peer = %addr.ip(), "connection refused: too many open connections");
                 continue; // dropping the stream closes it
             };
             // Chat frames are small and latency-bound: without TCP_NODELAY, Nagle's algorithm meeting

@@ -329,7 +329,9 @@ fn raise_open_file_limit(max_connections: usize) {
         Ok(limit) => {
             // Some descriptors are not connections (listener, mDNS, logs): keep a margin.
             let usable = limit.saturating_sub(64) as usize;
-            if max_connections == 0 || max_connections > usable {
+            if max_connections == 0 {
+                tracing::info!(open_file_limit = limit, "no --max-connections cap: the open-file limit is the cap");
+            } else if max_connections > usable {
                 tracing::warn!(
                     open_file_limit = limit,
                     max_connections,
