@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark: confab-server against the Node socket.io reference server, same run, alternating.
-#   bash bench/run.sh                 # every scenario, 3 repeats (~8-10 min on 2 cores)
-#   bash bench/run.sh --quick         # one short repeat (~2 min), to check that everything works
+#   bash bench/run.sh                 # every scenario, 3 repeats (~5 min on 2 cores: 305 s on 2026-12-02)
+#   bash bench/run.sh --quick         # one short repeat (~1.5 min), to check that everything works
 #   bash bench/run.sh --only fanout,saturation --repeats 5 --duration 10
 #   bash bench/run.sh --out /tmp/table.md
 # The chat under attack (confab-server only, no Node needed; docs/PERFORMANCE.md):
