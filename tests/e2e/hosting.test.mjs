@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { By, Key, until } from 'selenium-webdriver';
-import { e2e, freePort as freePortOn, launchApp, presentedCertificate, stopProcess } from './support.mjs';
+import { e2e, freePort as freePortOn, launchApp, presentedCertificate, stopProcess, twoLines } from './support.mjs';
 
 const { CONFAB_APP_BIN, CONFAB_SERVER_BIN } = process.env;
 const SHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
@@ -17,7 +17,7 @@ const WAIT = 20_000;
 const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 
 let driver;
-const { startProcess, person: joinAs, waitFor, screenshot, texts, line, visible, cleanup } = e2e({
+const { startProcess, person: joinAs, waitFor, screenshot, texts, line, visible, cleanup, printShown } = e2e({
   wait: WAIT,
   driver: () => driver,
   shots: SHOTS,
@@ -48,18 +48,6 @@ const person = (url, name, password, fingerprint) => joinAs(url, name, { gone: t
 
 /** `ABCD EF01 …` as the app shows a fingerprint, back in the `AB:CD:…` form servers print. */
 const colons = (grouped) => grouped.replace(/\s+/g, '').match(/../g).join(':');
-/** The `AB:CD:…` form in groups of four, as the app shows it. */
-const grouped = (fingerprint) => fingerprint.replace(/:/g, '').match(/.{4}/g).join(' ');
-/** As a fingerprint is laid out in the app: two lines of 8 groups. */
-const twoLines = (fingerprint) => [grouped(fingerprint).slice(0, 39), grouped(fingerprint).slice(40)];
-/** The lines of the fingerprint shown in the element with this id: its parts, each laid out below the last. */
-const printShown = (id) =>
-  driver.executeScript(
-    `const parts = [...document.getElementById(arguments[0]).children];
-     const below = parts.every((p, i) => i === 0 || p.getBoundingClientRect().top >= parts[i - 1].getBoundingClientRect().bottom);
-     return below ? parts.map((p) => p.textContent) : 'not one below the other: ' + parts.map((p) => p.textContent).join(' | ');`,
-    id,
-  );
 
 /** A throwaway data dir: a confab-server started with it and --tls-self-signed has a certificate of its own. */
 const dataDir = () => mkdtemp(`${process.env.E2E_WORK ?? '/tmp'}/server-data-`);

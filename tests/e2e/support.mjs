@@ -14,6 +14,11 @@ import { Builder, By, Capabilities, Key, until } from 'selenium-webdriver';
 import { io } from 'socket.io-client';
 
 /** The stand-in for the seed's reference server (tests/seed-server/server.mjs). */
+/** A fingerprint (`AB:CD:…`) in groups of four, as the app shows it. */
+export const grouped = (fingerprint) => fingerprint.replace(/:/g, '').match(/.{4}/g).join(' ');
+/** As a fingerprint is laid out in the app: two lines of 8 groups. */
+export const twoLines = (fingerprint) => [grouped(fingerprint).slice(0, 39), grouped(fingerprint).slice(40)];
+
 export const SEED_SERVER = fileURLToPath(new URL('../seed-server/server.mjs', import.meta.url));
 
 /** A port that is free on `host` right now. */
@@ -238,6 +243,14 @@ export function e2e({ wait, driver, shots }) {
       ),
     );
   const visible = (css) => driver().wait(until.elementIsVisible(driver().findElement(By.css(css))), wait);
+  /** The lines of the fingerprint shown in the element with this id: its parts, each laid out below the last. */
+  const printShown = (id) =>
+    driver().executeScript(
+      `const parts = [...document.getElementById(arguments[0]).children];
+       const below = parts.every((p, i) => i === 0 || p.getBoundingClientRect().top >= parts[i - 1].getBoundingClientRect().bottom);
+       return below ? parts.map((p) => p.textContent) : 'not one below the other: ' + parts.map((p) => p.textContent).join(' | ');`,
+      id,
+    );
   /** Waits until the connection status in the chat's top bar reads `text`. */
   const statusIs = (text) => driver().wait(until.elementTextIs(driver().findElement(By.id('status-text')), text), wait);
   /** Waits until a chat line (an element from line()) is no longer pending. */
@@ -273,6 +286,6 @@ export function e2e({ wait, driver, shots }) {
 
   return {
     children, sockets, startProcess, startSeedServer, stopProcess, person, received, screenshot, waitFor, texts, line, visible,
-    statusIs, sent, join, type, leave, cleanup,
+    printShown, statusIs, sent, join, type, leave, cleanup,
   };
 }

@@ -9,7 +9,7 @@ import { mkdtemp, readFile, stat } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { By, Key, until } from 'selenium-webdriver';
-import { e2e, freePort, launchApp, presentedCertificate, stopProcess } from './support.mjs';
+import { e2e, freePort, launchApp, presentedCertificate, stopProcess, twoLines } from './support.mjs';
 
 const { CONFAB_SERVER_BIN, CONFAB_CONFIG_DIR, E2E_WORK } = process.env;
 const SHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
@@ -17,24 +17,12 @@ const WAIT = 15_000;
 const PINS = `${CONFAB_CONFIG_DIR}/certificate-pins.json`;
 
 let driver;
-const { startProcess, person, waitFor, screenshot, visible, join, leave, cleanup } = e2e({
+const { startProcess, person, waitFor, screenshot, visible, join, leave, cleanup, printShown } = e2e({
   wait: WAIT,
   driver: () => driver,
   shots: SHOTS,
 });
 
-/** The `AB:CD:…` form in groups of four, as the app shows it. */
-const grouped = (fingerprint) => fingerprint.replace(/:/g, '').match(/.{4}/g).join(' ');
-/** As a fingerprint is laid out in the app: two lines of 8 groups. */
-const twoLines = (fingerprint) => [grouped(fingerprint).slice(0, 39), grouped(fingerprint).slice(40)];
-/** The lines of the fingerprint shown in the element with this id: its parts, each laid out below the last. */
-const printShown = (id) =>
-  driver.executeScript(
-    `const parts = [...document.getElementById(arguments[0]).children];
-     const below = parts.every((p, i) => i === 0 || p.getBoundingClientRect().top >= parts[i - 1].getBoundingClientRect().bottom);
-     return below ? parts.map((p) => p.textContent) : 'not one below the other: ' + parts.map((p) => p.textContent).join(' | ');`,
-    id,
-  );
 
 /**
  * confab-server on 127.0.0.1:port with a certificate of its own (--tls-self-signed in a throwaway
