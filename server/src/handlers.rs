@@ -170,10 +170,11 @@ fn on_register(call: Call, name: Result<Value, ParserError>) {
     };
     let reply = if call.ack_requested { RegisterReply::Ack(call.ack) } else { RegisterReply::Event };
     if peer_ip(&call.socket).is_some_and(|ip| !call.peers.may_register(ip)) {
-        // Register storms cost the room O(N) each (join and leave lines): refused per address.
-        let _ = reply.send(&call.socket, false);
+        // Register storms cost the room O(N) each (join and leave lines): refused per address. The
+        // reason goes first, so a client reads the `false` after it as "not now", not "name taken".
         let refusal = Refusal::new(RefusalCode::RateLimited, call.room.limits());
         let _ = call.socket.emit(event::REFUSED, &RefusedEvent { event: event::REGISTER.to_owned(), refusal });
+        let _ = reply.send(&call.socket, false);
         return;
     }
     call.room.register(&call.socket, requested, reply);
