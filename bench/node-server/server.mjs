@@ -6,9 +6,15 @@
 // message, room-wide ids, `users` and `history` requests. Every constant, text and rule comes from
 // ui/js/protocol.js (generated from the Rust crate confab-server uses), so the two cannot drift apart.
 // No flood control and no typing relay (the bench runs confab-server with --rate 0 and sends no typing).
-// Usage: node bench/node-server/server.mjs [--port 0] [--bind 127.0.0.1] [--history 200]
+// With --redis URL, several processes are one room through the official @socket.io/redis-adapter
+// (Redis pub/sub, the `redis` client): every broadcast reaches the sockets of every process. The adapter
+// relays broadcasts only, so names, ids, history and the users list stay per process (unique names on
+// one process, ids counted by each process): what socket.io offers for a cluster without more code.
+// Usage: node bench/node-server/server.mjs [--port 0] [--bind 127.0.0.1] [--history 200] [--redis URL]
 import { randomUUID } from "node:crypto";
 import { createServer } from "node:http";
+import { createAdapter } from "@socket.io/redis-adapter";
+import { createClient } from "redis";
 import { Server } from "socket.io";
 import {
   ANNOUNCEMENT_KINDS,
@@ -34,6 +40,7 @@ const arg = (name, fallback) => {
 const port = Number(arg("port", "7879"));
 const bind = arg("bind", "127.0.0.1");
 const historyCapacity = Number(arg("history", String(DEFAULT_HISTORY)));
+const redisUrl = arg("redis", undefined);
 // As confab-server --rate 0 reports them: the sustained rate 0 means "no rate limit".
 const limits = Object.freeze({ ...DEFAULT_LIMITS, messagesPerSecond: 0 });
 const welcome = { protocol: PROTOCOL_VERSION, run: randomUUID().replaceAll("-", ""), limits };
@@ -129,6 +136,14 @@ io.on("connection", (socket) => {
     announce(ANNOUNCEMENT_KINDS.LEAVE, name);
   });
 });
+
+if (redisUrl !== undefined) {
+  const pubClient = createClient({ url: redisUrl });
+  const subClient = pubClient.duplicate();
+  for (const client of [pubClient, subClient]) client.on("error", (e) => console.error(`redis: ${e.message}`));
+  await Promise.all([pubClient.connect(), subClient.connect()]);
+  io.adapter(createAdapter(pubClient, subClient));
+}
 
 httpServer.listen(port, bind, () => {
   const { address, port: bound } = httpServer.address();
