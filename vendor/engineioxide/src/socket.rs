@@ -64,7 +64,7 @@ use std::{
     time::Duration,
 };
 
-use crate::{config::EngineIoConfig, errors::Error};
+use crate::{budget::ByteBudget, config::EngineIoConfig, errors::Error};
 use bytes::Bytes;
 use engineioxide_core::{Packet, PacketBuf, ProtocolVersion, Str, TransportType};
 use futures_util::FutureExt;
@@ -116,17 +116,25 @@ impl From<&Error> for Option<DisconnectReason> {
 /// A permit holds a place in the internal channel to send one packet to the client.
 pub struct Permit<'a> {
     inner: mpsc::Permit<'a, PacketBuf>,
+    /// Confab patch: what the packets cost the socket's byte budget.
+    budget: &'a ByteBudget,
 }
 impl Permit<'_> {
+    /// Confab patch: counts the packets in the byte budget before the transport can take them.
+    fn send(self, packets: PacketBuf) {
+        self.budget.add(&packets);
+        self.inner.send(packets);
+    }
+
     /// Consume the permit and emit a message to the client.
     #[inline]
     pub fn emit(self, msg: Str) {
-        self.inner.send(smallvec![Packet::Message(msg)]);
+        self.send(smallvec![Packet::Message(msg)]);
     }
     /// Consume the permit and emit a binary message to the client.
     #[inline]
     pub fn emit_binary(self, data: Bytes) {
-        self.inner.send(smallvec![Packet::Binary(data)]);
+        self.send(smallvec![Packet::Binary(data)]);
     }
 
     /// Consume the permit and emit a message with multiple binary data to the client.
@@ -138,7 +146,7 @@ impl Permit<'_> {
         for d in data {
             packets.push(Packet::Binary(d));
         }
-        self.inner.send(packets);
+        self.send(packets);
     }
 
     /// Consume the permit and emit a message with multiple binary data to the client.
@@ -150,7 +158,7 @@ impl Permit<'_> {
         for d in data {
             packets.push(Packet::Binary(d));
         }
-        self.inner.send(packets);
+        self.send(packets);
     }
 }
 
@@ -216,6 +224,9 @@ where
     /// Channel to send [PacketBuf] to the internal connection
     pub(crate) internal_tx: mpsc::Sender<PacketBuf>,
 
+    /// Confab patch: the payload bytes waiting in `internal_tx`, against `max_buffer_bytes`.
+    pub(crate) budget: ByteBudget,
+
     /// Channel to send volatile [PacketBuf]s that bypass the internal buffer.
     /// Uses a [`watch`](tokio::sync::watch) channel so only the latest volatile
     /// message is retained; subsequent volatile sends overwrite the previous one.
@@ -267,6 +278,7 @@ where
 
             internal_rx: Mutex::new(InternalRx::new(internal_rx, volatile_rx)),
             internal_tx,
+            budget: ByteBudget::new(config.max_buffer_bytes),
 
             volatile_tx,
 
@@ -288,12 +300,20 @@ where
         #[cfg(feature = "tracing")]
         tracing::debug!(?packet, "sending packet");
 
-        self.internal_tx
-            .try_send(smallvec![packet])
-            .map_err(|p| match p {
+        // Confab patch: a queue over its byte budget takes nothing more, as a full one.
+        if !self.budget.has_room() {
+            return Err(TrySendError::Full(packet));
+        }
+        let packets: PacketBuf = smallvec![packet];
+        self.budget.add(&packets);
+        self.internal_tx.try_send(packets).map_err(|p| {
+            let (TrySendError::Full(packets) | TrySendError::Closed(packets)) = &p;
+            self.budget.take(packets);
+            match p {
                 TrySendError::Full(mut p) => TrySendError::Full(p.pop().unwrap()),
                 TrySendError::Closed(mut p) => TrySendError::Closed(p.pop().unwrap()),
-            })?;
+            }
+        })?;
         Ok(())
     }
     pub(crate) fn is_upgrading(&self) -> bool {
@@ -442,8 +462,26 @@ where
     /// If the socket is closed, the function will return a [`TrySendError::Closed`] error.
     #[inline]
     pub fn reserve(&self) -> Result<Permit<'_>, TrySendError<()>> {
+        // Confab patch: a queue over its byte budget counts as full.
+        if !self.budget.has_room() {
+            return Err(TrySendError::Full(()));
+        }
         let permit = self.internal_tx.try_reserve()?;
-        Ok(Permit { inner: permit })
+        Ok(Permit {
+            inner: permit,
+            budget: &self.budget,
+        })
+    }
+
+    /// Confab patch: [`Socket::reserve`] for a packet that may be dropped (a typing notice): refused
+    /// once the queue is half full, in packets or in bytes, so best-effort traffic alone never makes
+    /// the queue too full for the packets that must arrive.
+    pub fn reserve_best_effort(&self) -> Result<Permit<'_>, TrySendError<()>> {
+        let queued = self.internal_tx.max_capacity() - self.internal_tx.capacity();
+        if queued >= self.internal_tx.max_capacity() / 2 || !self.budget.has_room_for_best_effort() {
+            return Err(TrySendError::Full(()));
+        }
+        self.reserve()
     }
 
     /// Emits a message to the client.
@@ -618,6 +656,7 @@ where
 
             internal_rx: Mutex::new(InternalRx::new(internal_rx, volatile_rx)),
             internal_tx,
+            budget: ByteBudget::new(usize::MAX),
 
             volatile_tx,
 

@@ -204,6 +204,16 @@ impl<A: Adapter> SocketIoBuilder<A> {
         self
     }
 
+    /// The most payload bytes buffered per connection before being emitted to the client: once
+    /// the buffer holds that much, `emit()` returns the same error as a full buffer.
+    ///
+    /// Defaults to no limit. Confab patch (see `vendor/README.md` in the Confab repository).
+    #[inline]
+    pub fn max_buffer_bytes(mut self, max_buffer_bytes: usize) -> Self {
+        self.engine_config_builder = self.engine_config_builder.max_buffer_bytes(max_buffer_bytes);
+        self
+    }
+
     /// The maximum size of a payload in bytes.
     /// If a payload is bigger than this value the `emit()` method will return an error.
     ///

@@ -129,6 +129,14 @@ impl<'a> PermitExt<'a> for Permit<'a> {
     }
 }
 
+/// What a refused engine.io reservation means for a socket.io send.
+fn channel_error(error: TrySendError<()>) -> SocketError {
+    match error {
+        TrySendError::Full(_) => SocketError::InternalChannelFull,
+        TrySendError::Closed(_) => SocketError::Closed,
+    }
+}
+
 /// A RemoteSocket is a [`Socket`] that is remotely connected on another server.
 /// It implements a subset of the [`Socket`] API.
 pub struct RemoteSocket<A> {
@@ -741,11 +749,7 @@ impl<A: Adapter> Socket<A> {
     }
 
     pub(crate) fn reserve(&self) -> Result<Permit<'_>, SocketError> {
-        match self.esocket.reserve() {
-            Ok(permit) => Ok(permit),
-            Err(TrySendError::Full(_)) => Err(SocketError::InternalChannelFull),
-            Err(TrySendError::Closed(_)) => Err(SocketError::Closed),
-        }
+        self.esocket.reserve().map_err(channel_error)
     }
 
     pub(crate) fn send(&self, packet: Packet) -> Result<(), SocketError> {
@@ -760,6 +764,17 @@ impl<A: Adapter> Socket<A> {
     /// say which socket they belong to). See `vendor/README.md` in the Confab repository.
     pub fn send_raw(&self, value: Value) -> Result<(), SocketError> {
         let permit = self.reserve()?;
+        permit.send_raw(value);
+        Ok(())
+    }
+
+    /// [`Socket::send_raw`] for a packet that may be dropped (a typing notice): refused with
+    /// [`SocketError::InternalChannelFull`] once the queue is half full, in packets or in bytes, so
+    /// such packets alone never leave too little room for the ones that must arrive.
+    ///
+    /// Confab patch (see `vendor/README.md` in the Confab repository).
+    pub fn send_raw_best_effort(&self, value: Value) -> Result<(), SocketError> {
+        let permit = self.esocket.reserve_best_effort().map_err(channel_error)?;
         permit.send_raw(value);
         Ok(())
     }
