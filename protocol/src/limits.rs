@@ -12,6 +12,10 @@ pub const DEFAULT_PORT: u16 = 7878;
 pub const DEFAULT_HISTORY: usize = 200;
 /// Outgoing packets queued per connection before a client counts as too slow (§2.6).
 pub const DEFAULT_MAX_QUEUED_PACKETS: usize = 2048;
+/// Outgoing bytes queued per connection before a client counts as too slow (§2.6): room for a
+/// history page (`HISTORY_PAGE_BYTES`) and a long burst of room traffic, and the most a client that
+/// stops reading makes the server hold for it (plus one packet). Typing notices stop at half of it.
+pub const DEFAULT_MAX_QUEUED_BYTES: usize = 4 * 1024 * 1024;
 /// engine.io heartbeat: a vanished client is announced after at most interval + timeout.
 pub const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(5);
 pub const DEFAULT_PING_TIMEOUT: Duration = Duration::from_secs(4);

@@ -25,6 +25,9 @@ pub struct ServerConfig {
     pub ping_timeout: Duration,
     /// Outgoing packets queued per connection before the client counts as too slow (protocol §2.6).
     pub max_queued_packets: usize,
+    /// Outgoing bytes queued per connection before the client counts as too slow (protocol §2.6);
+    /// best-effort packets (typing notices) are dropped from half of it on.
+    pub max_queued_bytes: usize,
     /// A folder served at `/` instead of the built-in browser join page.
     pub web_root: Option<PathBuf>,
     /// Host names besides IP addresses, `localhost` and this machine's name that requests may use
@@ -50,6 +53,7 @@ impl Default for ServerConfig {
             ping_interval: limits::DEFAULT_PING_INTERVAL,
             ping_timeout: limits::DEFAULT_PING_TIMEOUT,
             max_queued_packets: limits::DEFAULT_MAX_QUEUED_PACKETS,
+            max_queued_bytes: limits::DEFAULT_MAX_QUEUED_BYTES,
             web_root: None,
             allowed_hosts: Vec::new(),
             allowed_origins: Vec::new(),

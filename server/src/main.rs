@@ -96,6 +96,10 @@ struct Serve {
     /// Outgoing packets queued per connection before a client counts as too slow.
     #[arg(long, default_value_t = limits::DEFAULT_MAX_QUEUED_PACKETS)]
     max_queued_packets: usize,
+    /// Outgoing KiB queued per connection before a client counts as too slow (at least 512: two
+    /// history pages).
+    #[arg(long, default_value_t = limits::DEFAULT_MAX_QUEUED_BYTES / 1024)]
+    max_queued_kib: usize,
     /// Seconds between heartbeats; a vanished client is announced after interval + timeout.
     #[arg(long, default_value_t = limits::DEFAULT_PING_INTERVAL.as_secs())]
     ping_interval: u64,
@@ -193,6 +197,8 @@ impl Serve {
             ping_interval: Duration::from_secs(self.ping_interval.max(1)),
             ping_timeout: Duration::from_secs(self.ping_timeout.max(1)),
             max_queued_packets: self.max_queued_packets.max(16),
+            // A newcomer's history page, users list and join line must fit an empty queue.
+            max_queued_bytes: self.max_queued_kib.saturating_mul(1024).max(2 * limits::HISTORY_PAGE_BYTES),
             web_root: self.web_root.clone(),
             allowed_hosts: self.allowed_hosts.clone(),
             allowed_origins: self.allowed_origins.clone(),

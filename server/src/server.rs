@@ -88,6 +88,7 @@ pub async fn start(addr: SocketAddr, config: ServerConfig) -> Result<ServerHandl
         .ping_timeout(config.ping_timeout)
         .connect_timeout(CONNECT_TIMEOUT)
         .max_buffer_size(config.max_queued_packets)
+        .max_buffer_bytes(config.max_queued_bytes)
         .max_payload(packet_limit as u64)
         // Binary attachments are no part of the protocol and were parsed up to 10 MB before any
         // check (finding 5): a packet with one closes that connection.
