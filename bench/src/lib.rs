@@ -9,7 +9,9 @@
 //! prints the comparison.
 
 pub mod attack;
+pub mod order;
 pub mod proc;
+pub mod redis;
 pub mod stats;
 
 use std::{
@@ -79,11 +81,23 @@ pub struct RunParams {
     pub connect_concurrency: usize,
     /// How the clients connect: from which local address, with which password.
     pub dial: Dial,
+    /// Keep every receiver's deliveries in order of arrival, to compare the order across receivers
+    /// ([`RunResult::global_order`]); costs 8 bytes per delivery, so only for the cluster scenario.
+    pub track_order: bool,
 }
 
 impl RunParams {
     pub fn messaging(clients: usize, senders: usize, mode: SendMode, duration: Duration) -> Self {
-        Self { clients, register: true, senders, mode, duration, connect_concurrency: 256, dial: Dial::default() }
+        Self {
+            clients,
+            register: true,
+            senders,
+            mode,
+            duration,
+            connect_concurrency: 256,
+            dial: Dial::default(),
+            track_order: false,
+        }
     }
     pub fn connect_only(clients: usize, register: bool) -> Self {
         Self {
@@ -94,6 +108,7 @@ impl RunParams {
             duration: Duration::ZERO,
             connect_concurrency: 256,
             dial: Dial::default(),
+            track_order: false,
         }
     }
 }
@@ -162,6 +177,8 @@ pub struct RunResult {
     pub latency: Summary,
     /// Per client: connect (+ register) time, from its first attempt to the answer.
     pub handshake: Summary,
+    /// With [`RunParams::track_order`]: how the receivers' orders agree across senders.
+    pub global_order: Option<order::OrderCheck>,
 }
 
 impl RunResult {
@@ -282,6 +299,8 @@ struct ClientReport {
     wrong_from: u64,
     typing_notices: u64,
     latencies: Vec<u32>,
+    /// With `track_order`: every delivery's [`order::key`], in order of arrival.
+    arrivals: Vec<u64>,
     connected_at: Option<Instant>,
     /// From this client's first connection attempt to its register ack (or namespace connect).
     handshake_micros: u32,
@@ -604,6 +623,7 @@ async fn client(
                     if let Some((sender, seq, sent_at, from_ok)) = parse_delivery(t) {
                         let now = now_micros();
                         if let Some(track) = report.tracks.get_mut(sender) { track.record(seq); }
+                        if params.track_order { report.arrivals.push(order::key(sender, seq)); }
                         if !from_ok { report.wrong_from += 1; }
                         report.latencies.push(now.saturating_sub(sent_at).min(u32::MAX as u64) as u32);
                         deliveries += 1;
@@ -664,6 +684,13 @@ async fn wait_quiet(counter: impl Fn() -> u64, quiet: Duration, limit: Duration)
 
 /// Runs one scenario against the server listening at `addr`; `mark` is called at each [`Mark`].
 pub async fn run(addr: SocketAddr, params: RunParams, mark: &(dyn Fn(Mark) + Sync)) -> RunResult {
+    run_on(&[addr], params, mark).await
+}
+
+/// [`run`] against several servers of one chat (a cluster): client `i` connects to `addrs[i % n]`,
+/// so the clients, and the senders (the first clients), are spread evenly over the servers.
+pub async fn run_on(addrs: &[SocketAddr], params: RunParams, mark: &(dyn Fn(Mark) + Sync)) -> RunResult {
+    assert!(!addrs.is_empty(), "no server to run against");
     let params = Arc::new(params);
     let shared = Arc::new(Shared::new(params.clients));
     let gate = Arc::new(Semaphore::new(params.connect_concurrency.max(1)));
@@ -674,6 +701,7 @@ pub async fn run(addr: SocketAddr, params: RunParams, mark: &(dyn Fn(Mark) + Syn
     let connect_start = Instant::now();
     let mut tasks = JoinSet::new();
     for index in 0..params.clients {
+        let addr = addrs[index % addrs.len()];
         tasks.spawn(client(index, addr, params.clone(), shared.clone(), gate.clone(), phase_rx.clone()));
     }
     // Everyone connected (or failed) before anything is sent, so every receiver should see every message.
@@ -780,6 +808,10 @@ fn summarize(
         }
     }
     result.latency = latencies.summary();
+    if params.track_order {
+        let arrivals: Vec<&[u64]> = reports.iter().filter(|r| r.connected).map(|r| r.arrivals.as_slice()).collect();
+        result.global_order = Some(order::check(&arrivals));
+    }
     result
 }
 

@@ -43,6 +43,16 @@ pub fn sample(pid: u32) -> Option<ProcSample> {
     Some(ProcSample { cpu_seconds: (utime + stime) / clock_ticks(), rss_kib: kib("VmRSS:"), hwm_kib: kib("VmHWM:") })
 }
 
+/// The sum of [`sample`] over `pids` (peaks summed too: no less than the processes' joint peak); the
+/// processes that are gone count nothing.
+pub fn sample_all(pids: &[u32]) -> ProcSample {
+    pids.iter().filter_map(|&pid| sample(pid)).fold(ProcSample::default(), |sum, s| ProcSample {
+        cpu_seconds: sum.cpu_seconds + s.cpu_seconds,
+        rss_kib: sum.rss_kib + s.rss_kib,
+        hwm_kib: sum.hwm_kib + s.hwm_kib,
+    })
+}
+
 /// Whole-machine CPU time from `/proc/stat`: (busy, total) jiffies summed over all CPUs.
 pub fn machine_cpu() -> Option<(u64, u64)> {
     let stat = fs::read_to_string("/proc/stat").ok()?;

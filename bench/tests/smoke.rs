@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use confab_bench::{run, RunParams, SendMode};
-use confab_server::{Limits, ServerConfig};
+use confab_server::{Limits, ServerConfig, StoreConfig};
 
 fn config() -> ServerConfig {
     ServerConfig { limits: Limits { messages_per_second: 0, ..Limits::default() }, ..ServerConfig::default() }
@@ -36,6 +36,36 @@ async fn closed_loop_saturation_is_exact_too() {
     assert_eq!(result.deliveries, result.sent * 3, "{result:?}");
     assert!(result.exact(), "{result:?}");
     assert_eq!(result.acks_ok, result.sent, "{result:?}");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closed_loop_on_a_durable_chat_log_is_exact_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = ServerConfig { store: StoreConfig::Sqlite { data_dir: dir.path().to_owned() }, ..config() };
+    let server = confab_server::start("127.0.0.1:0".parse().unwrap(), config).await.unwrap();
+    let params = RunParams::messaging(4, 4, SendMode::Saturate { window: 4 }, Duration::from_millis(500));
+    let result = run(server.local_addr(), params, &|_| {}).await;
+    assert!(result.sent > 4, "{result:?}");
+    assert_eq!(result.deliveries, result.sent * 3, "{result:?}");
+    assert!(result.exact() && result.acks_ok == result.sent, "{result:?}");
+    server.stop().await.unwrap();
+    assert!(dir.path().join("chat.sqlite3").exists(), "the log was on disk");
+}
+
+/// The cross-sender order check of the cluster scenario: one server has one order, so every
+/// receiver agrees with the reference on every delivery they share.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receivers_of_one_server_see_one_order() {
+    let server = confab_server::start("127.0.0.1:0".parse().unwrap(), config()).await.unwrap();
+    let mut params = RunParams::messaging(6, 3, SendMode::Saturate { window: 4 }, Duration::from_millis(500));
+    params.track_order = true;
+    let result = run(server.local_addr(), params, &|_| {}).await;
+    assert!(result.exact(), "{result:?}");
+    let order = result.global_order.expect("tracked");
+    // Each of the 5 others shares with the reference everything but its own and the reference's messages.
+    assert!(order.compared > result.sent, "{order:?} {result:?}");
+    assert_eq!((order.out_of_order, order.receivers_differing), (0, 0), "{order:?}");
     server.stop().await.unwrap();
 }
 
