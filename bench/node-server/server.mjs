@@ -13,8 +13,6 @@
 // Usage: node bench/node-server/server.mjs [--port 0] [--bind 127.0.0.1] [--history 200] [--redis URL]
 import { randomUUID } from "node:crypto";
 import { createServer } from "node:http";
-import { createAdapter } from "@socket.io/redis-adapter";
-import { createClient } from "redis";
 import { Server } from "socket.io";
 import {
   ANNOUNCEMENT_KINDS,
@@ -138,6 +136,9 @@ io.on("connection", (socket) => {
 });
 
 if (redisUrl !== undefined) {
+  // Loaded only for a cluster: the single-process bench needs nothing but socket.io.
+  const { createAdapter } = await import("@socket.io/redis-adapter");
+  const { createClient } = await import("redis");
   const pubClient = createClient({ url: redisUrl });
   const subClient = pubClient.duplicate();
   for (const client of [pubClient, subClient]) client.on("error", (e) => console.error(`redis: ${e.message}`));
