@@ -182,18 +182,26 @@ pub struct Welcome {
     /// Empty when unknown.
     pub run: String,
     pub limits: Limits,
+    /// The chat's name, for a client's header and window title (`--chat-name`, or the name a host gave
+    /// it in the app). Absent when the server does not say: clients show its address then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chat_name: Option<String>,
 }
 
 impl Default for Welcome {
     fn default() -> Self {
-        Self { protocol: PROTOCOL_VERSION, run: String::new(), limits: Limits::default() }
+        Self { protocol: PROTOCOL_VERSION, run: String::new(), limits: Limits::default(), chat_name: None }
     }
 }
 
 /// `GET /health`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Health {
+    /// `ok`, or `degraded` while the server cannot store new messages (a cluster node without Redis).
     pub status: String,
+    /// Why it is degraded, in words (told to this machine only, like the counts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     /// Registered users and open connections: told only to requests from this machine.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub users: Option<usize>,
@@ -264,5 +272,15 @@ mod tests {
         assert_eq!(welcome.limits.max_message_chars, 300);
         assert_eq!(welcome.limits.max_name_chars, Limits::default().max_name_chars);
         assert_eq!(welcome.protocol, PROTOCOL_VERSION);
+        assert_eq!(welcome.chat_name, None);
+    }
+
+    #[test]
+    fn welcome_says_the_chat_name_in_camel_case_only_when_known() {
+        let named = Welcome { chat_name: Some("Design team".into()), ..Welcome::default() };
+        let wire = serde_json::to_value(&named).unwrap();
+        assert_eq!(wire["chatName"], "Design team");
+        assert_eq!(serde_json::from_value::<Welcome>(wire).unwrap(), named);
+        assert!(serde_json::to_value(Welcome::default()).unwrap().get("chatName").is_none());
     }
 }

@@ -28,6 +28,9 @@ pub enum Error {
     /// The chat log cannot be opened (a damaged file, no permission, a newer schema, in use).
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    /// `--redis`: Redis cannot be reached or used at start.
+    #[error(transparent)]
+    Cluster(#[from] crate::cluster::ClusterError),
     /// The HTTP server task ended with an I/O error or panicked.
     #[error("server task failed: {0}")]
     Task(String),

@@ -14,7 +14,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use confab_protocol::{event, HistoryRequest, Refusal, RefusalCode, RefusedEvent, Welcome, PROTOCOL_VERSION};
+use confab_protocol::{event, HistoryRequest, Limits, Refusal, RefusalCode, RefusedEvent, Welcome, PROTOCOL_VERSION};
 use serde::{de::DeserializeOwned, Deserialize};
 use serde_json::Value;
 use socketioxide::{
@@ -22,18 +22,19 @@ use socketioxide::{
     extract::{AckSender, SocketRef, State, TryData},
     handler::{FromMessageParts, MessageHandler, Value as RawValue},
     socket::{DisconnectReason, Socket},
-    ParserError, SendError, SocketError, SocketIo,
+    ParserError, SendError, SocketIo,
 };
 
 use crate::{
+    chat::Chat,
+    config::ChatName,
     peers::{peer_ip, Peers},
-    room::Room,
 };
 
 /// What every handler gets: the socket, the room, and the ack (a no-op when none was asked for).
 struct Call {
     socket: SocketRef,
-    room: Arc<Room>,
+    room: Arc<Chat>,
     peers: Arc<Peers>,
     ack: AckSender,
     ack_requested: bool,
@@ -78,7 +79,7 @@ struct InOrderMarker;
 
 impl<T: DeserializeOwned + 'static> MessageHandler<LocalAdapter, InOrderMarker> for InOrder<T> {
     fn call(&self, socket: Arc<Socket<LocalAdapter>>, mut data: RawValue, ack_id: Option<i64>) {
-        let Ok(State(room)) = State::<Arc<Room>>::from_message_parts(&socket, &mut data, &ack_id) else {
+        let Ok(State(room)) = State::<Arc<Chat>>::from_message_parts(&socket, &mut data, &ack_id) else {
             tracing::error!("room state missing: the server was built without it");
             return;
         };
@@ -140,11 +141,17 @@ pub async fn attach_handlers(socket: SocketRef) -> Result<(), Infallible> {
 pub async fn on_connect(
     socket: SocketRef,
     io: SocketIo,
-    State(room): State<Arc<Room>>,
+    State(room): State<Arc<Chat>>,
     State(RegisterWithin(within)): State<RegisterWithin>,
+    State(ChatName(chat_name)): State<ChatName>,
 ) {
     tracing::debug!(sid = %socket.id, "connected");
-    let welcome = Welcome { protocol: PROTOCOL_VERSION, run: room.run().to_owned(), limits: room.limits().clone() };
+    let welcome = Welcome {
+        protocol: PROTOCOL_VERSION,
+        run: room.run().to_owned(),
+        limits: room.limits().clone(),
+        chat_name: chat_name.as_deref().map(str::to_owned),
+    };
     let _ = socket.emit(event::WELCOME, &welcome);
     // A socket that never registers only holds a descriptor: closed after a while (finding 4). Only
     // its id waits: holding the socket kept every closed connection's ~14.5 KB for the whole wait
@@ -181,15 +188,7 @@ fn on_register(call: Call, name: Result<Value, ParserError>) {
 }
 
 fn on_message(call: Call, payload: Result<IncomingMessage, ParserError>) {
-    let Call { socket, room, ack, .. } = call;
-    match room.post(socket.id, payload.ok().map(|p| p.message)) {
-        Ok(delivered) => {
-            if let Err(SendError::Socket(SocketError::InternalChannelFull)) = ack.send(&*delivered) {
-                room.evict(socket.id);
-            }
-        }
-        Err(code) => refuse(&socket, &room, ack, event::MESSAGE, code),
-    }
+    call.room.post(&call.socket, payload.ok().map(|p| p.message), call.ack);
 }
 
 fn on_typing(call: Call, typing: Result<bool, ParserError>) {
@@ -200,29 +199,26 @@ fn on_typing(call: Call, typing: Result<bool, ParserError>) {
 
 fn on_history(call: Call, request: Result<HistoryRequest, ParserError>) {
     // No argument, `{}` or garbage all mean "from the oldest retained"; only valid fields narrow it.
-    match call.room.history_page(call.socket.id, request.unwrap_or_default()) {
-        Ok(page) => drop(call.ack.send(&page)),
-        Err(code) => refuse(&call.socket, &call.room, call.ack, event::HISTORY, code),
-    }
+    call.room.history(&call.socket, request.unwrap_or_default(), call.ack);
 }
 
 fn on_users(call: Call, _: Result<Value, ParserError>) {
     match call.room.users(call.socket.id) {
         Ok(names) => drop(call.ack.send(&names)),
-        Err(code) => refuse(&call.socket, &call.room, call.ack, event::USERS, code),
+        Err(code) => refuse(&call.socket, call.room.limits(), call.ack, event::USERS, code),
     }
 }
 
 /// Tells the client its request was not carried out: in the ack when it asked for one, and in a
 /// `refused` event in every case (protocol §2.5).
-fn refuse(socket: &SocketRef, room: &Room, ack: AckSender, event: &str, code: RefusalCode) {
+pub(crate) fn refuse(socket: &SocketRef, limits: &Limits, ack: AckSender, event: &str, code: RefusalCode) {
     tracing::debug!(sid = %socket.id, %code, event, "refused");
-    let refusal = Refusal::new(code, room.limits());
+    let refusal = Refusal::new(code, limits);
     let _ = ack.send(&refusal);
     let _ = socket.emit(event::REFUSED, &RefusedEvent { event: event.to_owned(), refusal });
 }
 
-async fn on_disconnect(socket: SocketRef, reason: DisconnectReason, State(room): State<Arc<Room>>) {
+async fn on_disconnect(socket: SocketRef, reason: DisconnectReason, State(room): State<Arc<Chat>>) {
     tracing::debug!(sid = %socket.id, ?reason, "disconnected");
     room.leave(socket.id);
 }

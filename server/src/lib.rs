@@ -14,6 +14,8 @@
 //! ```
 
 mod auth;
+mod chat;
+pub mod cluster;
 mod config;
 pub mod discovery;
 mod error;
@@ -21,6 +23,7 @@ mod handlers;
 mod history;
 mod listener;
 pub mod logging;
+mod members;
 mod net;
 mod origin;
 mod peers;

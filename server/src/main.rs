@@ -9,6 +9,7 @@ use std::{
 
 use clap::Parser;
 use confab_server::{
+    cluster::ClusterConfig,
     discovery::{Advertiser, Browser, ChatAnnouncement, DiscoveryEvent},
     protocol::{limits, DEFAULT_PORT},
     AddressLimits, Limits, ServerConfig, StoreConfig, TlsFiles,
@@ -84,6 +85,15 @@ struct Serve {
     /// (overrides --data-dir and CONFAB_DATA_DIR).
     #[arg(long)]
     ephemeral: bool,
+    /// Share the chat through Redis or Valkey with every other node started with the same URL
+    /// (redis://[user:password@]host[:port][/db]): one chat across several servers. The log then
+    /// lives in Redis (--data-dir and --ephemeral do not apply).
+    #[arg(long, env = "CONFAB_REDIS_URL", conflicts_with_all = ["ephemeral", "data_dir"], hide_env_values = true)]
+    redis: Option<String>,
+    /// With --redis: seconds after which a node that stopped renewing its lease (killed, cut off)
+    /// counts as gone, and its users are announced as left.
+    #[arg(long, default_value_t = 10, requires = "redis")]
+    redis_lease: u64,
     /// Sustained messages per second per connection (0 disables flood control).
     #[arg(long, env = "CONFAB_RATE", default_value_t = Limits::default().messages_per_second)]
     rate: u32,
@@ -129,7 +139,7 @@ struct Serve {
     /// Advertise the chat on the local network (mDNS / DNS-SD) so Confab apps list it.
     #[arg(long)]
     advertise: bool,
-    /// The chat's name in the list of chats found on the network.
+    /// The chat's name: in the list of chats found on the network, and in every client's header (`welcome`).
     #[arg(long, default_value = "Confab chat")]
     chat_name: String,
     /// Open connections one IP address may have (0: no cap).
@@ -165,6 +175,10 @@ impl Serve {
 
     /// `--ephemeral`, `--data-dir`, or the user's data directory.
     fn store(&self) -> Result<StoreConfig, String> {
+        if let Some(url) = &self.redis {
+            let lease = Duration::from_secs(self.redis_lease.max(1));
+            return Ok(StoreConfig::Redis(ClusterConfig { lease, renew_every: lease / 3, ..ClusterConfig::new(url) }));
+        }
         if self.ephemeral {
             return Ok(StoreConfig::InMemory);
         }
@@ -211,6 +225,7 @@ impl Serve {
                 registration_burst: self.register_burst.max(1),
                 password_attempts: self.password_attempts,
             },
+            chat_name: Some(self.chat_name.clone()),
         })
     }
 }
@@ -313,6 +328,7 @@ async fn serve(cli: Serve) -> ExitCode {
     }
     match &log {
         Some(file) => println!("Chat log: {} (kept across restarts)", file.display()),
+        None if cli.redis.is_some() => println!("Chat log: in Redis, shared with every node on it"),
         None => println!("Chat log: in memory only (--ephemeral): gone when the server stops"),
     }
     println!("Press Ctrl+C to stop.");

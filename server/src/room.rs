@@ -16,37 +16,22 @@
 //! again.
 
 use std::{
-    collections::{HashMap, VecDeque},
-    num::NonZeroU32,
+    collections::VecDeque,
     sync::{Arc, Mutex, MutexGuard, PoisonError},
-    time::{Duration, Instant},
 };
 
 use confab_protocol::{
     event,
-    limits::{
-        HISTORY_KIB_PER_MINUTE, HISTORY_PAGE_BYTES, HISTORY_PAGE_MESSAGES, HISTORY_REQUESTS_PER_SECOND,
-        HISTORY_REQUEST_BURST, TYPING_BURST, TYPING_PER_SECOND,
-    },
-    names, now_ms, text, AnnouncementKind, ChatMessage, HistoryRequest, Limits, Notice, RefusalCode, TypingNotice,
+    limits::{HISTORY_PAGE_BYTES, HISTORY_PAGE_MESSAGES},
+    names, now_ms, text, AnnouncementKind, ChatMessage, HistoryRequest, Limits, RefusalCode,
 };
-
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use indexmap::IndexMap;
-use serde::Serialize;
-use socketioxide::{extract::SocketRef, socket::Sid, SocketError};
-use socketioxide_core::{packet::Packet, parser::Parse, Value};
-use socketioxide_parser_common::CommonParser;
+use socketioxide::{extract::SocketRef, socket::Sid};
 
 use crate::{
     handlers::RegisterReply,
+    members::{encode_event, Member, Members},
     store::{Page, Store, StoreError},
 };
-
-/// A relayed `typing: true` is repeated at most this often per user (protocol §2.3).
-const TYPING_RELAY_INTERVAL: Duration = Duration::from_secs(1);
-/// How long an evicted slow client gets to drain its queue before it is left to the ping timeout.
-const EVICTION_GRACE: Duration = Duration::from_secs(30);
 
 /// The single room of a Confab server.
 pub struct Room {
@@ -59,9 +44,7 @@ pub struct Room {
 /// Everything the room mutex protects.
 struct RoomState {
     /// Registered sockets in order of joining: the recipients of room traffic.
-    members: IndexMap<Sid, Member>,
-    /// Folded name → owner, for case-insensitive uniqueness.
-    names: HashMap<String, Sid>,
+    members: Members,
     /// The chat log: history is served from it.
     store: Box<dyn Store>,
     /// Announcements delivered while the log failed, written ahead of the next message that is.
@@ -72,29 +55,6 @@ struct RoomState {
     closed: bool,
 }
 
-/// One registered user.
-struct Member {
-    name: Arc<str>,
-    socket: SocketRef,
-    /// Flood control; `None` when the server runs without a rate limit.
-    limiter: Option<DefaultDirectRateLimiter>,
-    /// `history` and `users` requests: each answer can be large (finding 2).
-    requests: DefaultDirectRateLimiter,
-    /// KiB of history answers: what the server may queue for a client that asks and never reads.
-    history_bytes: DefaultDirectRateLimiter,
-    /// Relayed `typing` notices, `true` and `false` alike: each one costs every member a packet
-    /// (finding 3: alternating notices filled everyone's queue).
-    typing_notices: DefaultDirectRateLimiter,
-    typing: TypingState,
-}
-
-/// What was last relayed about this user's typing, to drop repeats.
-#[derive(Default)]
-struct TypingState {
-    active: bool,
-    relayed_at: Option<Instant>,
-}
-
 impl Room {
     /// A room on `store`: ids go on after the last one stored there.
     pub fn new(store: Box<dyn Store>, limits: Limits) -> Self {
@@ -102,8 +62,7 @@ impl Room {
         let last_id = store.last_id();
         Self {
             state: Mutex::new(RoomState {
-                members: IndexMap::new(),
-                names: HashMap::new(),
+                members: Members::default(),
                 store,
                 unstored: Vec::new(),
                 last_id,
@@ -137,7 +96,7 @@ impl Room {
                 .inspect_err(|why| tracing::debug!(sid = %socket.id, ?why, "name refused"))
                 .ok()?;
             let key = names::fold(name);
-            let free = !state.closed && !state.members.contains_key(&socket.id) && !state.names.contains_key(&key);
+            let free = !state.closed && !state.members.contains(socket.id) && !state.members.holds(&key);
             free.then(|| (Arc::<str>::from(name), key))
         });
         let Some((name, key)) = accepted else {
@@ -155,43 +114,21 @@ impl Room {
                 Vec::new()
             });
         let _ = socket.emit(event::HISTORY, &newest);
-        state.names.insert(key, socket.id);
-        state.members.insert(
-            socket.id,
-            Member {
-                name: name.clone(),
-                socket: socket.clone(),
-                limiter: self.limiter(),
-                requests: direct_limiter(HISTORY_REQUESTS_PER_SECOND, HISTORY_REQUEST_BURST),
-                history_bytes: RateLimiter::direct(Quota::per_minute(
-                    NonZeroU32::new(HISTORY_KIB_PER_MINUTE).unwrap_or(NonZeroU32::MIN),
-                )),
-                typing_notices: direct_limiter(TYPING_PER_SECOND, TYPING_BURST),
-                typing: TypingState::default(),
-            },
-        );
-        let users: Vec<&Arc<str>> = state.members.values().map(|m| &m.name).collect();
+        state.members.insert(key, Member::new(name.clone(), socket.clone(), &self.limits));
+        let users: Vec<&Arc<str>> = state.members.names().collect();
         let _ = socket.emit(event::USERS, &users);
         tracing::info!(sid = %socket.id, %name, "registered");
         state.announce(AnnouncementKind::Join, Some(name));
-    }
-
-    fn limiter(&self) -> Option<DefaultDirectRateLimiter> {
-        let rate = NonZeroU32::new(self.limits.messages_per_second)?;
-        let burst = NonZeroU32::new(self.limits.message_burst).unwrap_or(NonZeroU32::MIN);
-        Some(RateLimiter::direct(Quota::per_second(rate).allow_burst(burst)))
     }
 
     /// Handles `message` (protocol §1.2): stores it, delivers it to every other member and returns
     /// what was delivered, for the sender's ack.
     pub fn post(&self, sender: Sid, text: Option<String>) -> Result<Arc<ChatMessage>, RefusalCode> {
         let mut state = self.state();
-        let member = state.members.get(&sender).ok_or(RefusalCode::NotRegistered)?;
+        let member = state.members.get(sender).ok_or(RefusalCode::NotRegistered)?;
         let text = text.ok_or(RefusalCode::InvalidPayload)?;
         text::check(&text, &self.limits)?;
-        if member.limiter.as_ref().is_some_and(|l| l.check().is_err()) {
-            return Err(RefusalCode::RateLimited);
-        }
+        member.may_post()?;
         let from = member.name.clone();
         // The id is taken only once the message is stored: a refused one leaves no gap.
         let id = state.last_id + 1;
@@ -207,24 +144,17 @@ impl Room {
     /// Handles `typing` (protocol §2.3): relays changes, and repeats of `true` at most once a second.
     pub fn typing(&self, sender: Sid, typing: bool) {
         let mut state = self.state();
-        let Some(member) = state.members.get_mut(&sender) else { return };
-        let now = Instant::now();
-        let repeat_due = member.typing.relayed_at.is_none_or(|at| now - at >= TYPING_RELAY_INTERVAL);
-        if typing == member.typing.active && !(typing && repeat_due) || member.typing_notices.check().is_err() {
-            return;
-        }
-        member.typing = TypingState { active: typing, relayed_at: Some(now) };
-        let notice = TypingNotice { name: member.name.clone(), typing };
+        let Some(notice) = state.members.get_mut(sender).and_then(|m| m.typing_notice(typing)) else { return };
         let Some(packet) = encode_event(event::TYPING, &notice) else { return };
         // Best effort: a full queue simply misses a typing notice (nobody is evicted for it).
-        let _missed = state.send_to_members(&packet, Some(sender));
+        let _missed = state.members.send_to_all(&packet, Some(sender));
     }
 
     /// Handles a `history` request (protocol §2.2): one bounded page. Unregistered sockets get nothing.
     pub fn history_page(&self, requester: Sid, request: HistoryRequest) -> Result<Vec<Arc<ChatMessage>>, RefusalCode> {
         let state = self.state();
-        let Some(member) = state.members.get(&requester) else { return Ok(Vec::new()) };
-        member.requests.check().map_err(|_| RefusalCode::RateLimited)?;
+        let Some(member) = state.members.get(requester) else { return Ok(Vec::new()) };
+        member.may_request()?;
         let page = Page {
             after: request.after.unwrap_or(0),
             before: request.before.unwrap_or(u64::MAX),
@@ -236,19 +166,16 @@ impl Room {
             tracing::error!(%error, "history refused: the chat log cannot be read");
             RefusalCode::Unavailable
         })?;
-        let kib = page.iter().map(|m| m.json_len()).sum::<usize>().div_ceil(1024);
-        match NonZeroU32::new(kib as u32) {
-            Some(cost) if !matches!(member.history_bytes.check_n(cost), Ok(Ok(()))) => Err(RefusalCode::RateLimited),
-            _ => Ok(page),
-        }
+        member.may_receive(&page)?;
+        Ok(page)
     }
 
     /// Handles a `users` request (protocol §2.3). Unregistered sockets get nothing.
     pub fn users(&self, requester: Sid) -> Result<Vec<Arc<str>>, RefusalCode> {
         let state = self.state();
-        let Some(member) = state.members.get(&requester) else { return Ok(Vec::new()) };
-        member.requests.check().map_err(|_| RefusalCode::RateLimited)?;
-        Ok(state.members.values().map(|m| m.name.clone()).collect())
+        let Some(member) = state.members.get(requester) else { return Ok(Vec::new()) };
+        member.may_request()?;
+        Ok(state.members.names().cloned().collect())
     }
 
     /// A socket went away: free its name and tell the others (protocol §1.3).
@@ -257,7 +184,7 @@ impl Room {
         if state.closed {
             return;
         }
-        if let Some(member) = state.remove(sid) {
+        if let Some(member) = state.members.remove(sid) {
             tracing::info!(%sid, name = %member.name, "left");
             state.announce(AnnouncementKind::Leave, Some(member.name));
         }
@@ -266,9 +193,9 @@ impl Room {
     /// A member could not take its own ack: it is too slow for the room (protocol §2.6).
     pub fn evict(&self, sid: Sid) {
         let mut state = self.state();
-        if let Some(member) = state.remove(sid) {
+        if let Some(member) = state.members.remove(sid) {
             let name = member.name.clone();
-            state.evicted(member);
+            member.disconnect_too_slow();
             state.announce(AnnouncementKind::Leave, Some(name));
         }
     }
@@ -282,7 +209,6 @@ impl Room {
         state.announce(AnnouncementKind::Shutdown, None);
         state.closed = true;
         state.members.clear();
-        state.names.clear();
         if !state.unstored.is_empty() {
             tracing::error!(count = state.unstored.len(), "announcements never reached the chat log");
         }
@@ -291,28 +217,13 @@ impl Room {
 
     /// Whether `sid` holds a name.
     pub fn is_member(&self, sid: Sid) -> bool {
-        self.state().members.contains_key(&sid)
+        self.state().members.contains(sid)
     }
 
     /// Number of registered users.
     pub fn user_count(&self) -> usize {
         self.state().members.len()
     }
-}
-
-/// A token bucket of `per_second`, `burst` at once (both at least 1).
-fn direct_limiter(per_second: u32, burst: u32) -> DefaultDirectRateLimiter {
-    let rate = NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN);
-    RateLimiter::direct(Quota::per_second(rate).allow_burst(NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN)))
-}
-
-/// The whole socket.io packet of an event (`2["message",{…}]`, `42…` on the wire), encoded once for all its recipients:
-/// every member's queue gets a reference to the same bytes, so a delivery costs a queue push instead
-/// of a serialization (docs/PERFORMANCE.md finding 10). The server runs socketioxide's default parser
-/// (the JSON one) on the default namespace, so this is exactly what `socket.emit(event, data)` sends.
-fn encode_event(event: &str, data: &impl Serialize) -> Option<Value> {
-    let args = CommonParser.encode_value(data, Some(event)).ok()?;
-    Some(CommonParser.encode(Packet::event("/", args)))
 }
 
 impl RoomState {
@@ -351,25 +262,6 @@ impl RoomState {
         stored
     }
 
-    fn remove(&mut self, sid: Sid) -> Option<Member> {
-        let member = self.members.shift_remove(&sid)?;
-        self.names.remove(&names::fold(&member.name));
-        Some(member)
-    }
-
-    /// Queues `packet` for every member except `except`; returns the members whose queue was full.
-    fn send_to_members(&self, packet: &Value, except: Option<Sid>) -> Vec<Sid> {
-        self.members
-            .iter()
-            .filter(|(sid, _)| Some(**sid) != except)
-            .filter_map(|(sid, member)| match member.socket.send_raw(packet.clone()) {
-                Err(SocketError::InternalChannelFull) => Some(*sid),
-                // A closed socket is about to run its disconnect handler, which announces it.
-                _ => None,
-            })
-            .collect()
-    }
-
     /// Hands `message` (stored already) to every member except `except`. A member whose queue is full
     /// is evicted, and its leave announcement is sequenced right after, so nobody ever misses a
     /// message silently.
@@ -380,50 +272,14 @@ impl RoomState {
                 tracing::error!(id = ?message.id, "cannot serialize a chat message");
                 continue;
             };
-            for sid in self.send_to_members(&packet, except) {
-                let Some(member) = self.remove(sid) else { continue };
+            for sid in self.members.send_to_all(&packet, except) {
+                let Some(member) = self.members.remove(sid) else { continue };
                 let name = member.name.clone();
-                self.evicted(member);
+                member.disconnect_too_slow();
                 let leave = self.announcement(AnnouncementKind::Leave, Some(name));
                 queue.push_back((leave, None));
             }
         }
         message
-    }
-
-    /// Tells an evicted member why and disconnects it, as soon as its queue has room for that.
-    fn evicted(&self, member: Member) {
-        tracing::warn!(sid = %member.socket.id, name = %member.name, "too slow, disconnecting");
-        let socket = member.socket;
-        tokio::spawn(async move {
-            let notice = Notice::too_slow();
-            let deadline = Instant::now() + EVICTION_GRACE;
-            let mut told = false;
-            while socket.connected() && Instant::now() < deadline {
-                told = told || socket.emit(event::NOTICE, &notice).is_ok();
-                if told && socket.clone().disconnect().is_ok() {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        });
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_event_is_encoded_as_the_socketio_packet_that_emit_would_send() {
-        let message = ChatMessage::chat("ann".into(), "hi \"there\" <b>".into(), 7, 1_700_000_000_000);
-        let Some(Value::Str(packet, None)) = encode_event("message", &message) else {
-            panic!("expected a text packet without attachments");
-        };
-        // Socket.io EVENT (2) on the default namespace; engine.io adds its MESSAGE type (4) on the wire.
-        assert_eq!(
-            packet.as_str(),
-            r#"2["message",{"from":"ann","message":"hi \"there\" <b>","id":7,"ts":1700000000000}]"#
-        );
     }
 }

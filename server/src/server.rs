@@ -21,14 +21,14 @@ use tower_layer::Layer;
 
 use crate::{
     auth::{check_password, RoomPassword},
-    config::ServerConfig,
+    chat::Chat,
+    config::{ChatName, ServerConfig},
     error::{Error, Result},
     handlers::{attach_handlers, on_connect, RegisterWithin},
     listener::{CappedListener, Deadlines, PeerAddr},
     net,
     origin::{self, OriginPolicy},
     peers::Peers,
-    room::Room,
     tls::{TlsFiles, TlsListener},
     web::{self, WebRoot},
 };
@@ -45,7 +45,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// A running server. Dropping it stops the server in the background; `stop` waits until it is done.
 pub struct ServerHandle {
     local_addr: SocketAddr,
-    room: Arc<Room>,
+    room: Arc<Chat>,
     io: SocketIo,
     /// Fires the shutdown sequence inside the server task.
     shutdown: Option<oneshot::Sender<()>>,
@@ -73,14 +73,13 @@ pub async fn start(addr: SocketAddr, config: ServerConfig) -> Result<ServerHandl
     let tls = config.tls.as_ref().map(TlsFiles::acceptor).transpose()?;
     let tls_fingerprint = config.tls.as_ref().map(TlsFiles::fingerprint).transpose()?;
     // So is a chat log that cannot be used: the server never runs without the log it was given.
-    let store = config.store.open(config.history_capacity)?;
+    let room = Arc::new(config.store.open(config.limits.clone(), config.history_capacity).await?);
     let listener = bind(addr).map_err(|source| match source.kind() {
         std::io::ErrorKind::AddrInUse => Error::AddressInUse { addr },
         _ => Error::Bind { addr, source },
     })?;
     let local_addr = listener.local_addr().map_err(|source| Error::Bind { addr, source })?;
 
-    let room = Arc::new(Room::new(store, config.limits.clone()));
     let peers = Arc::new(Peers::new(&config.address_limits));
     let packet_limit = config.limits.max_packet_bytes;
     let (layer, io) = SocketIo::builder()
@@ -100,6 +99,7 @@ pub async fn start(addr: SocketAddr, config: ServerConfig) -> Result<ServerHandl
         .with_state(room.clone())
         .with_state(peers)
         .with_state(RegisterWithin(config.register_within))
+        .with_state(ChatName(config.chat_name.as_deref().map(Arc::from)))
         .with_state(RoomPassword(config.password.as_deref().map(Arc::from)))
         .build_layer();
     // Middlewares run last-added first: the password check, then the handlers are attached.
@@ -141,6 +141,7 @@ pub async fn start(addr: SocketAddr, config: ServerConfig) -> Result<ServerHandl
         stop_room.close();
         // axum's graceful shutdown does not end upgraded websockets: close every socket.
         stop_io.close().await;
+        stop_room.finish().await;
     };
     // engine.io makes a live client talk every ping interval: three rounds of silence is a dead one.
     let idle = (config.ping_interval + config.ping_timeout) * 3;
@@ -218,7 +219,7 @@ impl Drop for ServerHandle {
 /// What `GET /health` reads.
 #[derive(Clone)]
 struct HealthSource {
-    room: Arc<Room>,
+    room: Arc<Chat>,
     io: SocketIo,
 }
 
@@ -229,8 +230,10 @@ async fn health(
     ConnectInfo(PeerAddr(peer)): ConnectInfo<PeerAddr>,
 ) -> Json<Health> {
     let local = peer.ip().is_loopback();
+    let degraded = source.room.degraded();
     Json(Health {
-        status: "ok".to_owned(),
+        status: degraded.as_ref().map_or("ok", |_| "degraded").to_owned(),
+        reason: degraded.filter(|_| local),
         users: local.then(|| source.room.user_count()),
         connections: local.then(|| source.io.sockets().len()),
     })

@@ -11,7 +11,13 @@ mod sqlite;
 
 use std::{path::PathBuf, sync::Arc};
 
-use confab_protocol::ChatMessage;
+use confab_protocol::{ChatMessage, Limits};
+
+use crate::{
+    chat::Chat,
+    cluster::{ClusterConfig, ClusterRoom},
+    room::Room,
+};
 
 pub use crate::history::Page;
 
@@ -28,23 +34,30 @@ pub enum StoreConfig {
     /// In `data_dir/chat.sqlite3` (created when missing): every message, kept across restarts and
     /// crashes of the process; ids go on where they stopped and `welcome.run` stays the same.
     Sqlite { data_dir: PathBuf },
+    /// In Redis (or Valkey), shared by every node started with the same URL: one chat across
+    /// several servers (`--redis`, [`crate::cluster`]).
+    Redis(ClusterConfig),
 }
 
 impl StoreConfig {
     /// The file the log is kept in, if any.
     pub fn file(&self) -> Option<PathBuf> {
         match self {
-            Self::InMemory => None,
+            Self::InMemory | Self::Redis(_) => None,
             Self::Sqlite { data_dir } => Some(data_dir.join(LOG_FILE)),
         }
     }
 
-    /// Opens the log, keeping `cache` chat messages in memory.
-    pub(crate) fn open(&self, cache: usize) -> Result<Box<dyn Store>, StoreError> {
-        Ok(match self {
+    /// Opens the chat on this log, keeping `cache` chat messages in memory.
+    pub(crate) async fn open(&self, limits: Limits, cache: usize) -> crate::Result<Chat> {
+        let store: Box<dyn Store> = match self {
             Self::InMemory => Box::new(memory::MemoryStore::new(cache)),
             Self::Sqlite { data_dir } => Box::new(sqlite::SqliteStore::open(data_dir, cache)?),
-        })
+            Self::Redis(cluster) => {
+                return Ok(Chat::Cluster(ClusterRoom::start(cluster.clone(), limits, cache).await?))
+            }
+        };
+        Ok(Chat::Single(Box::new(Room::new(store, limits))))
     }
 }
 

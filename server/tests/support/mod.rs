@@ -3,6 +3,7 @@
 
 pub mod process;
 pub mod raw;
+pub mod redis;
 
 use std::{net::SocketAddr, time::Duration};
 
@@ -149,6 +150,21 @@ impl TestClient {
                 return value;
             }
         }
+    }
+
+    /// The next event named `name` within `within` (longer than [`WAIT`] allowed), if any.
+    pub async fn next_event_within(&mut self, name: &str, within: Duration) -> Option<Value> {
+        tokio::time::timeout(within, async {
+            while let Some((event, value)) = self.events.recv().await {
+                if event == name {
+                    return Some(value);
+                }
+            }
+            None
+        })
+        .await
+        .ok()
+        .flatten()
     }
 
     /// Asserts that no event arrives within `quiet`.
