@@ -31,7 +31,7 @@ impl RedisServer {
             .map_err(|e| {
                 format!(
                     "starting {}: {e}; the cluster scenario needs a real Redis: install Debian's package \
-                     (apt-get install -y redis-server; scripts/setup.sh does) or pass --redis-server PATH",
+                     (apt-get install -y redis-server; scripts/setup.sh does) or give its path (confab-bench --redis-server PATH)",
                     program.display()
                 )
             })?;

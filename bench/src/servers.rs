@@ -94,16 +94,21 @@ impl Deployment {
                 c
             } else {
                 let mut c = confab_command(args);
-                if kind == ServerKind::Confab {
-                    c.arg("--ephemeral");
-                } else {
-                    // A fresh chat log per run and node, in $TMPDIR (make sure it is on disk).
-                    let dir = tempfile::Builder::new()
-                        .prefix("confab-bench-")
-                        .tempdir()
-                        .map_err(|e| format!("creating a data dir: {e}"))?;
-                    c.arg("--data-dir").arg(dir.path());
-                    deployment._data_dirs.push(dir);
+                match kind {
+                    ServerKind::Confab => {
+                        c.arg("--ephemeral");
+                    }
+                    ServerKind::ConfabDurable => {
+                        // A fresh chat log per run, in $TMPDIR (make sure it is on disk).
+                        let dir = tempfile::Builder::new()
+                            .prefix("confab-bench-")
+                            .tempdir()
+                            .map_err(|e| format!("creating a data dir: {e}"))?;
+                        c.arg("--data-dir").arg(dir.path());
+                        deployment._data_dirs.push(dir);
+                    }
+                    // The chat log is the Redis stream (--redis).
+                    _ => {}
                 }
                 c
             };
