@@ -17,6 +17,7 @@ fn main() {
         "watch_nearby",
         "copy_text",
         "has_saved_password",
+        "load_older",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)).expect("tauri-build failed");
 }

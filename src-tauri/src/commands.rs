@@ -13,7 +13,7 @@ use crate::bridge::forward_events;
 use confab_protocol::{now_ms, Limits};
 
 use crate::client::{
-    normalize_server_url, ChatClient, ClientError, ClientEvent, ConnectOptions, Features, Result, Timing,
+    normalize_server_url, ChatClient, ClientError, ClientEvent, ConnectOptions, Features, OlderPage, Result, Timing,
 };
 use crate::hosting::{self, HostError, HostInfo, HostOptions, HostedChat};
 use crate::nearby::{self, NearbyEvent};
@@ -259,6 +259,14 @@ pub async fn send(state: State<'_, AppState>, text: String) -> Result<u64> {
 #[tauri::command]
 pub async fn rejoin(state: State<'_, AppState>, username: String) -> Result<String> {
     state.session.lock().await.as_ref().ok_or(ClientError::NotConnected)?.rejoin(&username).await
+}
+
+/// "Load older messages": the page of the server's history before `before` (the oldest id shown).
+/// The session lock is let go before the server answers, so sending goes on meanwhile.
+#[tauri::command]
+pub async fn load_older(state: State<'_, AppState>, before: u64) -> Result<OlderPage> {
+    let request = state.session.lock().await.as_ref().ok_or(ClientError::NotConnected)?.load_older(before);
+    request.await
 }
 
 #[tauri::command]

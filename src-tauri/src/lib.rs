@@ -46,6 +46,7 @@ pub fn run() {
             commands::watch_nearby,
             commands::copy_text,
             commands::has_saved_password,
+            commands::load_older,
         ])
         .build(tauri::generate_context!())
         .expect("error while building the Confab app")

@@ -11,7 +11,7 @@ use std::time::Duration;
 use confab_app::client::{
     ChatClient, ClientError, ClientEvent, ConnectOptions, ConnectionState, Features, Timing, Trust,
 };
-use confab_server::{ServerConfig, ServerHandle};
+use confab_server::{Limits, ServerConfig, ServerHandle, StoreConfig};
 use serde_json::{json, Value};
 use socketioxide::extract::{AckSender, Data, SocketRef};
 use socketioxide::SocketIo;
@@ -557,6 +557,141 @@ async fn plain_http_server() -> SocketAddr {
     let app = axum::Router::new();
     tokio::spawn(async move { axum::serve(listener, app).await });
     addr
+}
+
+const BURST: usize = 5000;
+
+fn burst_line(i: usize) -> String {
+    format!("burst {i:04}")
+}
+
+/// A server for the burst tests: no message rate limit (one sender sends 5000 as fast as the acks
+/// come back), a small outgoing queue, a vanished client noticed within a second.
+async fn burst_server(store: StoreConfig, history_capacity: usize) -> ServerHandle {
+    let config = ServerConfig {
+        store,
+        history_capacity,
+        max_queued_packets: 64,
+        limits: Limits { messages_per_second: 0, ..Limits::default() },
+        ping_interval: Duration::from_millis(500),
+        ping_timeout: Duration::from_millis(500),
+        ..Default::default()
+    };
+    confab_server::start("127.0.0.1:0".parse().unwrap(), config).await.expect("server starts")
+}
+
+/// Lines as (text, id), in the order shown.
+type Lines = Vec<(String, u64)>;
+/// "No longer available" markers as (how many lines came before it, its size).
+type Markers = Vec<(usize, u64)>;
+
+/// What `events` showed of `from`'s lines, and the markers among them.
+fn shown_from(events: &Events, from: &str) -> (Lines, Markers) {
+    let (mut lines, mut markers) = (Vec::new(), Vec::new());
+    for event in &events.1 {
+        match event {
+            ClientEvent::Messages { messages } => lines.extend(
+                messages.iter().filter(|m| &*m.from == from).map(|m| (m.message.to_string(), m.id.expect("an id"))),
+            ),
+            ClientEvent::Missing { up_to, .. } => markers.push((lines.len(), *up_to)),
+            _ => {}
+        }
+    }
+    (lines, markers)
+}
+
+/// `listener` reaches the server through `proxy`; `sender` sends the burst. The proxy is cut once
+/// the listener has seen `cut_after` lines of it, and comes back once `restore_after` of them were
+/// delivered (acknowledged by the server). Returns when the listener has shown the last line.
+async fn burst_with_a_cut(
+    sender: &ChatClient,
+    sender_events: &mut Events,
+    listener: &mut Events,
+    proxy: &Proxy,
+    cut_after: usize,
+    restore_after: usize,
+) {
+    let local_ids: Vec<u64> = (1..=BURST).map(|i| sender.send(&burst_line(i)).unwrap()).collect();
+    listener.message(&burst_line(cut_after)).await;
+    proxy.set_up(false);
+    listener.state(ConnectionState::Reconnecting).await;
+    sender_events.delivered(local_ids[restore_after - 1]).await;
+    proxy.set_up(true);
+    // Paging through thousands of messages at the server's history rate (2 pages a second after
+    // a burst of 10) takes a while.
+    let last = burst_line(BURST);
+    let seen_last = timeout(Duration::from_secs(120), async {
+        loop {
+            if shown_from(listener, "snd").0.iter().any(|(text, _)| *text == last) {
+                break;
+            }
+            let event = listener.0.recv().await.expect("the session goes on");
+            listener.1.push(event);
+        }
+    })
+    .await;
+    assert!(seen_last.is_ok(), "the last line never came; saw {} lines", shown_from(listener, "snd").0.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_drop_every_missed_message_is_fetched_page_by_page_and_shown_once_in_order() {
+    let dir = std::env::temp_dir().join(format!("confab-catch-up-{}", std::process::id()));
+    let server = burst_server(StoreConfig::Sqlite { data_dir: dir.clone() }, 200).await;
+    let proxy = Proxy::start(server.local_addr()).await;
+    let (lis, mut lis_events) = join(proxy.addr.to_string(), "lis").await;
+    let (snd, mut snd_events) = join(server.local_addr().to_string(), "snd").await;
+    lis_events.message("snd has joined the chat").await;
+
+    // Cut early, back while 2000 are still to come: ~2900 come from paging, the rest live.
+    burst_with_a_cut(&snd, &mut snd_events, &mut lis_events, &proxy, 100, 3000).await;
+    let (lines, markers) = shown_from(&lis_events, "snd");
+    let texts: Vec<String> = lines.iter().map(|(text, _)| text.clone()).collect();
+    assert_eq!(texts, (1..=BURST).map(burst_line).collect::<Vec<_>>(), "every message once, in order");
+    assert!(markers.is_empty(), "the log on disk holds every message: {markers:?}");
+
+    // "Load older" pages back from any shown id to the start of the log.
+    let id = |i: usize| lines[i - 1].1;
+    let page = lis.load_older(id(301)).await.expect("a page");
+    let got: Vec<&str> = page.messages.iter().map(|m| &*m.message).collect();
+    assert_eq!(got, (101..=300).map(burst_line).collect::<Vec<_>>(), "the 200 before, oldest first");
+    assert!(!page.start_reached);
+    let first = lis.load_older(id(1)).await.expect("a page");
+    assert!(first.messages.is_empty() && first.start_reached, "nothing before the first: {first:?}");
+    lis.disconnect().await;
+    snd.disconnect().await;
+    server.stop().await.unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_the_server_no_longer_holds_are_one_marker_in_their_place() {
+    // In memory with a history of 50: of what is said while the listener is away, only the last 50 stay.
+    let server = burst_server(StoreConfig::InMemory, 50).await;
+    let proxy = Proxy::start(server.local_addr()).await;
+    let (lis, mut lis_events) = join(proxy.addr.to_string(), "lis").await;
+    let (snd, mut snd_events) = join(server.local_addr().to_string(), "snd").await;
+    lis_events.message("snd has joined the chat").await;
+
+    burst_with_a_cut(&snd, &mut snd_events, &mut lis_events, &proxy, 100, BURST).await;
+    let (lines, markers) = shown_from(&lis_events, "snd");
+    let texts: Vec<String> = lines.iter().map(|(text, _)| text.clone()).collect();
+    // Whatever the listener had shown when the cut came, then the marker, then the last 50.
+    let before = markers.first().expect("a marker").0;
+    assert!(before >= 100, "{before}");
+    let expected: Vec<String> = (1..=before).chain(BURST - 49..=BURST).map(burst_line).collect();
+    assert_eq!(texts, expected, "each line once, in order, around the marker");
+    assert_eq!(markers.len(), 1, "{markers:?}");
+    // Ids count announcements too (the listener's own leave was among them): an upper bound.
+    let lost = (BURST - 50 - before) as u64;
+    let up_to = markers[0].1;
+    assert!((lost..=lost + 3).contains(&up_to), "up to {up_to} for {lost} lost");
+
+    // Nothing older than the last 50 is left to load.
+    let page = lis.load_older(lines[before].1).await.expect("a page");
+    assert!(page.messages.is_empty() && page.start_reached, "{page:?}");
+    lis.disconnect().await;
+    snd.disconnect().await;
+    server.stop().await.unwrap();
 }
 
 /// A TCP proxy in front of the server: `set_up(false)` cuts every connection and refuses new ones;

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { SeenMessages, catchUp } from '../../ui/js/transport/rules.js';
+import { SeenMessages, catchUp, catchUpStart, missing } from '../../ui/js/transport/rules.js';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CASES = JSON.parse(readFileSync(path.join(REPO_ROOT, 'protocol/tests/client-cases.json'), 'utf8')).catchUp;
@@ -41,4 +41,31 @@ test('only the most recent messages are remembered', () => {
   assert.equal(seen.has({ id: 5000, from: 'bob', message: 'm5000', ts: 5000 }, true), true);
   seen.clear();
   assert.equal(seen.has({ id: 5000, from: 'bob', message: 'm5000', ts: 5000 }, true), false);
+});
+
+const ALL = JSON.parse(readFileSync(path.join(REPO_ROOT, 'protocol/tests/client-cases.json'), 'utf8'));
+const pushedPage = (ids) => ids.map((id) => ({ id, from: 'bob', message: `m${id}`, ts: id }));
+
+test('the shared file has the gap cases', () => {
+  assert.ok(ALL.catchUpStart.length >= 6 && ALL.missing.length >= 4);
+});
+
+for (const c of ALL.catchUpStart) {
+  test(`catchUpStart: ${c.about}`, () => {
+    assert.equal(catchUpStart(c.lastShown, c.sameRun, pushedPage(c.pushed)), c.start);
+  });
+}
+
+for (const c of ALL.missing) {
+  test(`missing: ${c.about}`, () => {
+    const expected = c.upTo === null ? null : { after: c.after, before: c.first, upTo: c.upTo };
+    assert.deepEqual(missing(c.after, c.first, c.older), expected);
+  });
+}
+
+test('the last shown id goes on across messages and is forgotten with the run', () => {
+  const seen = SeenMessages.of([{ id: 4, from: 'a', message: 'x' }, { id: 9, from: 'a', message: 'y' }, { id: 7, from: 'a', message: 'z' }]);
+  assert.equal(seen.newestId, 9);
+  seen.clear();
+  assert.equal(seen.newestId, null);
 });

@@ -18,6 +18,8 @@ pub struct Seen {
     /// Messages without an id (seed servers): sender, text and time.
     untagged: HashSet<u64>,
     order: VecDeque<Entry>,
+    /// The greatest id shown since the last `clear` (this run of the server's ids).
+    newest: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -52,6 +54,7 @@ impl Seen {
     pub fn insert(&mut self, message: &ChatMessage) {
         let entry = match message.id {
             Some(id) => {
+                self.newest = self.newest.max(Some(id));
                 if self.by_id.insert(id, Self::fingerprint(message, false)).is_some() {
                     return;
                 }
@@ -78,6 +81,43 @@ impl Seen {
     pub fn clear(&mut self) {
         *self = Self::default();
     }
+
+    /// The last id shown in this run, where a catch-up goes on from.
+    pub fn newest_id(&self) -> Option<u64> {
+        self.newest
+    }
+}
+
+/// After a re-registration: the id after which missed messages must be fetched page by page
+/// (`history {after}`) before the pushed page is shown, or `None` when the pushed page reaches back
+/// to what was shown (or nothing can be compared: a first join, a server without runs or ids).
+/// In a new run every message of it was missed; its id 1 is always the first join announcement.
+pub fn catch_up_start(last_shown: Option<u64>, same_run: Option<bool>, pushed: &[ChatMessage]) -> Option<u64> {
+    let start = match same_run? {
+        true => last_shown?,
+        false => 1,
+    };
+    let first = pushed.first()?.id?;
+    (first > start + 1).then_some(start)
+}
+
+/// Messages the server no longer holds, shown as one marker in their place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Missing {
+    /// The last id before the hole, and the first one after it.
+    pub after: u64,
+    pub before: u64,
+    /// Ids in between: chat messages and announcements share them, so at most this many were
+    /// chat messages (the client cannot tell how many).
+    pub up_to: u64,
+}
+
+/// What the first page of a catch-up says: `first` is its oldest id (`history {after}`), `older`
+/// the newest id the server still has below it (`history {before: first, limit: 1}`). Ids skipped
+/// with an older message still there were announcements; with none, the server's history begins
+/// after `after` and what was between is gone.
+pub fn missing(after: u64, first: u64, older: Option<u64>) -> Option<Missing> {
+    (first > after + 1 && older.is_none()).then(|| Missing { after, before: first, up_to: first - after - 1 })
 }
 
 /// What a history changes.
@@ -180,6 +220,41 @@ mod tests {
             };
             assert_eq!(got, expected, "{}", case["about"]);
         }
+    }
+
+    fn ids(value: &Value) -> Vec<ChatMessage> {
+        let ids = value.as_array().unwrap().iter().map(|id| id.as_u64().unwrap());
+        ids.map(|id| ChatMessage::chat("bob".into(), format!("m{id}").into(), id, id)).collect()
+    }
+
+    #[test]
+    fn every_shared_gap_case_comes_out_as_written() {
+        let all: Value = serde_json::from_str(include_str!("../../../protocol/tests/client-cases.json")).expect("JSON");
+        let starts = all["catchUpStart"].as_array().unwrap();
+        assert!(starts.len() >= 6);
+        for case in starts {
+            let got = catch_up_start(case["lastShown"].as_u64(), case["sameRun"].as_bool(), &ids(&case["pushed"]));
+            assert_eq!(got, case["start"].as_u64(), "{}", case["about"]);
+        }
+        let holes = all["missing"].as_array().unwrap();
+        assert!(holes.len() >= 4);
+        for case in holes {
+            let (after, first) = (case["after"].as_u64().unwrap(), case["first"].as_u64().unwrap());
+            let got = missing(after, first, case["older"].as_u64());
+            let expected = case["upTo"].as_u64().map(|up_to| Missing { after, before: first, up_to });
+            assert_eq!(got, expected, "{}", case["about"]);
+        }
+    }
+
+    #[test]
+    fn the_newest_shown_id_is_forgotten_with_the_run() {
+        let mut seen = Seen::default();
+        for id in [4, 9, 7] {
+            seen.insert(&ChatMessage::chat("bob".into(), "x".into(), id, 1));
+        }
+        assert_eq!(seen.newest_id(), Some(9));
+        seen.clear();
+        assert_eq!(seen.newest_id(), None);
     }
 
     #[test]

@@ -55,6 +55,9 @@ pub enum ClientError {
     /// TLS could not be set up (said as the TLS library said it).
     #[error("A secure connection could not be set up: {0}")]
     Tls(String),
+    /// The server refused to give its chat history (it cannot read its log right now).
+    #[error("The server cannot give its chat history right now: {0}")]
+    HistoryUnavailable(String),
     /// A command that needs a session was used without one.
     #[error("Not connected to a chat server.")]
     NotConnected,
@@ -84,6 +87,7 @@ impl ClientError {
             ClientError::CertificateChanged { .. } => "certificate_changed",
             ClientError::UntrustedCertificate { .. } => "untrusted_certificate",
             ClientError::Tls(_) => "tls",
+            ClientError::HistoryUnavailable(_) => "history_unavailable",
             ClientError::NotConnected => "not_connected",
             ClientError::EmptyMessage => "empty_message",
             ClientError::MessageTooLong { .. } => "too_long",

@@ -104,10 +104,20 @@ pub enum ClientEvent {
         server: String,
         features: Features,
         limits: Limits,
+        /// The server's run of ids (`welcome.run`): ids of another run say nothing about these.
+        run: Option<String>,
     },
     /// New chat lines, oldest first, without duplicates (history catch-up included).
     Messages {
         messages: Vec<ChatMessage>,
+    },
+    /// The server no longer holds the messages between ids `after` and `before` (its history begins
+    /// later): one marker in their place, before the messages from `before` on. Ids are shared with
+    /// announcements, so at most `up_to` of them were chat messages.
+    Missing {
+        after: u64,
+        before: u64,
+        up_to: u64,
     },
     /// The full online list (servers with presence only).
     Users {

@@ -4,7 +4,8 @@
 //! - `session`: the handle the app holds (`ChatClient`);
 //! - `supervisor`: the connection state machine;
 //! - `outbox`: what was sent and not yet taken by the server;
-//! - `catch_up`: de-duplication and settling after a reconnect (docs/PROTOCOL.md §4);
+//! - `catch_up`: de-duplication, settling and where to fetch from after a reconnect (docs/PROTOCOL.md §4);
+//! - `history`: pages of the server's history (catching up, "load older"), waiting out its rate limit;
 //! - `certificate`: which TLS certificate an https server may present (system trust or a pin);
 //! - `socket`: the rust_socketio glue; `address`: what the user typed → a URL; `events`: the types.
 
@@ -13,6 +14,7 @@ mod catch_up;
 mod certificate;
 mod error;
 mod events;
+mod history;
 mod outbox;
 mod session;
 mod socket;
@@ -23,4 +25,5 @@ pub use certificate::presented_fingerprint;
 pub use confab_protocol::ChatMessage;
 pub use error::{ClientError, Result};
 pub use events::{ClientEvent, ConnectOptions, ConnectionState, Features, Timing, Trust};
+pub use history::OlderPage;
 pub use session::ChatClient;

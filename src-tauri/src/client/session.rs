@@ -13,6 +13,7 @@ use super::address::normalize_server_url;
 use super::catch_up::Seen;
 use super::error::{ClientError, Result};
 use super::events::{ClientEvent, ConnectOptions, Features};
+use super::history::OlderPage;
 use super::outbox::Outbox;
 use super::supervisor::{Command, Supervisor};
 
@@ -95,6 +96,18 @@ impl ChatClient {
         let (reply, answer) = oneshot::channel();
         self.commands.send(Command::Rejoin(name, reply)).map_err(|_| ClientError::NotConnected)?;
         answer.await.map_err(|_| ClientError::NotConnected)?
+    }
+
+    /// "Load older": the page of the server's history before `oldest` (the oldest id shown). The
+    /// returned future owns what it needs, so a caller holding the client behind a lock can let go
+    /// of it while the server answers. Waits for the connection when it is being re-established.
+    pub fn load_older(&self, oldest: u64) -> impl std::future::Future<Output = Result<OlderPage>> + Send + 'static {
+        let commands = self.commands.clone();
+        async move {
+            let (reply, answer) = oneshot::channel();
+            commands.send(Command::Older(oldest, reply)).map_err(|_| ClientError::NotConnected)?;
+            answer.await.map_err(|_| ClientError::NotConnected)?
+        }
     }
 
     /// What the server allows, as it last said.

@@ -15,10 +15,11 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::{sleep, sleep_until, timeout, timeout_at, Instant};
 
 use super::address::{display_host_port, host_port};
-use super::catch_up::{catch_up, Seen};
+use super::catch_up::{catch_up, catch_up_start, missing, Seen};
 use super::certificate::{self, Trust};
 use super::error::{ClientError, Result};
 use super::events::{ClientEvent, ConnectionState, Features, Timing};
+use super::history::{self, OlderPage};
 use super::outbox::Outbox;
 use super::socket::{self, Incoming, PendingAck};
 
@@ -29,6 +30,8 @@ pub enum Command {
     Typing(bool),
     /// Register again under this name (after `NameTaken`); answered once the attempt is over.
     Rejoin(String, oneshot::Sender<Result<String>>),
+    /// "Load older": the page of history before this id, answered once the server gave it.
+    Older(u64, oneshot::Sender<Result<OlderPage>>),
 }
 
 /// A socket that completed connect + register.
@@ -198,6 +201,7 @@ impl Supervisor {
         self.features = Features::default();
         let deadline = Instant::now() + t.features_grace;
         let mut history = None;
+        let mut own_join = None;
         let mut early = early.into_iter();
         loop {
             let next = match early.next() {
@@ -215,20 +219,65 @@ impl Supervisor {
                 }
                 Ok(Some(Incoming::Message(args))) => {
                     // Our own join line ends the extensions; it is shown after the history.
-                    self.settle_history(history.take(), previous_run.as_deref());
-                    self.on_message(args);
+                    own_join = Some(args);
                     break;
                 }
                 Ok(Some(other)) => self.on_incoming(other),
             }
         }
-        self.settle_history(history, previous_run.as_deref());
+        // The session (and its run) first, so the UI files what follows under it.
         self.emit(ClientEvent::Session {
             name: self.name.clone(),
             server: self.server.clone(),
             features: self.features,
             limits: self.limits.borrow().clone(),
+            run: self.run.clone(),
         });
+        if let Some(history) = history {
+            let same_run = previous_run.as_deref().zip(self.run.as_deref()).map(|(before, now)| before == now);
+            self.catch_up(socket, history, same_run).await?;
+        }
+        if let Some(args) = own_join {
+            self.on_message(args);
+        }
+        Ok(())
+    }
+
+    /// Shows what was missed since the last message shown, in order, before the page the server
+    /// pushed (`pushed`, its newest messages): page by page from where the view stopped, with a
+    /// marker where the server no longer has them. Live messages wait in `incoming` meanwhile.
+    async fn catch_up(
+        &mut self,
+        socket: &SocketClient,
+        pushed: Vec<ChatMessage>,
+        mut same_run: Option<bool>,
+    ) -> Result<()> {
+        if let Some(start) = catch_up_start(self.seen.newest_id(), same_run, &pushed) {
+            if same_run == Some(false) {
+                // Forgotten once: every page after this one is of the same (new) run.
+                self.seen.clear();
+                same_run = Some(true);
+            }
+            let stop = pushed.first().and_then(|m| m.id).unwrap_or(u64::MAX);
+            let mut after = start;
+            loop {
+                let page = history::page(socket, &history::after(after), &self.timing).await?;
+                let first = page.first().and_then(|m| m.id).unwrap_or(stop);
+                if after == start && first > after + 1 {
+                    let older = history::page(socket, &history::before(first, 1), &self.timing).await?;
+                    if let Some(gap) = missing(after, first, older.last().and_then(|m| m.id)) {
+                        self.emit(ClientEvent::Missing { after: gap.after, before: gap.before, up_to: gap.up_to });
+                    }
+                }
+                let last = page.last().and_then(|m| m.id);
+                self.settle_history(page.into_iter().filter(|m| m.id.is_some_and(|id| id < stop)).collect(), same_run);
+                match last {
+                    Some(last) if last > after && last + 1 < stop => after = last,
+                    _ => break,
+                }
+            }
+        }
+        self.settle_history(pushed, same_run);
         Ok(())
     }
 
@@ -315,11 +364,17 @@ impl Supervisor {
                 _ = stopped(&mut shutdown) => return None,
                 command = self.commands.recv() => command?,
             };
-            let Command::Rejoin(name, reply) = command else {
-                if let Command::Typing(typing) = command {
+            let (name, reply) = match command {
+                Command::Rejoin(name, reply) => (name, reply),
+                Command::Typing(typing) => {
                     self.typing = typing;
+                    continue;
                 }
-                continue;
+                Command::Older(_, reply) => {
+                    let _ = reply.send(Err(ClientError::NotConnected));
+                    continue;
+                }
+                Command::Wake => continue,
             };
             self.name = name;
             match self.establish().await {
@@ -402,6 +457,13 @@ impl Supervisor {
                     Some(Command::Rejoin(_, reply)) => {
                         let _ = reply.send(Err(ClientError::AlreadyJoined));
                     }
+                    Some(Command::Older(oldest, reply)) => {
+                        // Its own task: paging back waits out rate limits without holding up the chat.
+                        let (socket, timing) = (live.socket.clone(), self.timing.clone());
+                        tokio::spawn(async move {
+                            let _ = reply.send(history::older(&socket, oldest, &timing).await);
+                        });
+                    }
                     Some(Command::Typing(typing)) => {
                         self.typing = typing;
                         if self.features.presence {
@@ -456,7 +518,7 @@ impl Supervisor {
             // A history outside the handshake is not asked for by this client; treat it the same way.
             Incoming::History(args) => {
                 let messages = args.first().map(ChatMessage::list_from_value).unwrap_or_default();
-                self.settle_history(Some(messages), self.run.clone().as_deref());
+                self.settle_history(messages, self.run.is_some().then_some(true));
             }
             Incoming::Users(args) => {
                 self.features.presence = true;
@@ -500,9 +562,7 @@ impl Supervisor {
 
     /// Missed messages after a (re)registration, sorted by the shared catch-up rules: new lines are
     /// shown, our own messages among them settle the outbox entries whose ack was lost.
-    fn settle_history(&mut self, history: Option<Vec<ChatMessage>>, previous_run: Option<&str>) {
-        let Some(history) = history else { return };
-        let same_run = previous_run.zip(self.run.as_deref()).map(|(before, now)| before == now);
+    fn settle_history(&mut self, history: Vec<ChatMessage>, same_run: Option<bool>) {
         let result = catch_up(&mut self.seen, &self.name, same_run, &self.outbox.snapshot(), &history);
         for (local_id, index) in result.delivered {
             if self.outbox.remove(local_id) {

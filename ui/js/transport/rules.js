@@ -14,6 +14,7 @@ export class SeenMessages {
   #byId = new Map(); // id → sender and text: without a known run, an id alone proves nothing
   #untagged = new Set(); // messages without an id (seed servers): sender, text and time
   #order = []; // oldest first, to forget beyond SEEN_CAPACITY
+  #newest = null; // the greatest id shown since the last clear (this run of the server's ids)
 
   static of(messages) {
     const seen = new SeenMessages();
@@ -24,6 +25,7 @@ export class SeenMessages {
   add(message) {
     const entry = hasId(message) ? { id: message.id } : { key: senderTextAndTime(message) };
     if (entry.id !== undefined) {
+      if (this.#newest === null || entry.id > this.#newest) this.#newest = entry.id;
       if (this.#byId.has(entry.id)) return;
       this.#byId.set(entry.id, senderAndText(message));
     } else {
@@ -50,6 +52,12 @@ export class SeenMessages {
     this.#byId.clear();
     this.#untagged.clear();
     this.#order = [];
+    this.#newest = null;
+  }
+
+  /** The last id shown in this run, where a catch-up goes on from. */
+  get newestId() {
+    return this.#newest;
   }
 }
 
@@ -76,4 +84,30 @@ export function catchUp({ name, sameRun, seen, outbox, history }) {
   });
   const resend = outbox.filter((entry) => !(entry.localId in delivered)).map((entry) => entry.localId);
   return { shown, delivered, resend };
+}
+
+/**
+ * After a re-registration: the id after which the missed messages are fetched page by page
+ * (`history {after}`) before the pushed page is shown, or null when the pushed page reaches back to
+ * what was shown (or nothing can be compared: a first join, a server without runs or ids). In a new
+ * run every message of it was missed; its id 1 is always the first join announcement.
+ *   lastShown: the last id shown in this run (null: none); sameRun: true | false | null; pushed: the page.
+ */
+export function catchUpStart(lastShown, sameRun, pushed) {
+  if (sameRun === null || sameRun === undefined) return null;
+  const start = sameRun ? lastShown : 1;
+  const first = pushed[0]?.id;
+  if (typeof start !== 'number' || typeof first !== 'number') return null;
+  return first > start + 1 ? start : null;
+}
+
+/**
+ * What the first page of a catch-up says: `first` is its oldest id, `older` the newest id the server
+ * still has below it (null: none). Skipped ids with an older message still there were announcements;
+ * with none, the server's history begins later and what was between is gone. Ids are shared with
+ * announcements, so `upTo` is the most that were chat messages. Returns { after, before, upTo } or null.
+ */
+export function missing(after, first, older) {
+  if (first <= after + 1 || typeof older === 'number') return null;
+  return { after, before: first, upTo: first - after - 1 };
 }
