@@ -347,13 +347,13 @@ pub async fn host_chat(
     if hosting.is_some() {
         return Err(HostError::AlreadyHosting);
     }
-    // This machine's own certificate, made once and kept for every chat hosted here.
-    let certificates = app
+    let data = app
         .path()
         .app_data_dir()
-        .map_err(|e| HostError::StartFailed(format!("the app has no data directory for its certificate ({e})")))?
-        .join("tls");
-    let chat = HostedChat::start(options, &certificates).await?;
+        .map_err(|e| HostError::StartFailed(format!("the app has no data directory for the chat ({e})")))?;
+    // This machine's own certificate, made once and kept for every chat hosted here; each chat's log
+    // in a folder of its own, so hosting it again continues its history.
+    let chat = HostedChat::start(options, &data.join("tls"), Some(&data.join("hosted"))).await?;
     let info = chat.info().clone();
     *hosting = Some(chat);
     Ok(info)

@@ -11,7 +11,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 
 use confab_server::discovery::{Advertiser, ChatAnnouncement};
-use confab_server::{ServerConfig, TlsFiles};
+use confab_server::{protocol::names, ServerConfig, StoreConfig, TlsFiles};
 use serde::{Deserialize, Serialize};
 
 pub use error::{HostError, Result};
@@ -69,9 +69,10 @@ pub struct HostedChat {
 
 impl HostedChat {
     /// Starts the server on `0.0.0.0:port` with this machine's certificate (made in
-    /// `certificate_dir` the first time, then reused) and advertises it. Must run inside a tokio
-    /// runtime.
-    pub async fn start(options: HostOptions, certificate_dir: &Path) -> Result<Self> {
+    /// `certificate_dir` the first time, then reused) and advertises it. With `logs`, the chat's log
+    /// is kept in SQLite in a folder of its own there ([`log_folder`]), so hosting a chat of the same
+    /// name again continues its history; without, it lives in memory. Must run inside a tokio runtime.
+    pub async fn start(options: HostOptions, certificate_dir: &Path, logs: Option<&Path>) -> Result<Self> {
         let chat_name = options.chat_name.trim().to_owned();
         let host_name = options.host_name.trim().to_owned();
         if chat_name.is_empty() {
@@ -95,7 +96,13 @@ impl HostedChat {
             .map_err(|e| {
                 HostError::StartFailed(format!("this computer's certificate could not be made or read: {e}"))
             })?;
-        let config = ServerConfig { password, tls: Some(tls), ..Default::default() };
+        // Everyone who joins, the host included, sees the chat's name in the header (`welcome`).
+        let store = match logs {
+            Some(logs) => StoreConfig::Sqlite { data_dir: logs.join(log_folder(&chat_name)) },
+            None => StoreConfig::InMemory,
+        };
+        let config =
+            ServerConfig { password, tls: Some(tls), chat_name: Some(chat_name.clone()), store, ..Default::default() };
         let addr = SocketAddr::from((Ipv4Addr::UNSPECIFIED, options.port));
         let server = confab_server::start(addr, config).await.map_err(|e| match e {
             confab_server::Error::AddressInUse { .. } => {
@@ -163,6 +170,18 @@ impl HostedChat {
 }
 
 /// A port after `port` that nothing listens on right now (`None` if none of the next few is free).
+/// The folder of a hosted chat's log: its name's letters and digits (readable in a file manager), then
+/// a digest of the folded name, so names that differ only in case or width share one history and
+/// any other two names never do, whatever their script or length.
+pub fn log_folder(chat_name: &str) -> String {
+    use sha2::Digest;
+    let readable: String =
+        chat_name.to_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).take(32).collect();
+    let digest = sha2::Sha256::digest(names::fold(chat_name).as_bytes());
+    let hex: String = digest[..8].iter().map(|byte| format!("{byte:02x}")).collect();
+    format!("{}-{hex}", readable.trim_matches('-'))
+}
+
 fn free_port_after(port: u16) -> Option<u16> {
     (1..=PORTS_TO_TRY)
         .filter_map(|i| port.checked_add(i))

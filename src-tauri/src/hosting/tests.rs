@@ -20,7 +20,7 @@ fn certificates() -> std::path::PathBuf {
 }
 
 async fn start(options: HostOptions) -> Result<HostedChat> {
-    HostedChat::start(options, &certificates()).await
+    HostedChat::start(options, &certificates(), None).await
 }
 
 fn client(server: &str, username: &str, trust: Trust) -> ConnectOptions {
@@ -174,4 +174,63 @@ async fn the_chat_is_encrypted_with_one_certificate_per_machine_that_others_join
     guest.disconnect().await;
     host.disconnect().await;
     chat.stop().await;
+}
+
+/// Waits for a batch of messages holding `text`; returns that message's id.
+async fn id_of(events: &mut tokio::sync::mpsc::UnboundedReceiver<ClientEvent>, text: &str) -> Option<u64> {
+    tokio::time::timeout(WAIT, async {
+        while let Some(event) = events.recv().await {
+            match event {
+                ClientEvent::Messages { messages } => {
+                    if let Some(found) = messages.iter().find(|m| &*m.message == text) {
+                        return found.id;
+                    }
+                }
+                // Our own message comes back as its ack.
+                ClientEvent::Delivered { message, .. } if &*message.message == text => return message.id,
+                _ => {}
+            }
+        }
+        None
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hosting_a_chat_of_the_same_name_again_continues_its_history() {
+    let logs = tempfile::tempdir().unwrap();
+    let certificates = certificates();
+    let host = |name: &str| HostedChat::start(options(name, 0, false), &certificates, Some(logs.path()));
+    let chat = host("Design team").await.unwrap();
+    let info = chat.info().clone();
+    let trust = Trust::Pinned(info.fingerprint.clone());
+    let (client, mut events) = ChatClient::connect(self::client(&info.local_url, "hostess", trust)).await.unwrap();
+    client.send("before the break").unwrap();
+    let id = id_of(&mut events, "before the break").await.expect("the message is shown with its id");
+    client.disconnect().await;
+    chat.stop().await;
+
+    // Another name is another chat; the same name in other case is the same chat.
+    let other = host("Other team").await.unwrap();
+    assert_ne!(log_folder("Other team"), log_folder("Design team"));
+    other.stop().await;
+    let again = host("DESIGN TEAM").await.unwrap();
+    let info = again.info().clone();
+    let trust = Trust::Pinned(info.fingerprint.clone());
+    let (client, mut events) = ChatClient::connect(self::client(&info.local_url, "guest", trust)).await.unwrap();
+    assert_eq!(id_of(&mut events, "before the break").await, Some(id), "the history goes on, ids included");
+    client.disconnect().await;
+    again.stop().await;
+    assert!(logs.path().join(log_folder("Design team")).join("chat.sqlite3").is_file());
+}
+
+#[test]
+fn log_folders_are_readable_bounded_and_distinct() {
+    assert!(log_folder("Design team").starts_with("design-team-"));
+    assert_eq!(log_folder("Design team"), log_folder("design TEAM"));
+    let long = log_folder(&"日本語".repeat(30));
+    assert!(long.len() < 60 && long != log_folder("日本"), "{long}");
+    assert!(!log_folder("../..").contains('/') && !log_folder("../..").starts_with('.'));
 }
