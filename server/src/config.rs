@@ -1,7 +1,7 @@
 //! What an operator (or the desktop app) can tune. Defaults are the documented protocol values
 //! (`confab_protocol::limits`).
 
-use std::{path::PathBuf, time::Duration};
+use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use confab_protocol::limits;
 pub use confab_protocol::{AddressLimits, Limits};
@@ -41,7 +41,13 @@ pub struct ServerConfig {
     pub tls: Option<TlsFiles>,
     /// Caps per client address and in total (connections, registrations, password attempts).
     pub address_limits: AddressLimits,
+    /// The chat's name, told to every client in `welcome` (protocol §2.9); none: clients show the address.
+    pub chat_name: Option<String>,
 }
+
+/// [`ServerConfig::chat_name`] as socketioxide state, for `welcome`.
+#[derive(Debug, Clone)]
+pub struct ChatName(pub Option<Arc<str>>);
 
 impl Default for ServerConfig {
     fn default() -> Self {
@@ -60,6 +66,7 @@ impl Default for ServerConfig {
             register_within: limits::REGISTER_WITHIN,
             tls: None,
             address_limits: AddressLimits::default(),
+            chat_name: None,
         }
     }
 }
