@@ -255,3 +255,68 @@ test('a name refused after a reconnect keeps what is pending pending, and a rejo
   assert.equal(model.status.state, 'connected');
   assert.equal(model.pendingCount(), 0);
 });
+
+// ---- missing messages and "load older" ----
+
+const older = (model) => model.older.state;
+
+test('a missing event is one marker line in its place, worded as an upper bound', () => {
+  const { model } = joined();
+  const changes = model.applyEvents([messages(chat(1, 'bob', 'a')), { type: 'missing', after: 1, before: 4735, upTo: 4733 }, messages(chat(4735, 'bob', 'b'))]);
+  assert.deepEqual(changes.added.map((line) => line.kind), ['chat', 'gap', 'chat']);
+  assert.equal(changes.added[1].text, 'Up to 4733 messages from this time are no longer available on the server.');
+  model.applyEvents([{ type: 'missing', after: 9, before: 11, upTo: 1 }]);
+  assert.equal(model.lines.at(-1).text, 'Up to 1 message from this time is no longer available on the server.');
+});
+
+test('older pages go above the oldest line of this run, without copies, until the start is reached', () => {
+  const { model } = joined();
+  model.applyEvents([messages(chat(10, 'bob', 'ten'), chat(11, 'me', 'eleven'))]);
+  assert.equal(model.oldestId(), 10);
+  assert.equal(model.startLoadingOlder(), true);
+  assert.equal(model.startLoadingOlder(), false, 'one page at a time');
+  assert.equal(older(model), 'loading');
+  const { inserted, anchor } = model.addOlder({ messages: [chat(7, 'bob', 'seven'), chat(10, 'bob', 'ten again')], startReached: false });
+  assert.deepEqual(inserted.map((line) => line.text), ['seven']);
+  assert.equal(anchor.text, 'ten');
+  assert.deepEqual(texts(model), ['seven', 'ten', 'eleven']);
+  assert.equal(older(model), 'more');
+  assert.equal(model.oldestId(), 7);
+  model.startLoadingOlder();
+  model.addOlder({ messages: [], startReached: true });
+  assert.equal(older(model), 'start');
+  assert.equal(model.startLoadingOlder(), false, 'nothing more to ask for');
+});
+
+test('a failed page can be asked for again', () => {
+  const { model } = joined();
+  model.startLoadingOlder();
+  model.olderFailed();
+  assert.equal(older(model), 'more');
+});
+
+test('lines dropped from the top are said to be hidden, and loaded lines are kept above the limit', () => {
+  const { model } = joined({ maxLines: 3 });
+  const changes = model.applyEvents([messages(chat(1, 'bob', 'a'), chat(2, 'bob', 'b'), chat(3, 'bob', 'c'), chat(4, 'bob', 'd'))]);
+  assert.equal(changes.older, true);
+  assert.deepEqual(model.older, { state: 'more', hidden: true });
+  model.startLoadingOlder();
+  model.addOlder({ messages: [chat(1, 'bob', 'a')], startReached: false });
+  assert.deepEqual(texts(model), ['a', 'b', 'c', 'd'], 'the loaded line stays');
+  assert.deepEqual(model.older, { state: 'more', hidden: false });
+});
+
+test('after a restart in memory (another run), paging back starts from the new run and lands under the old lines', () => {
+  const { model } = joined();
+  model.applyEvents([{ type: 'session', name: 'me', server: 'http://chat', features: ALL_FEATURES, run: 'one' }, messages(chat(50, 'bob', 'old run'))]);
+  model.applyEvents([{ type: 'session', name: 'me', server: 'http://chat', features: ALL_FEATURES, run: 'two' }, messages(chat(3, 'bob', 'new run'))]);
+  assert.equal(model.oldestId(), 3, 'not the old run\'s id 50');
+  model.startLoadingOlder();
+  model.addOlder({ messages: [chat(2, 'bob', 'first of the new run')], startReached: false });
+  assert.deepEqual(texts(model), ['old run', 'first of the new run', 'new run']);
+});
+
+test('without history on the server there is nothing to load', () => {
+  const { model } = joined({ features: { history: false, presence: false, acks: false } });
+  assert.equal(older(model), 'off');
+});

@@ -25,6 +25,7 @@ export class ChatController {
     this.leaveArmedUntil = 0;
     this.connecting = false;
     this.early = []; // events that arrived before `connect` answered
+    this.chats = 0; // counts chats entered and left: a late "load older" answer belongs to one of them
     this.focused = view.isFocused();
     this.nearby = new Map(); // id → chat found on the network
     this.hostInfo = null; // the chat this app hosts, while it does
@@ -46,6 +47,7 @@ export class ChatController {
       this.#typingActivity(text);
     });
     view.bindRetry((key) => this.retry(key));
+    view.bindLoadOlder(() => this.loadOlder());
     view.bindLeave(() => this.leave());
     view.bindRejoin((name) => this.rejoin(name));
     view.bindHostOpen(() => this.openHost());
@@ -145,6 +147,8 @@ export class ChatController {
     this.connecting = false;
     this.model.startSession(session);
     this.view.showChat(session);
+    this.chats += 1;
+    this.view.renderOlder(this.model.older);
     this.#renderCounter('');
     this.view.renderStatus(this.model.status, 0);
     this.view.renderUsers(this.model.users, this.model.features, session.name);
@@ -269,6 +273,26 @@ export class ChatController {
     }
   }
 
+  /** "Load older messages": the page of the server's history before the oldest line shown. */
+  async loadOlder() {
+    const chat = this.chats;
+    if (!this.model.session || !this.model.startLoadingOlder()) return;
+    this.view.renderOlder(this.model.older);
+    let page;
+    try {
+      page = await this.transport.loadOlder(this.model.oldestId() ?? Number.MAX_SAFE_INTEGER);
+    } catch (error) {
+      if (this.chats !== chat) return; // left meanwhile
+      this.model.olderFailed();
+      this.view.renderOlder(this.model.older);
+      return this.view.showBannerNote(error.message);
+    }
+    if (this.chats !== chat) return;
+    const { inserted, anchor } = this.model.addOlder(page);
+    this.view.insertLines(inserted, anchor);
+    this.view.renderOlder(this.model.older);
+  }
+
   /** After the server refused our name on a reconnect: register again, with this name. */
   async rejoin(raw) {
     const nameProblem = this.#nameProblem(raw);
@@ -300,6 +324,7 @@ export class ChatController {
   }
 
   async #backToConnect(fields) {
+    this.chats += 1; // an answer for the chat just left is not acted on
     this.model.reset();
     this.#updateTitle();
     this.#renderRecent(await this.transport.recentServers());
@@ -319,6 +344,7 @@ export class ChatController {
       this.view.renderSession(session);
       this.#renderCounter(this.view.draft()); // the limit may have changed
     }
+    if (changes.older || changes.session) this.view.renderOlder(this.model.older);
     if (changes.status) this.view.renderStatus(this.model.status, this.model.pendingCount());
     if (changes.users) this.view.renderUsers(this.model.users, this.model.features, session.name);
     if (changes.typing) this.view.renderTyping(this.model.typingNames());

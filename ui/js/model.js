@@ -23,6 +23,9 @@ export class ChatModel {
   #typing = new Map(); // name → time of the last "typing: true"
   #unread = 0;
   #nextKey = 1;
+  #run = null; // the server's run of ids (welcome.run): lines of another run are not paged back from
+  #older = 'more'; // "load older": 'more' | 'loading' | 'start' (the server has nothing older)
+  #olderHidden = false; // lines were dropped from the top since the last page was loaded
 
   /** `now` and `maxLines` are there for tests. */
   constructor({ now = () => Date.now(), maxLines = MAX_LINES } = {}) {
@@ -41,12 +44,16 @@ export class ChatModel {
     this.#users = [];
     this.#typing.clear();
     this.#unread = 0;
+    this.#run = null;
+    this.#older = 'more';
+    this.#olderHidden = false;
   }
 
   /** A joined chat, as `connect` answered: { server, name, features, limits? }. */
   startSession(info) {
     this.reset();
     this.#session = { ...info, limits: info.limits ?? DEFAULT_LIMITS };
+    this.#run = info.run ?? null;
     this.#status = { state: 'connected', attempt: 0, retryInMs: null, detail: null };
   }
 
@@ -99,6 +106,10 @@ export class ChatModel {
           this.#session = { ...this.#session, name: event.name, server: event.server, features: event.features, limits: event.limits ?? DEFAULT_LIMITS };
           changes.session = true;
           changes.users = true;
+          this.#newRun(event.run, changes);
+          break;
+        case 'missing':
+          this.#missing(event, changes);
           break;
         case 'messages':
           for (const message of event.messages) this.#receive(message, changes);
@@ -204,11 +215,77 @@ export class ChatModel {
       this.#seenIds.add(message.id);
     }
     const system = message.from === SERVER_NAME;
-    const own = !system && message.from === this.#session?.name;
-    const line = this.#line({ kind: system ? 'system' : 'chat', id: message.id ?? null, from: message.from, text: message.message, ts: message.ts ?? this.#now(), own, state: 'sent' });
+    const line = this.#line(this.#fields(message));
     changes.added.push(line);
     if (system && this.features.presence && message.name) this.#presence(message, changes);
     if (!system && this.#typing.delete(message.from)) changes.typing = true;
+  }
+
+  /** A line's fields for a message from the server. */
+  #fields(message) {
+    const system = message.from === SERVER_NAME;
+    const own = !system && message.from === this.#session?.name;
+    return { kind: system ? 'system' : 'chat', id: message.id ?? null, run: this.#run, from: message.from, text: message.message, ts: message.ts ?? this.#now(), own, state: 'sent' };
+  }
+
+  /** The server no longer has what was said between two ids: one marker line in its place. */
+  #missing({ upTo }, changes) {
+    const text = `Up to ${upTo} message${upTo === 1 ? '' : 's'} from this time ${upTo === 1 ? 'is' : 'are'} no longer available on the server.`;
+    changes.added.push(this.#line({ kind: 'gap', text, upTo, ts: null, from: null, own: false, state: 'sent' }));
+  }
+
+  /** A session of another run (a server restarted in memory): paging back starts again from its lines. */
+  #newRun(run, changes) {
+    if (run === undefined || run === this.#run) return;
+    this.#run = run ?? null;
+    this.#older = 'more';
+    changes.older = true;
+  }
+
+  /** "Load older": where it stands ('more' | 'loading' | 'start') and whether lines were dropped from the top. */
+  get older() {
+    return { state: this.features.history ? this.#older : 'off', hidden: this.#olderHidden };
+  }
+
+  /** The id to page back from: the oldest shown of this run (null: none shown). */
+  oldestId() {
+    let oldest = null;
+    for (const line of this.#lines) {
+      if (line.id != null && line.run === this.#run && (oldest === null || line.id < oldest)) oldest = line.id;
+    }
+    return oldest;
+  }
+
+  /** A page of older messages is being asked for; false when one already is. */
+  startLoadingOlder() {
+    if (this.#older === 'loading' || this.#older === 'start') return false;
+    this.#older = 'loading';
+    return true;
+  }
+
+  /** The page could not be had: the control offers it again. */
+  olderFailed() {
+    if (this.#older === 'loading') this.#older = 'more';
+  }
+
+  /**
+   * A page of older messages ({ messages, startReached }, oldest first): its lines go above the
+   * oldest line of this run, and are kept on top of the line limit (the user asked for them).
+   * Returns { inserted, anchor }: the new lines, and the line they go before (null: at the end).
+   */
+  addOlder({ messages, startReached }) {
+    const oldest = this.oldestId();
+    const fresh = messages.filter((message) => message.id != null && (oldest === null || message.id < oldest) && !this.#seenIds.has(message.id));
+    const at = oldest === null ? this.#lines.length : this.#lines.findIndex((line) => line.id === oldest && line.run === this.#run);
+    const inserted = fresh.map((message) => {
+      this.#seenIds.add(message.id);
+      return { key: this.#nextKey++, reason: null, ...this.#fields(message) };
+    });
+    this.#lines.splice(at, 0, ...inserted);
+    this.#maxLines = Math.max(this.#maxLines, this.#lines.length);
+    this.#older = startReached || !fresh.length ? 'start' : 'more';
+    this.#olderHidden = false;
+    return { inserted, anchor: this.#lines[at + inserted.length] ?? null };
   }
 
   /** Keeps the online list up to date from join and leave announcements (PROTOCOL.md §2.1). */
@@ -252,7 +329,14 @@ export class ChatModel {
     const excess = this.#lines.length - this.#maxLines;
     if (excess <= 0) return;
     const dropped = this.#lines.splice(0, excess);
-    for (const line of dropped) if (line.localId != null) this.#pending.delete(line.localId);
+    for (const line of dropped) {
+      if (line.localId != null) this.#pending.delete(line.localId);
+      if (line.id != null) this.#seenIds.delete(line.id); // no longer shown: "load older" may bring it back
+    }
     changes.removed.push(...dropped);
+    // Dropped from the page, not from the server: "load older" brings them back.
+    this.#olderHidden = true;
+    if (this.#older === 'start') this.#older = 'more';
+    changes.older = true;
   }
 }

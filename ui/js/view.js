@@ -54,6 +54,7 @@ export class ChatView {
   #nodes = new Map(); // line key → element
   #unseen = 0; // lines added while the user was scrolled up
   #savedPassword = false; // the connect form says a saved password will be used
+  #older = null; // the "load older" control: the first item of the message list, made on first use
 
   constructor() {
     const ids = ['connect-screen', 'chat-screen', 'connect-form', 'server', 'username', 'password', 'remember',
@@ -560,6 +561,63 @@ export class ChatView {
     }
   }
 
+  /**
+   * Older lines (a page of "load older") before `anchor`'s element (null: at the end). The view
+   * stays on what the user was reading: the scroll position moves by what was added above.
+   */
+  insertLines(lines, anchor) {
+    if (!lines.length) return;
+    const m = this.#el.messages;
+    const fromBottom = m.scrollHeight - m.scrollTop;
+    const fragment = document.createDocumentFragment();
+    for (const line of lines) {
+      const node = this.#render(line);
+      this.#nodes.set(line.key, node);
+      fragment.append(node);
+    }
+    const before = anchor ? this.#nodes.get(anchor.key) : null;
+    if (before) before.before(fragment);
+    else m.append(fragment);
+    m.scrollTop = m.scrollHeight - fromBottom;
+  }
+
+  bindLoadOlder(handler) {
+    this.#olderControl().button.addEventListener('click', handler);
+  }
+
+  /**
+   * The control at the top of the conversation, from model.older: { state: 'more' | 'loading' |
+   * 'start' | 'off', hidden } (hidden: lines were dropped from the top of the view).
+   */
+  renderOlder({ state, hidden }) {
+    const { item, text, button } = this.#olderControl();
+    const m = this.#el.messages;
+    if (m.firstElementChild !== item) m.prepend(item);
+    item.hidden = state === 'off';
+    text.textContent = state === 'start' ? 'This is the beginning of the chat history on this server.' : hidden ? 'Older messages hidden —' : '';
+    text.hidden = !text.textContent;
+    button.hidden = state === 'start';
+    button.disabled = state === 'loading';
+    button.textContent = state === 'loading' ? 'Loading older messages…' : hidden ? 'load older' : 'Load older messages';
+  }
+
+  #olderControl() {
+    if (!this.#older) {
+      const item = el('li', 'older');
+      const text = el('span', 'older-text');
+      const button = el('button', 'older-button ghost');
+      button.type = 'button';
+      item.append(text, button);
+      this.#older = { item, text, button };
+    }
+    return this.#older;
+  }
+
+  /** Where messages are missing: a marker, not a line (day separators and grouping pass over it). */
+  #renderGap(line) {
+    return el('li', 'gap', line.text);
+  }
+
   /** Redraws lines in place (same element: keeps focus, screen reader position and scroll). */
   updateLines(lines) {
     for (const line of lines) {
@@ -694,6 +752,7 @@ export class ChatView {
   }
 
   #render(line) {
+    if (line.kind === 'gap') return this.#renderGap(line);
     if (line.kind === 'system') {
       const node = el('li', 'system');
       node.append(el('span', 'text', line.text), timeElement(line.ts));

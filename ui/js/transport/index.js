@@ -19,6 +19,9 @@
 //   rejoin(name) → Promise<{ name }>     after a 'nameTaken' status: register again with this name
 //       (the same or another); rejects { code, message } like connect. Pending messages stay queued
 //       and are sent once registered.
+//   loadOlder(before) → Promise<{ messages, startReached }>   "load older messages": the page of the
+//       server's history before id `before` (the oldest shown), oldest first; startReached when the
+//       server has nothing older. Waits while the connection is being re-established.
 //   setTyping(bool) → Promise<void>
 //   disconnect() → Promise<void>
 //   onEvents(handler)                    handler(events[]) receives batches of chat events:
@@ -29,6 +32,11 @@
 //           limits: what the server allows, shaped like protocol.js DEFAULT_LIMITS (absent when the
 //           server does not say: then DEFAULT_LIMITS); a new 'session' event when they change
 //       { type: 'messages', messages: [{ id, ts, from, message, kind?, name? }] }
+//       { type: 'missing', after, before, upTo }   the server no longer has what was said between
+//           ids `after` and `before` (its history begins later): shown as one marker in their place,
+//           before the messages from `before` on; ids count announcements too, so at most `upTo`
+//       The 'session' event also carries `run` (the server's run of ids, welcome.run, or null):
+//           ids of another run say nothing about those of this one.
 //       { type: 'users', names }   { type: 'typing', name, typing }
 //       { type: 'delivered', localId, message }   { type: 'failed', localId, code, reason }
 //       { type: 'notice', code, message }

@@ -5,7 +5,7 @@
 
 import { io } from '../../vendor/socket.io.esm.min.js';
 import { AUTH_ERRORS, DEFAULT_LIMITS, EVENTS, REFUSAL_CODES, refusalReason, validateName } from '../protocol.js';
-import { SeenMessages, catchUp } from './rules.js';
+import { SeenMessages, catchUp, catchUpStart, missing } from './rules.js';
 
 const CONNECT_TIMEOUT_MS = 8000;
 const ACK_TIMEOUT_MS = 5000;
@@ -22,6 +22,8 @@ const NAME_RETRY_EVERY_MS = 1000;
 const EXTENDED = Object.freeze({ history: true, presence: true, acks: true });
 const SEED = Object.freeze({ history: false, presence: false, acks: false });
 
+// The most messages one history page holds (PROTOCOL.md §2.2).
+const HISTORY_PAGE = 200;
 const NOT_CONNECTED = { code: 'not_connected', message: 'Not connected to a chat.' };
 const REGISTER_TIMEOUT = { code: 'timeout', message: 'The server did not answer the registration in time.' };
 const nameRejected = (name) => ({ code: 'name_rejected', message: `The name "${name}" is taken or not allowed here. Choose another one.` });
@@ -71,6 +73,10 @@ export function createSocketIoTransport() {
       if (!session) throw NOT_CONNECTED;
       return session.rejoin(name);
     },
+    loadOlder: async (before) => {
+      if (!session) throw NOT_CONNECTED;
+      return session.older(before);
+    },
     setTyping: async (typing) => session?.typing(typing),
     disconnect: async () => {
       session?.close();
@@ -118,6 +124,8 @@ class Session {
     this.joining = null; // { resolve, reject } of the registration waiting for its catch-up
     this.graceTimer = null;
     this.timers = new Set();
+    this.catchingUp = false; // fetching what was missed, page by page: live messages wait in `early`
+    this.whenReady = []; // "load older" requests waiting for the connection to be caught up
 
     socket.on(EVENTS.WELCOME, (welcome) => this.#welcome(welcome));
     socket.on(EVENTS.MESSAGE, (message) => this.#live(message));
@@ -169,6 +177,7 @@ class Session {
 
   close() {
     this.closed = true;
+    for (const waiter of this.whenReady.splice(0)) waiter.reject(NOT_CONNECTED);
     for (const timer of this.timers) clearTimeout(timer);
     this.socket.disconnect();
   }
@@ -216,7 +225,7 @@ class Session {
 
   /** history or users: a server with the extensions; caught up with at once if registered. */
   #extensions(history) {
-    if (this.ready || this.earlyHistory) return;
+    if (this.ready || this.earlyHistory || this.catchingUp) return;
     this.earlyHistory = history;
     if (this.registered) this.#catchUp(history, EXTENDED);
   }
@@ -232,34 +241,90 @@ class Session {
   }
 
   #pushSession() {
-    this.push({ type: 'session', name: this.name, server: location.origin, features: this.features, limits: this.limits });
+    this.push({ type: 'session', name: this.name, server: location.origin, features: this.features, limits: this.limits, run: this.run });
   }
 
-  /** After (re)registering: what the history replays is sorted out, then the outbox goes out. */
-  #catchUp(history, features) {
+  /**
+   * After (re)registering: what was missed since the last message shown is fetched page by page and
+   * shown in order before the pushed `history` (the server's newest page), with a marker where the
+   * server no longer has them; live messages wait in `early` meanwhile. Then the outbox goes out.
+   */
+  async #catchUp(history, features) {
     this.#cancel(this.graceTimer);
     this.earlyHistory = null;
     this.features = features;
-    const sameRun = this.seenRun && this.run ? this.seenRun === this.run : null;
-    if (sameRun === false) this.seen.clear();
-    const { shown, delivered, resend } = catchUp({ name: this.sentAs ?? this.name, sameRun, seen: this.seen, outbox: this.outbox, history });
+    this.catchingUp = true;
+    let sameRun = this.seenRun && this.run ? this.seenRun === this.run : null;
+    const start = catchUpStart(this.seen.newestId, sameRun, history);
+    if (sameRun === false) {
+      this.seen.clear();
+      sameRun = true; // every page after this is of the new run
+    }
     this.seenRun = this.run ?? this.seenRun;
+    this.#pushSession();
+    if (start !== null) {
+      const connection = this.connection;
+      try {
+        await this.#fetchMissed(start, history[0].id, sameRun);
+      } catch {
+        // No answer, or the server cannot read its history: from the start on the next connection.
+        if (connection === this.connection && this.socket.connected) this.#reconnect();
+        return;
+      }
+      if (connection !== this.connection || this.closed) return;
+    }
+    this.catchingUp = false;
+    const resend = this.#settle(history, sameRun);
     this.sentAs = this.name;
     this.ready = true;
-    this.#pushSession();
     this.push({ type: 'status', state: 'connected', attempt: 0, retryInMs: 0 });
-    this.#show([...shown.map((index) => history[index]), ...this.early.splice(0)]);
-    for (const [localId, index] of Object.entries(delivered)) {
-      this.seen.add(history[index]);
-      this.push({ type: 'delivered', localId: Number(localId), message: history[index] });
-    }
+    this.#show(this.early.splice(0));
     // Whatever the server does not have is sent again, in order, as never sent.
     const again = new Set(resend);
     this.outbox = this.outbox.filter((entry) => again.has(entry.localId));
     for (const entry of this.outbox) entry.maybeDelivered = false;
     this.joining?.resolve();
     this.joining = null;
+    for (const waiter of this.whenReady.splice(0)) waiter.resolve();
     this.#pump();
+  }
+
+  /** Pages forward from `after` up to the pushed page's first id (`stop`), showing each page. */
+  async #fetchMissed(after, stop, sameRun) {
+    const connection = this.connection;
+    for (let first = true; ; first = false) {
+      const page = await historyPage(this.socket, { after, limit: HISTORY_PAGE });
+      if (connection !== this.connection) return;
+      const head = typeof page[0]?.id === 'number' ? page[0].id : stop;
+      if (first && head > after + 1) {
+        const older = await historyPage(this.socket, { before: head, limit: 1 });
+        const gap = missing(after, head, older.at(-1)?.id ?? null);
+        if (gap) this.push({ type: 'missing', ...gap });
+      }
+      this.#settle(page.filter((message) => message.id < stop), sameRun);
+      const last = page.at(-1)?.id;
+      if (!(typeof last === 'number' && last > after && last + 1 < stop)) return;
+      after = last;
+    }
+  }
+
+  /** Shows what `history` has that was not shown, settles our messages whose ack was lost; returns the localIds still to send. */
+  #settle(history, sameRun) {
+    const { shown, delivered, resend } = catchUp({ name: this.sentAs ?? this.name, sameRun, seen: this.seen, outbox: this.outbox, history });
+    this.#show(shown.map((index) => history[index]));
+    for (const [localId, index] of Object.entries(delivered)) {
+      this.seen.add(history[index]);
+      this.outbox = this.outbox.filter((entry) => entry.localId !== Number(localId));
+      this.push({ type: 'delivered', localId: Number(localId), message: history[index] });
+    }
+    return resend;
+  }
+
+  /** "Load older": the page of history before id `before`, once this connection is caught up. */
+  async older(before) {
+    if (!this.ready) await new Promise((resolve, reject) => this.whenReady.push({ resolve, reject }));
+    const messages = await historyPage(this.socket, { before, limit: HISTORY_PAGE });
+    return { messages, startReached: messages.length === 0 };
   }
 
   #live(message) {
@@ -316,6 +381,7 @@ class Session {
   #lost(reason) {
     this.registered = false;
     this.ready = false;
+    this.catchingUp = false;
     this.run = null;
     this.early = [];
     this.earlyHistory = null;
@@ -373,6 +439,20 @@ class Session {
       this.push({ type: 'delivered', localId: entry.localId, message: answer });
     }
     this.#pump();
+  }
+}
+
+/** One page of the server's history, oldest first; `rate_limited` is waited out, never skipped. */
+async function historyPage(socket, request) {
+  for (;;) {
+    const answer = await socket.timeout(ACK_TIMEOUT_MS).emitWithAck(EVENTS.HISTORY, request).catch(() => {
+      throw { code: 'timeout', message: 'The server did not answer in time (fetching the chat history).' };
+    });
+    if (Array.isArray(answer)) return answer.filter(isChatMessage);
+    if (answer?.error !== REFUSAL_CODES.RATE_LIMITED) {
+      throw { code: 'history_unavailable', message: `The server cannot give its chat history right now: ${answer?.reason || answer?.error || 'no answer'}` };
+    }
+    await new Promise((resolve) => setTimeout(resolve, RATE_LIMIT_RETRY_MS));
   }
 }
 

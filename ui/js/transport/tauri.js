@@ -42,6 +42,7 @@ export function createTauriTransport({ invoke, Channel }) {
     },
     send: (text) => call('send', { text }),
     rejoin: (name) => call('rejoin', { username: name }),
+    loadOlder: (before) => call('load_older', { before }),
     setTyping: (typing) => call('set_typing', { typing }),
     disconnect: () => call('disconnect'),
     onEvents(fn) {
