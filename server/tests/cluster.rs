@@ -211,3 +211,28 @@ async fn without_redis_new_messages_are_refused_and_everything_recovers_when_it_
         node.stop().await.unwrap();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typing_on_one_node_is_seen_on_the_others() {
+    let redis = RedisServer::start();
+    let nodes = nodes(&redis, 2).await;
+    let alice = TestClient::join(nodes[0].local_addr(), "alice").await;
+    let mut bob = TestClient::join(nodes[1].local_addr(), "bob").await;
+    // Best effort: a node subscribes in the background after it starts, so a notice sent before
+    // that is missed; the repeat of `true` (at most once a second) then gets through.
+    let deadline = Instant::now() + WAIT;
+    let seen = loop {
+        alice.client.emit("typing", json!(true)).await.unwrap();
+        if let Some(notice) = bob.next_event_within("typing", Duration::from_millis(1100)).await {
+            break notice;
+        }
+        assert!(Instant::now() < deadline, "no typing notice crossed the nodes");
+    };
+    assert_eq!(seen, json!({"name": "alice", "typing": true}));
+    alice.client.emit("typing", json!(false)).await.unwrap();
+    let stopped = bob.next_event_within("typing", WAIT).await;
+    assert_eq!(stopped, Some(json!({"name": "alice", "typing": false})));
+    for node in nodes {
+        node.stop().await.unwrap();
+    }
+}

@@ -20,6 +20,7 @@
 mod lease;
 mod reader;
 mod scripts;
+mod typing;
 mod worker;
 
 use std::{
@@ -171,6 +172,7 @@ impl ClusterRoom {
         lease::renew(&room, &mut redis).await.map_err(fail)?;
         tokio::spawn(worker::run(room.clone(), redis.clone(), queue));
         tokio::spawn(reader::run(room.clone(), reads, stopped.clone()));
+        tokio::spawn(typing::run(room.clone(), client, stopped.clone()));
         tokio::spawn(lease::run(room.clone(), redis, stopped));
         Ok(room)
     }
@@ -276,6 +278,7 @@ impl ClusterRoom {
             Command::Leave { sid } => {
                 tracing::error!(%sid, "a leave could not be queued: the lease will free the name")
             }
+            Command::Typing(_) => {}
             Command::Flush(done) => {
                 let _ = done.send(());
             }
@@ -290,12 +293,17 @@ impl ClusterRoom {
         }
     }
 
-    /// Handles `typing` (protocol §2.3): relayed to this node's members only (best effort).
+    /// Handles `typing` (protocol §2.3): relayed to this node's members, and published for the
+    /// other nodes' (best effort both).
     pub fn typing(&self, sender: Sid, typing: bool) {
         let mut state = self.state();
         let Some(notice) = state.members.get_mut(sender).and_then(|m| m.typing_notice(typing)) else { return };
         let Some(packet) = encode_event(event::TYPING, &notice) else { return };
         let _missed = state.members.send_to_all(&packet, Some(sender));
+        drop(state);
+        if let Ok(payload) = serde_json::to_string(&typing::Relayed { node: self.node.clone(), notice }) {
+            let _dropped_when_full = self.commands.try_send(Command::Typing(payload));
+        }
     }
 
     /// Handles a `history` request (protocol §2.2): from this node's cache when it holds the whole

@@ -34,6 +34,8 @@ pub enum Command {
     Leave {
         sid: Sid,
     },
+    /// A typing notice for the other nodes (best effort: dropped when Redis cannot take it).
+    Typing(String),
     /// Answered once everything queued before it was handled.
     Flush(oneshot::Sender<()>),
 }
@@ -105,6 +107,7 @@ pub async fn run(room: Arc<ClusterRoom>, mut redis: ConnectionManager, mut queue
                         .arg(max_log)
                         .arg(&room.node),
                 ),
+                Command::Typing(payload) => pipe.publish(super::typing::CHANNEL, payload),
                 Command::Flush(_) => continue,
             };
         }
@@ -116,6 +119,7 @@ pub async fn run(room: Arc<ClusterRoom>, mut redis: ConnectionManager, mut queue
                 for command in batch.drain(..) {
                     match command {
                         Command::Leave { sid } => retry.push(sid),
+                        Command::Typing(_) => {}
                         other => room.failed(other, RefusalCode::Unavailable),
                     }
                 }
@@ -157,7 +161,7 @@ pub async fn run(room: Arc<ClusterRoom>, mut redis: ConnectionManager, mut queue
                         RefusalCode::Unavailable,
                     ),
                 },
-                Command::Leave { .. } => drop(answers.next()),
+                Command::Leave { .. } | Command::Typing(_) => drop(answers.next()),
             }
         }
         if finished {
