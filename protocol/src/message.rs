@@ -27,6 +27,10 @@ pub struct ChatMessage {
     /// Set on join/leave announcements: who joined or left.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<Arc<str>>,
+    /// Set on private messages (§2.10): the one registered user it was sent to. Nobody else gets
+    /// it, live or in `history`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<Arc<str>>,
 }
 
 /// What a Server announcement is about, so clients track presence without parsing English.
@@ -57,7 +61,21 @@ impl AnnouncementKind {
 impl ChatMessage {
     /// A user's chat line as the server sequenced it.
     pub fn chat(from: Arc<str>, message: Arc<str>, id: u64, ts: u64) -> Self {
-        Self { from, message, id: Some(id), ts, kind: None, name: None }
+        Self { from, message, id: Some(id), ts, kind: None, name: None, to: None }
+    }
+
+    /// A private message to `to` (§2.10) as the server sequenced it.
+    pub fn private(from: Arc<str>, to: Arc<str>, message: Arc<str>, id: u64, ts: u64) -> Self {
+        Self { to: Some(to), ..Self::chat(from, message, id, ts) }
+    }
+
+    /// Whether `viewer` (a folded name, [`crate::names::fold`]) may see this message: everyone sees
+    /// the room's messages; a private one only its sender and its addressee.
+    pub fn visible_to(&self, viewer: &str) -> bool {
+        match &self.to {
+            None => true,
+            Some(to) => crate::names::fold(to) == viewer || crate::names::fold(&self.from) == viewer,
+        }
     }
 
     /// A Server announcement with the seed's exact wording.
@@ -67,7 +85,7 @@ impl ChatMessage {
             (AnnouncementKind::Leave, Some(name)) => format!("{name} left the chat"),
             _ => "The chat was closed by the host".to_owned(),
         };
-        Self { from: SERVER_NAME.into(), message: text.into(), id: Some(id), ts, kind: Some(kind), name }
+        Self { from: SERVER_NAME.into(), message: text.into(), id: Some(id), ts, kind: Some(kind), name, to: None }
     }
 
     /// True for the server's own lines (join, leave, shutdown; from a seed server too).
@@ -94,6 +112,7 @@ impl ChatMessage {
             ts: object.get("ts").and_then(Value::as_u64).unwrap_or_else(now_ms),
             kind: text("kind").and_then(AnnouncementKind::parse),
             name: text("name").map(Into::into),
+            to: text("to").map(Into::into),
         })
     }
 
@@ -125,7 +144,8 @@ impl ChatMessage {
         // {"from":"","message":"","id":,"ts":,"kind":"","name":""} (55), two u64s (40), a kind (8).
         const FIXED: usize = 112;
         let name = self.name.as_deref().map_or(0, json_text_len);
-        FIXED + json_text_len(&self.from) + json_text_len(&self.message) + name
+        let to = self.to.as_deref().map_or(0, |to| 8 + json_text_len(to));
+        FIXED + json_text_len(&self.from) + json_text_len(&self.message) + name + to
     }
 }
 

@@ -70,6 +70,8 @@ wire_code! {
         /// The server cannot store messages right now (its chat log failed): the message was not
         /// delivered to anyone.
         Unavailable = "unavailable",
+        /// A private message's `to` names nobody registered in the chat right now.
+        UnknownRecipient = "unknown_recipient",
     }
 }
 
@@ -87,6 +89,9 @@ impl RefusalCode {
             ),
             Self::Unavailable => {
                 "the server cannot save messages right now, so this one was not delivered: try again later".to_owned()
+            }
+            Self::UnknownRecipient => {
+                "nobody of that name is in the chat now: private messages go to someone online".to_owned()
             }
             Self::Other(code) => code.clone(),
         }

@@ -45,13 +45,14 @@ impl Chat {
         }
     }
 
-    /// Handles `message`: the sender gets the stored message (with its id) or the refusal in its ack.
-    pub fn post(&self, socket: &SocketRef, text: Option<String>, ack: AckSender) {
+    /// Handles `message` (to everyone, or privately `to` one user): the sender gets the stored
+    /// message (with its id) or the refusal in its ack.
+    pub fn post(&self, socket: &SocketRef, text: Option<String>, to: Option<String>, ack: AckSender) {
         let room = match self {
-            Self::Cluster(room) => return room.post(socket, text, ack),
+            Self::Cluster(room) => return room.post(socket, text, to, ack),
             Self::Single(room) => room,
         };
-        match room.post(socket.id, text) {
+        match room.post(socket.id, text, to.as_deref()) {
             Ok(delivered) => {
                 if let Err(SendError::Socket(SocketError::InternalChannelFull)) = ack.send(&*delivered) {
                     room.evict(socket.id);

@@ -62,6 +62,9 @@ impl RegisterReply {
 #[derive(Debug, Deserialize)]
 struct IncomingMessage {
     message: String,
+    /// A private message's addressee (protocol §2.10).
+    #[serde(default)]
+    to: Option<String>,
 }
 
 /// A handler run synchronously, in arrival order, with the event's first argument parsed as `T`.
@@ -188,7 +191,8 @@ fn on_register(call: Call, name: Result<Value, ParserError>) {
 }
 
 fn on_message(call: Call, payload: Result<IncomingMessage, ParserError>) {
-    call.room.post(&call.socket, payload.ok().map(|p| p.message), call.ack);
+    let (text, to) = payload.map_or((None, None), |p| (Some(p.message), p.to));
+    call.room.post(&call.socket, text, to, call.ack);
 }
 
 fn on_typing(call: Call, typing: Result<bool, ParserError>) {

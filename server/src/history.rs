@@ -3,24 +3,54 @@
 
 use std::{collections::VecDeque, sync::Arc};
 
-use confab_protocol::ChatMessage;
+use confab_protocol::{
+    limits::{HISTORY_PAGE_BYTES, HISTORY_PAGE_MESSAGES},
+    ChatMessage, HistoryRequest,
+};
 
-/// Which chat messages a `history` answer holds: those with `after < id < before`, at most
-/// `max_messages` and about `max_bytes` of JSON (always at least one when any match, so paging
-/// moves on). Cut from the oldest match, or from the newest with `from_newest`; oldest first either way.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which chat messages a `history` answer holds: those with `after < id < before` that `viewer`
+/// may see, at most `max_messages` and about `max_bytes` of JSON (always at least one when any
+/// match, so paging moves on). Cut from the oldest match, or from the newest with `from_newest`;
+/// oldest first either way.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page {
     pub after: u64,
     pub before: u64,
     pub from_newest: bool,
     pub max_messages: usize,
     pub max_bytes: usize,
+    /// The folded name of the user asking: private messages only when they sent or received them
+    /// (protocol §2.10). `None` is the server itself (every message, e.g. to fill a cache).
+    pub viewer: Option<Arc<str>>,
 }
 
 impl Page {
     /// The newest messages: what a newcomer gets after registering.
     pub fn newest(max_messages: usize, max_bytes: usize) -> Self {
-        Self { after: 0, before: u64::MAX, from_newest: true, max_messages, max_bytes }
+        Self { after: 0, before: u64::MAX, from_newest: true, max_messages, max_bytes, viewer: None }
+    }
+
+    /// What a `history` request (protocol §2.2) of `viewer` (a folded name) asks for, within the
+    /// page limits.
+    pub fn requested(request: &HistoryRequest, viewer: &str) -> Self {
+        Self {
+            after: request.after.unwrap_or(0),
+            before: request.before.unwrap_or(u64::MAX),
+            from_newest: request.before.is_some(),
+            max_messages: request.limit.unwrap_or(HISTORY_PAGE_MESSAGES).clamp(1, HISTORY_PAGE_MESSAGES),
+            max_bytes: HISTORY_PAGE_BYTES,
+            viewer: Some(viewer.into()),
+        }
+    }
+
+    /// The same page as `viewer` (a folded name) may see it.
+    pub fn seen_by(self, viewer: &str) -> Self {
+        Self { viewer: Some(viewer.into()), ..self }
+    }
+
+    /// Whether `message` is in this page's audience.
+    pub fn shows(&self, message: &ChatMessage) -> bool {
+        self.viewer.as_deref().is_none_or(|viewer| message.visible_to(viewer))
     }
 
     /// Takes messages in the page's order (oldest first, or newest first with `from_newest`) while
@@ -28,7 +58,7 @@ impl Page {
     pub fn take(&self, candidates: impl Iterator<Item = Arc<ChatMessage>>) -> Vec<Arc<ChatMessage>> {
         let mut budget = self.max_bytes;
         let mut page = Vec::new();
-        for message in candidates.take(self.max_messages) {
+        for message in candidates.filter(|m| self.shows(m)).take(self.max_messages) {
             match budget.checked_sub(message.json_len()) {
                 Some(left) => budget = left,
                 // The first one always goes, so paging moves on.
@@ -110,7 +140,9 @@ impl History {
         if page.after.saturating_add(1) >= self.complete_from {
             return true;
         }
-        page.from_newest && self.matching(page).len() >= page.max_messages
+        page.from_newest
+            && self.messages.range(self.matching(page)).filter(|m| page.shows(m)).take(page.max_messages).count()
+                >= page.max_messages
     }
 }
 
@@ -127,11 +159,11 @@ mod tests {
     }
 
     fn after(after: Option<u64>, max_messages: usize, max_bytes: usize) -> Page {
-        Page { after: after.unwrap_or(0), before: u64::MAX, from_newest: false, max_messages, max_bytes }
+        Page { after: after.unwrap_or(0), before: u64::MAX, from_newest: false, max_messages, max_bytes, viewer: None }
     }
 
     fn before(before: u64, max_messages: usize) -> Page {
-        Page { after: 0, before, from_newest: true, max_messages, max_bytes: usize::MAX }
+        Page { after: 0, before, from_newest: true, max_messages, max_bytes: usize::MAX, viewer: None }
     }
 
     #[test]

@@ -173,18 +173,44 @@ impl Members {
         self.by_sid.values().map(|m| &m.name)
     }
 
-    /// Queues `packet` for every member except `except`; returns the members whose queue was full.
-    pub fn send_to_all(&self, packet: &Value, except: Option<Sid>) -> Vec<Sid> {
-        self.by_sid
-            .iter()
-            .filter(|(sid, _)| Some(**sid) != except)
-            .filter_map(|(sid, member)| match member.socket.send_raw(packet.clone()) {
-                Err(SocketError::InternalChannelFull) => Some(*sid),
-                // A closed socket is about to run its disconnect handler, which announces it.
-                _ => None,
-            })
-            .collect()
+    /// The member holding the name that folds to `key`.
+    pub fn sid_of(&self, key: &str) -> Option<Sid> {
+        self.names.get(key).copied()
     }
+
+    /// Queues `packet` for `audience`; returns the members whose queue was full.
+    pub fn send(&self, packet: &Value, audience: Audience) -> Vec<Sid> {
+        let full = |(sid, member): (&Sid, &Member)| match member.socket.send_raw(packet.clone()) {
+            Err(SocketError::InternalChannelFull) => Some(*sid),
+            // A closed socket is about to run its disconnect handler, which announces it.
+            _ => None,
+        };
+        match audience {
+            Audience::AllBut(except) => {
+                self.by_sid.iter().filter(|(sid, _)| Some(**sid) != except).filter_map(full).collect()
+            }
+            Audience::Only(sid) => self.by_sid.get_key_value(&sid).and_then(full).into_iter().collect(),
+            Audience::Nobody => Vec::new(),
+        }
+    }
+
+    /// Queues a packet that may be missed (a typing notice) for every member except `except`: a
+    /// member whose queue is half full does not get it, and is never evicted for it.
+    pub fn send_best_effort(&self, packet: &Value, except: Option<Sid>) {
+        for (_, member) in self.by_sid.iter().filter(|(sid, _)| Some(**sid) != except) {
+            let _missed = member.socket.send_raw_best_effort(packet.clone());
+        }
+    }
+}
+
+/// Who gets a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// Every member but one (the sender, who gets the message in its ack).
+    AllBut(Option<Sid>),
+    /// One member: the addressee of a private message.
+    Only(Sid),
+    Nobody,
 }
 
 /// A token bucket of `per_second`, `burst` at once (both at least 1).

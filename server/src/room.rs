@@ -29,7 +29,7 @@ use socketioxide::{extract::SocketRef, socket::Sid};
 
 use crate::{
     handlers::RegisterReply,
-    members::{encode_event, Member, Members},
+    members::{encode_event, Audience, Member, Members},
     store::{Page, Store, StoreError},
 };
 
@@ -108,11 +108,11 @@ impl Room {
         if reply.send(socket, true).is_err() {
             return;
         }
-        let newest =
-            state.store.page(&Page::newest(HISTORY_PAGE_MESSAGES, HISTORY_PAGE_BYTES)).unwrap_or_else(|error| {
-                tracing::error!(%error, "cannot read the newest messages for a newcomer");
-                Vec::new()
-            });
+        let newest = state.store.page(&Page::newest(HISTORY_PAGE_MESSAGES, HISTORY_PAGE_BYTES).seen_by(&key));
+        let newest = newest.unwrap_or_else(|error| {
+            tracing::error!(%error, "cannot read the newest messages for a newcomer");
+            Vec::new()
+        });
         let _ = socket.emit(event::HISTORY, &newest);
         state.members.insert(key, Member::new(name.clone(), socket.clone(), &self.limits));
         let users: Vec<&Arc<str>> = state.members.names().collect();
@@ -121,24 +121,39 @@ impl Room {
         state.announce(AnnouncementKind::Join, Some(name));
     }
 
-    /// Handles `message` (protocol §1.2): stores it, delivers it to every other member and returns
-    /// what was delivered, for the sender's ack.
-    pub fn post(&self, sender: Sid, text: Option<String>) -> Result<Arc<ChatMessage>, RefusalCode> {
+    /// Handles `message` (protocol §1.2): stores it, delivers it to every other member (or, sent
+    /// `to` someone, to that one member only: §2.10) and returns what was delivered, for the
+    /// sender's ack.
+    pub fn post(&self, sender: Sid, text: Option<String>, to: Option<&str>) -> Result<Arc<ChatMessage>, RefusalCode> {
         let mut state = self.state();
         let member = state.members.get(sender).ok_or(RefusalCode::NotRegistered)?;
         let text = text.ok_or(RefusalCode::InvalidPayload)?;
         text::check(&text, &self.limits)?;
         member.may_post()?;
         let from = member.name.clone();
+        let addressee = match to {
+            None => None,
+            Some(to) => {
+                let sid = state.members.sid_of(&names::fold(to)).ok_or(RefusalCode::UnknownRecipient)?;
+                state.members.get(sid).map(|m| (sid, m.name.clone()))
+            }
+        };
         // The id is taken only once the message is stored: a refused one leaves no gap.
         let id = state.last_id + 1;
-        let message = Arc::new(ChatMessage::chat(from, text.into(), id, now_ms()));
+        let (message, audience) = match addressee {
+            None => (ChatMessage::chat(from, text.into(), id, now_ms()), Audience::AllBut(Some(sender))),
+            Some((sid, to)) => {
+                let audience = if sid == sender { Audience::Nobody } else { Audience::Only(sid) };
+                (ChatMessage::private(from, to, text.into(), id, now_ms()), audience)
+            }
+        };
+        let message = Arc::new(message);
         if let Err(error) = state.persist(&message) {
             tracing::error!(%error, "message refused: the chat log cannot take it");
             return Err(RefusalCode::Unavailable);
         }
         state.last_id = id;
-        Ok(state.broadcast(message, Some(sender)))
+        Ok(state.broadcast(message, audience))
     }
 
     /// Handles `typing` (protocol §2.3): relays changes, and repeats of `true` at most once a second.
@@ -147,7 +162,7 @@ impl Room {
         let Some(notice) = state.members.get_mut(sender).and_then(|m| m.typing_notice(typing)) else { return };
         let Some(packet) = encode_event(event::TYPING, &notice) else { return };
         // Best effort: a full queue simply misses a typing notice (nobody is evicted for it).
-        let _missed = state.members.send_to_all(&packet, Some(sender));
+        state.members.send_best_effort(&packet, Some(sender));
     }
 
     /// Handles a `history` request (protocol §2.2): one bounded page. Unregistered sockets get nothing.
@@ -155,13 +170,7 @@ impl Room {
         let state = self.state();
         let Some(member) = state.members.get(requester) else { return Ok(Vec::new()) };
         member.may_request()?;
-        let page = Page {
-            after: request.after.unwrap_or(0),
-            before: request.before.unwrap_or(u64::MAX),
-            from_newest: request.before.is_some(),
-            max_messages: request.limit.unwrap_or(HISTORY_PAGE_MESSAGES).clamp(1, HISTORY_PAGE_MESSAGES),
-            max_bytes: HISTORY_PAGE_BYTES,
-        };
+        let page = Page::requested(&request, &names::fold(&member.name));
         let page = state.store.page(&page).map_err(|error| {
             tracing::error!(%error, "history refused: the chat log cannot be read");
             RefusalCode::Unavailable
@@ -234,7 +243,7 @@ impl RoomState {
 
     fn announce(&mut self, kind: AnnouncementKind, name: Option<Arc<str>>) {
         let announcement = self.announcement(kind, name);
-        self.broadcast(announcement, None);
+        self.broadcast(announcement, Audience::AllBut(None));
     }
 
     /// The next announcement, stored (or kept to be stored later: it goes out either way).
@@ -262,22 +271,21 @@ impl RoomState {
         stored
     }
 
-    /// Hands `message` (stored already) to every member except `except`. A member whose queue is full
-    /// is evicted, and its leave announcement is sequenced right after, so nobody ever misses a
-    /// message silently.
-    fn broadcast(&mut self, message: Arc<ChatMessage>, except: Option<Sid>) -> Arc<ChatMessage> {
-        let mut queue = VecDeque::from([(message.clone(), except)]);
-        while let Some((message, except)) = queue.pop_front() {
+    /// Hands `message` (stored already) to `audience`. A member whose queue is full is evicted, and
+    /// its leave announcement is sequenced right after, so nobody ever misses a message silently.
+    fn broadcast(&mut self, message: Arc<ChatMessage>, audience: Audience) -> Arc<ChatMessage> {
+        let mut queue = VecDeque::from([(message.clone(), audience)]);
+        while let Some((message, audience)) = queue.pop_front() {
             let Some(packet) = encode_event(event::MESSAGE, &*message) else {
                 tracing::error!(id = ?message.id, "cannot serialize a chat message");
                 continue;
             };
-            for sid in self.members.send_to_all(&packet, except) {
+            for sid in self.members.send(&packet, audience) {
                 let Some(member) = self.members.remove(sid) else { continue };
                 let name = member.name.clone();
                 member.disconnect_too_slow();
                 let leave = self.announcement(AnnouncementKind::Leave, Some(name));
-                queue.push_back((leave, None));
+                queue.push_back((leave, Audience::AllBut(None)));
             }
         }
         message

@@ -45,7 +45,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::{
     handlers::{refuse, RegisterReply},
     history::{History, Page},
-    members::{encode_event, Member, Members},
+    members::{encode_event, Audience, Member, Members},
 };
 use reader::Entry;
 use worker::Command;
@@ -246,17 +246,28 @@ impl ClusterRoom {
     }
 
     /// Handles `message` (protocol §1.2): checked here, stored and sequenced in Redis, acked with its id.
-    pub fn post(&self, socket: &SocketRef, text: Option<String>, ack: AckSender) {
+    /// A private one (`to`, §2.10) goes to its addressee on whichever node they are.
+    pub fn post(&self, socket: &SocketRef, text: Option<String>, to: Option<String>, ack: AckSender) {
         let checked = (|| {
             let state = self.state();
             let member = state.members.get(socket.id).ok_or(RefusalCode::NotRegistered)?;
             let text = text.ok_or(RefusalCode::InvalidPayload)?;
             text::check(&text, &self.limits)?;
             member.may_post()?;
-            Ok((member.name.clone(), text))
+            // Checked here against everyone this node knows of, and again in Redis, atomically.
+            let to = match to {
+                None => None,
+                Some(to) => {
+                    let key = names::fold(&to);
+                    Some((state.users.get(&key).ok_or(RefusalCode::UnknownRecipient)?.clone(), key))
+                }
+            };
+            Ok((member.name.clone(), text, to))
         })();
         match checked {
-            Ok((from, text)) => self.submit(Command::Post { socket: socket.clone(), from, text: text.into(), ack }),
+            Ok((from, text, to)) => {
+                self.submit(Command::Post { socket: socket.clone(), from, text: text.into(), to, ack })
+            }
             Err(code) => refuse(socket, &self.limits, ack, event::MESSAGE, code),
         }
     }
@@ -299,7 +310,7 @@ impl ClusterRoom {
         let mut state = self.state();
         let Some(notice) = state.members.get_mut(sender).and_then(|m| m.typing_notice(typing)) else { return };
         let Some(packet) = encode_event(event::TYPING, &notice) else { return };
-        let _missed = state.members.send_to_all(&packet, Some(sender));
+        state.members.send_best_effort(&packet, Some(sender));
         drop(state);
         if let Ok(payload) = serde_json::to_string(&typing::Relayed { node: self.node.clone(), notice }) {
             let _dropped_when_full = self.commands.try_send(Command::Typing(payload));
@@ -309,20 +320,15 @@ impl ClusterRoom {
     /// Handles a `history` request (protocol §2.2): from this node's cache when it holds the whole
     /// page, else from the log in Redis.
     pub fn history(self: &Arc<Self>, socket: &SocketRef, request: HistoryRequest, ack: AckSender) {
-        let page = Page {
-            after: request.after.unwrap_or(0),
-            before: request.before.unwrap_or(u64::MAX),
-            from_newest: request.before.is_some(),
-            max_messages: request.limit.unwrap_or(HISTORY_PAGE_MESSAGES).clamp(1, HISTORY_PAGE_MESSAGES),
-            max_bytes: HISTORY_PAGE_BYTES,
-        };
-        let cached = {
+        let (page, cached) = {
             let state = self.state();
             let Some(member) = state.members.get(socket.id) else { return drop(ack.send(&[(); 0])) };
             if let Err(code) = member.may_request() {
                 return refuse(socket, &self.limits, ack, event::HISTORY, code);
             }
-            state.cache.covers(&page).then(|| state.cache.page(&page))
+            let page = Page::requested(&request, &names::fold(&member.name));
+            let cached = state.cache.covers(&page).then(|| state.cache.page(&page));
+            (page, cached)
         };
         let (room, socket) = (self.clone(), socket.clone());
         let mut redis = self.redis.clone();
@@ -382,7 +388,7 @@ impl ClusterRoom {
         let shutdown =
             ChatMessage { id: None, ..ChatMessage::announcement(AnnouncementKind::Shutdown, None, 0, now_ms()) };
         if let Some(packet) = encode_event(event::MESSAGE, &shutdown) {
-            let _full = state.members.send_to_all(&packet, None);
+            let _full = state.members.send(&packet, Audience::AllBut(None));
         }
         let leaving = state.members.clear();
         drop(state);
@@ -431,7 +437,15 @@ impl ClusterRoom {
         match message.kind {
             None => {
                 state.cache.push(message.clone());
-                self.broadcast(&mut state, &message, own);
+                // A private message goes to its addressee if they are here; never back to its sender.
+                let audience = match &message.to {
+                    None => Audience::AllBut(own),
+                    Some(to) => match state.members.sid_of(&names::fold(to)) {
+                        Some(sid) if Some(sid) != own => Audience::Only(sid),
+                        _ => Audience::Nobody,
+                    },
+                };
+                self.broadcast(&mut state, &message, audience);
             }
             Some(AnnouncementKind::Join) => {
                 if let Some(name) = message.name.clone() {
@@ -440,7 +454,7 @@ impl ClusterRoom {
                         self.admit(&mut state, sid, name);
                     }
                 }
-                self.broadcast(&mut state, &message, None);
+                self.broadcast(&mut state, &message, Audience::AllBut(None));
             }
             Some(AnnouncementKind::Leave) => {
                 if let Some(name) = &message.name {
@@ -451,9 +465,9 @@ impl ClusterRoom {
                     tracing::warn!(name = %member.name, "registration lost with this node's lease: disconnecting");
                     let _ = member.socket.clone().disconnect();
                 }
-                self.broadcast(&mut state, &message, None);
+                self.broadcast(&mut state, &message, Audience::AllBut(None));
             }
-            Some(AnnouncementKind::Shutdown) => self.broadcast(&mut state, &message, None),
+            Some(AnnouncementKind::Shutdown) => self.broadcast(&mut state, &message, Audience::AllBut(None)),
         }
     }
 
@@ -468,19 +482,20 @@ impl ClusterRoom {
             let _ = self.commands.try_send(Command::Leave { sid });
             return;
         }
-        let newest = state.cache.page(&Page::newest(HISTORY_PAGE_MESSAGES, HISTORY_PAGE_BYTES));
+        let key = names::fold(&name);
+        let newest = state.cache.page(&Page::newest(HISTORY_PAGE_MESSAGES, HISTORY_PAGE_BYTES).seen_by(&key));
         let _ = socket.emit(event::HISTORY, &newest);
-        state.members.insert(names::fold(&name), Member::new(name.clone(), socket.clone(), &self.limits));
+        state.members.insert(key, Member::new(name.clone(), socket.clone(), &self.limits));
         let users: Vec<&Arc<str>> = state.users.values().collect();
         let _ = socket.emit(event::USERS, &users);
         tracing::info!(%sid, %name, "registered");
     }
 
-    /// Queues `message` for this node's members except `except`; a member whose queue is full is
+    /// Queues `message` for `audience` among this node's members; a member whose queue is full is
     /// evicted, and its leave goes through Redis like any other.
-    fn broadcast(&self, state: &mut NodeState, message: &ChatMessage, except: Option<Sid>) {
+    fn broadcast(&self, state: &mut NodeState, message: &ChatMessage, audience: Audience) {
         let Some(packet) = encode_event(event::MESSAGE, message) else { return };
-        for sid in state.members.send_to_all(&packet, except) {
+        for sid in state.members.send(&packet, audience) {
             if let Some(member) = state.members.remove(sid) {
                 member.disconnect_too_slow();
                 let _ = self.commands.try_send(Command::Leave { sid });

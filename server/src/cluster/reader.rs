@@ -36,7 +36,10 @@ impl Entry {
         let field = |name: &str| entry.get::<String>(name);
         let ts = field("ts")?.parse().ok()?;
         let message = match field("kind").as_deref() {
-            None => ChatMessage::chat(field("from")?.into(), field("text")?.into(), id, ts),
+            None => match field("to") {
+                None => ChatMessage::chat(field("from")?.into(), field("text")?.into(), id, ts),
+                Some(to) => ChatMessage::private(field("from")?.into(), to.into(), field("text")?.into(), id, ts),
+            },
             Some(kind) => {
                 let kind = AnnouncementKind::ALL.into_iter().find(|k| k.as_str() == kind)?;
                 ChatMessage::announcement(kind, field("name").map(Into::into), id, ts)
@@ -77,7 +80,14 @@ pub async fn run(room: Arc<ClusterRoom>, mut redis: ConnectionManager, mut stopp
 
 /// Up to `count` of the newest chat messages with ids up to `last_id`, oldest first.
 pub async fn newest(redis: &mut ConnectionManager, count: usize, last_id: u64) -> RedisResult<Vec<Arc<ChatMessage>>> {
-    let page = Page { after: 0, before: last_id + 1, from_newest: true, max_messages: count, max_bytes: usize::MAX };
+    let page = Page {
+        after: 0,
+        before: last_id + 1,
+        from_newest: true,
+        max_messages: count,
+        max_bytes: usize::MAX,
+        viewer: None,
+    };
     page_of(redis, &page).await
 }
 

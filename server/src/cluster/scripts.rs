@@ -35,6 +35,8 @@ pub fn lease_key(node: &str) -> String {
 pub const TAKEN: i64 = 0;
 pub const NOT_MEMBER: i64 = 0;
 pub const NO_LEASE: i64 = -1;
+/// What [`POST`] answers when a private message's addressee is not registered (any more).
+pub const NO_RECIPIENT: i64 = -2;
 
 /// KEYS: seq, log, names, members:<node>, lease:<node>. ARGV: sid, folded name, name, ts, max log
 /// length, node. Answers the join announcement's id, [`TAKEN`], or [`NO_LEASE`] when this node was
@@ -53,15 +55,23 @@ pub fn register() -> Script {
     )
 }
 
-/// KEYS: seq, log, members:<node>. ARGV: sid, from, text, ts, max log length, node. Answers the
-/// message's id, or [`NOT_MEMBER`] when the sender's registration is gone (its node was reaped).
+/// KEYS: seq, log, members:<node>, names. ARGV: sid, from, text, ts, max log length, node, and for a
+/// private message the addressee's folded name and name (else empty). Answers the message's id,
+/// [`NOT_MEMBER`] when the sender's registration is gone (its node was reaped), or
+/// [`NO_RECIPIENT`] when the addressee is not registered.
 pub fn post() -> Script {
     Script::new(
         r"
         if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 0 then return 0 end
+        if ARGV[7] ~= '' and redis.call('HEXISTS', KEYS[4], ARGV[7]) == 0 then return -2 end
         local id = redis.call('INCR', KEYS[1])
-        redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], id .. '-0',
-            'ts', ARGV[4], 'from', ARGV[2], 'text', ARGV[3], 'node', ARGV[6], 'sid', ARGV[1])
+        if ARGV[7] == '' then
+            redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], id .. '-0',
+                'ts', ARGV[4], 'from', ARGV[2], 'text', ARGV[3], 'node', ARGV[6], 'sid', ARGV[1])
+        else
+            redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], id .. '-0',
+                'ts', ARGV[4], 'from', ARGV[2], 'text', ARGV[3], 'to', ARGV[8], 'node', ARGV[6], 'sid', ARGV[1])
+        end
         return id
         ",
     )

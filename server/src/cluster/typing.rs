@@ -50,7 +50,7 @@ pub async fn run(room: Arc<ClusterRoom>, client: redis::Client, mut stopped: wat
             let Ok(relayed) = serde_json::from_slice::<Relayed>(message.get_payload_bytes()) else { continue };
             if relayed.node != room.node {
                 if let Some(packet) = encode_event(event::TYPING, &relayed.notice) {
-                    let _missed = room.state().members.send_to_all(&packet, None);
+                    room.state().members.send_best_effort(&packet, None);
                 }
             }
         }

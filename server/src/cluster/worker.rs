@@ -29,6 +29,8 @@ pub enum Command {
         socket: SocketRef,
         from: Arc<str>,
         text: Arc<str>,
+        /// A private message's addressee: the registered name and its folded key.
+        to: Option<(Arc<str>, String)>,
         ack: AckSender,
     },
     Leave {
@@ -82,18 +84,21 @@ pub async fn run(room: Arc<ClusterRoom>, mut redis: ConnectionManager, mut queue
                         .arg(max_log)
                         .arg(&room.node),
                 ),
-                Command::Post { socket, from, text, .. } => pipe.invoke_script(
+                Command::Post { socket, from, text, to, .. } => pipe.invoke_script(
                     scripts
                         .post
                         .key(scripts::SEQ)
                         .key(scripts::LOG)
                         .key(&members)
+                        .key(scripts::NAMES)
                         .arg(socket.id.to_string())
                         .arg(&**from)
                         .arg(&**text)
                         .arg(ts)
                         .arg(max_log)
-                        .arg(&room.node),
+                        .arg(&room.node)
+                        .arg(to.as_ref().map_or("", |(_, key)| key.as_str()))
+                        .arg(to.as_ref().map_or("", |(name, _)| &**name)),
                 ),
                 Command::Leave { sid } => pipe.invoke_script(
                     scripts
@@ -144,23 +149,22 @@ pub async fn run(room: Arc<ClusterRoom>, mut redis: ConnectionManager, mut queue
                         _ => room.registration_failed(sid, Some(RefusalCode::Unavailable)),
                     }
                 }
-                Command::Post { socket, from, text, ack } => match answers.next() {
-                    Some(id) if id > 0 => room.posted(&socket, ack, &ChatMessage::chat(from, text, id as u64, ts)),
-                    Some(scripts::NOT_MEMBER) => super::refuse(
-                        &socket,
-                        &room.limits,
-                        ack,
-                        confab_protocol::event::MESSAGE,
-                        RefusalCode::NotRegistered,
-                    ),
-                    _ => super::refuse(
-                        &socket,
-                        &room.limits,
-                        ack,
-                        confab_protocol::event::MESSAGE,
-                        RefusalCode::Unavailable,
-                    ),
-                },
+                Command::Post { socket, from, text, to, ack } => {
+                    let refused = match answers.next() {
+                        Some(id) if id > 0 => {
+                            let message = match to {
+                                None => ChatMessage::chat(from, text, id as u64, ts),
+                                Some((to, _)) => ChatMessage::private(from, to, text, id as u64, ts),
+                            };
+                            room.posted(&socket, ack, &message);
+                            continue;
+                        }
+                        Some(scripts::NOT_MEMBER) => RefusalCode::NotRegistered,
+                        Some(scripts::NO_RECIPIENT) => RefusalCode::UnknownRecipient,
+                        _ => RefusalCode::Unavailable,
+                    };
+                    super::refuse(&socket, &room.limits, ack, confab_protocol::event::MESSAGE, refused);
+                }
                 Command::Leave { .. } | Command::Typing(_) => drop(answers.next()),
             }
         }

@@ -17,7 +17,7 @@ use std::{
     time::Duration,
 };
 
-use confab_protocol::ChatMessage;
+use confab_protocol::{names, ChatMessage};
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, Row};
 use rusqlite_migration::{MigrationDefinitionError, Migrations, M};
 
@@ -26,8 +26,9 @@ use crate::history::History;
 
 /// The schema, one migration per version (`PRAGMA user_version` counts them). Never edit one that
 /// shipped: add the next.
-const SCHEMA: &[M<'static>] = &[M::up(
-    "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) STRICT;
+const SCHEMA: &[M<'static>] = &[
+    M::up(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) STRICT;
      -- Every sequenced message: chat lines (kind NULL) and Server announcements (kind and name).
      CREATE TABLE log (
          id INTEGER PRIMARY KEY NOT NULL,
@@ -37,17 +38,30 @@ const SCHEMA: &[M<'static>] = &[M::up(
          kind TEXT,
          name TEXT
      ) STRICT;",
-)];
+    ),
+    // Private messages (protocol §2.10): the addressee, and both folded names, which decide who
+    // may read it in `history`. NULL on everything else.
+    M::up(
+        "ALTER TABLE log ADD COLUMN recipient TEXT;
+         ALTER TABLE log ADD COLUMN sender_key TEXT;
+         ALTER TABLE log ADD COLUMN recipient_key TEXT;",
+    ),
+];
 const MIGRATIONS: Migrations<'static> = Migrations::from_slice(SCHEMA);
 
 /// How long opening waits for another process to let go of the file (a server that is stopping).
 const OPEN_BUSY_TIMEOUT: Duration = Duration::from_secs(2);
 
-const INSERT: &str = "INSERT INTO log (id, ts, sender, text, kind, name) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+const INSERT: &str = "INSERT INTO log (id, ts, sender, text, kind, name, recipient, sender_key, recipient_key) \
+                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+/// Chat messages in `?1 < id < ?2`, at most `?3`, that the viewer `?4` (a folded name; NULL: the
+/// server itself, who reads everything) may see.
 const OLDEST_FIRST: &str =
-    "SELECT id, sender, text, ts FROM log WHERE kind IS NULL AND id > ?1 AND id < ?2 ORDER BY id ASC LIMIT ?3";
+    "SELECT id, sender, text, ts, recipient FROM log WHERE kind IS NULL AND id > ?1 AND id < ?2 \
+     AND (?4 IS NULL OR recipient_key IS NULL OR recipient_key = ?4 OR sender_key = ?4) ORDER BY id ASC LIMIT ?3";
 const NEWEST_FIRST: &str =
-    "SELECT id, sender, text, ts FROM log WHERE kind IS NULL AND id > ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3";
+    "SELECT id, sender, text, ts, recipient FROM log WHERE kind IS NULL AND id > ?1 AND id < ?2 \
+     AND (?4 IS NULL OR recipient_key IS NULL OR recipient_key = ?4 OR sender_key = ?4) ORDER BY id DESC LIMIT ?3";
 
 /// The log in `<data dir>/chat.sqlite3`, with its newest chat messages cached in memory.
 pub struct SqliteStore {
@@ -119,7 +133,7 @@ fn load(connection: &mut Connection, capacity: usize) -> rusqlite::Result<(Strin
     let last_id = unsigned(last_id);
     let mut newest = {
         let mut select = transaction.prepare(NEWEST_FIRST)?;
-        let rows = select.query_map(params![0, i64::MAX, capacity as i64], chat_message)?;
+        let rows = select.query_map(params![0, i64::MAX, capacity as i64, None::<&str>], chat_message)?;
         rows.collect::<rusqlite::Result<Vec<_>>>()?
     };
     transaction.commit()?;
@@ -135,7 +149,11 @@ fn load(connection: &mut Connection, capacity: usize) -> rusqlite::Result<(Strin
 
 fn chat_message(row: &Row<'_>) -> rusqlite::Result<Arc<ChatMessage>> {
     let (id, from, text, ts): (i64, String, String, i64) = (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
-    Ok(Arc::new(ChatMessage::chat(from.into(), text.into(), unsigned(id), unsigned(ts))))
+    let (id, ts) = (unsigned(id), unsigned(ts));
+    Ok(Arc::new(match row.get::<_, Option<String>>(4)? {
+        None => ChatMessage::chat(from.into(), text.into(), id, ts),
+        Some(to) => ChatMessage::private(from.into(), to.into(), text.into(), id, ts),
+    }))
 }
 
 /// An id or time as SQLite's signed integer (neither comes near `i64::MAX`; a bound may be `u64::MAX`).
@@ -203,7 +221,20 @@ impl Store for SqliteStore {
                 for m in messages {
                     let kind = m.kind.map(|kind| kind.as_str());
                     let id = signed(m.id.unwrap_or_default());
-                    insert.execute(params![id, signed(m.ts), &*m.from, &*m.message, kind, m.name.as_deref()])?;
+                    let to = m.to.as_deref();
+                    let keys = to.map(|to| (names::fold(&m.from), names::fold(to)));
+                    let (sender_key, recipient_key) = keys.as_ref().map(|(s, r)| (s.as_str(), r.as_str())).unzip();
+                    insert.execute(params![
+                        id,
+                        signed(m.ts),
+                        &*m.from,
+                        &*m.message,
+                        kind,
+                        m.name.as_deref(),
+                        to,
+                        sender_key,
+                        recipient_key
+                    ])?;
                 }
             }
             transaction.commit()
@@ -228,7 +259,9 @@ impl Store for SqliteStore {
             .connection()?
             .prepare_cached(sql)
             .and_then(|mut select| {
-                let rows = select.query_map(params![signed(page.after), signed(page.before), limit], chat_message)?;
+                let viewer = page.viewer.as_deref();
+                let rows =
+                    select.query_map(params![signed(page.after), signed(page.before), limit, viewer], chat_message)?;
                 rows.collect::<rusqlite::Result<Vec<_>>>()
             })
             .map_err(|e| self.failed(e))?;
@@ -284,7 +317,14 @@ mod tests {
         let store = SqliteStore::open(dir.path(), 3).unwrap();
         assert_eq!(store.run(), run, "the run names the stored sequence");
         assert_eq!(store.last_id(), 7, "announcements count");
-        let everything = Page { after: 0, before: u64::MAX, from_newest: false, max_messages: 100, max_bytes: 1 << 20 };
+        let everything = Page {
+            after: 0,
+            before: u64::MAX,
+            from_newest: false,
+            max_messages: 100,
+            max_bytes: 1 << 20,
+            viewer: None,
+        };
         assert_eq!(ids(&store.page(&everything).unwrap()), vec![2, 3, 4, 6, 7], "chat messages only");
         let back = store.page(&below(6, 2)).unwrap();
         assert_eq!(ids(&back), vec![3, 4], "newest-first cut below 6, oldest first");
@@ -298,7 +338,7 @@ mod tests {
 
     /// The newest `max_messages` below `before`.
     fn below(before: u64, max_messages: usize) -> Page {
-        Page { after: 0, before, from_newest: true, max_messages, max_bytes: 1 << 20 }
+        Page { after: 0, before, from_newest: true, max_messages, max_bytes: 1 << 20, viewer: None }
     }
 
     #[test]
@@ -317,7 +357,8 @@ mod tests {
             seen.splice(0..0, ids(&page));
         }
         assert_eq!(seen, (1..=50).collect::<Vec<_>>(), "paging back reaches the first message");
-        let forward = Page { after: 40, before: u64::MAX, from_newest: false, max_messages: 3, max_bytes: 1 << 20 };
+        let forward =
+            Page { after: 40, before: u64::MAX, from_newest: false, max_messages: 3, max_bytes: 1 << 20, viewer: None };
         assert_eq!(ids(&store.page(&forward).unwrap()), vec![41, 42, 43]);
         let between = Page { after: 10, ..below(14, 100) };
         assert_eq!(ids(&store.page(&between).unwrap()), vec![11, 12, 13]);

@@ -185,6 +185,29 @@ impl Frames {
         None
     }
 
+    /// Registers as the seed's own client does: no ack asked, the answer comes as a `register` event.
+    pub async fn register_seed(&mut self, name: &str) {
+        raw::send(&mut self.ws, &format!("42{}", serde_json::json!(["register", name]))).await;
+        assert_eq!(self.event("register").await, Value::Bool(true), "register {name}");
+    }
+
+    /// The next `count` chat lines (announcements skipped).
+    pub async fn chat_lines(&mut self, count: usize) -> Vec<Value> {
+        let mut lines = Vec::new();
+        while lines.len() < count {
+            let message = self.event("message").await;
+            if message["from"] != "Server" {
+                lines.push(message);
+            }
+        }
+        lines
+    }
+
+    /// Whether no chat line arrives within `quiet`.
+    pub async fn quiet_for(&mut self, quiet: Duration) -> bool {
+        tokio::time::timeout(quiet, self.chat_lines(1)).await.is_err()
+    }
+
     /// The next event named `name` (others before it are dropped).
     pub async fn event(&mut self, name: &str) -> Value {
         loop {
