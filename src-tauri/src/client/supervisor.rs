@@ -425,6 +425,7 @@ impl Supervisor {
                             ts: now_ms(),
                             kind: None,
                             name: None,
+                            to: None,
                         };
                         self.emit(ClientEvent::Delivered { local_id: head.local_id, message });
                     }
@@ -506,6 +507,7 @@ impl Supervisor {
             ts: now_ms(),
             kind: None,
             name: None,
+            to: None,
         });
         self.seen.insert(&message);
         self.emit(ClientEvent::Delivered { local_id, message });
