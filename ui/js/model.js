@@ -3,6 +3,8 @@
 // getters and changed only through methods.
 
 import { ANNOUNCEMENT_KINDS, DEFAULT_LIMITS, SERVER_NAME, charCount, checkText } from './protocol.js';
+import { Conversations, ROOM, conversationOf, peerOf } from './conversations.js';
+import { Uploads, captionOf, fileProblem, readAttachment } from './files.js';
 
 // Older lines are dropped from memory and from the page; a busy room must not grow without bound.
 const MAX_LINES = 3000;
@@ -26,6 +28,10 @@ export class ChatModel {
   #run = null; // the server's run of ids (welcome.run): lines of another run are not paged back from
   #older = 'more'; // "load older": 'more' | 'loading' | 'start' (the server has nothing older)
   #olderHidden = false; // lines were dropped from the top since the last page was loaded
+  #conversations = new Conversations(); // the room and each person talked to privately (§2.10)
+  #joinedAt = 0; // lines older than the join are history, not unread
+  #files = null; // { maxBytes } once the server offered files (its `files` event, §2.11)
+  #uploads = new Uploads();
 
   /** `now` and `maxLines` are there for tests. */
   constructor({ now = () => Date.now(), maxLines = MAX_LINES } = {}) {
@@ -47,6 +53,9 @@ export class ChatModel {
     this.#run = null;
     this.#older = 'more';
     this.#olderHidden = false;
+    this.#conversations.reset();
+    this.#files = null;
+    this.#uploads.clear();
   }
 
   /** A joined chat, as `connect` answered: { server, name, features, limits? }. */
@@ -54,6 +63,7 @@ export class ChatModel {
     this.reset();
     this.#session = { ...info, limits: info.limits ?? DEFAULT_LIMITS };
     this.#run = info.run ?? null;
+    this.#joinedAt = this.#now();
     this.#status = { state: 'connected', attempt: 0, retryInMs: null, detail: null };
   }
 
@@ -132,6 +142,10 @@ export class ChatModel {
         case 'notice':
           changes.notices.push(event.message || event.code);
           break;
+        case 'files':
+          this.#files = Number.isSafeInteger(event.maxBytes) && event.maxBytes > 0 ? { maxBytes: event.maxBytes } : null;
+          changes.files = true;
+          break;
       }
     }
     this.#trim(changes);
@@ -139,8 +153,11 @@ export class ChatModel {
   }
 
   /** A message the user just sent: shown at once, marked pending until the server has it. */
-  addPending(localId, text) {
-    const line = this.#line({ kind: 'chat', from: this.#session?.name ?? '', text, ts: this.#now(), own: true, state: 'pending', localId });
+  addPending(localId, text, { to = null, attachment = null } = {}) {
+    const from = this.#session?.name ?? '';
+    const conv = conversationOf({ from, to }, from);
+    const line = this.#line({ kind: 'chat', from, text, ts: this.#now(), own: true, state: 'pending', localId, to, conv, attachment });
+    this.#conversations.note(conv, to);
     this.#pending.set(localId, line);
     const changes = { added: [line], updated: [], removed: [] };
     const early = this.#early.get(localId);
@@ -162,7 +179,7 @@ export class ChatModel {
   replaceFailed(line, localId) {
     this.#pending.delete(line.localId);
     this.#lines = this.#lines.filter((l) => l !== line);
-    const changes = this.addPending(localId, line.text);
+    const changes = this.addPending(localId, line.text, { to: line.to, attachment: line.attachment });
     changes.removed.unshift(line);
     return changes;
   }
@@ -203,6 +220,53 @@ export class ChatModel {
     return had;
   }
 
+  /** The conversations beside the chat: [{ key, name, unread, current }], the room first. */
+  get conversations() {
+    return this.#conversations.list();
+  }
+
+  /** The conversation shown: { key, peer } (peer: the person's name, null in the room). */
+  get conversation() {
+    return { key: this.#conversations.current, peer: this.#conversations.currentPeer };
+  }
+
+  /** Shows the conversation with `name` (null: the room); returns its lines, oldest first. */
+  openConversation(name) {
+    this.#conversations.open(name);
+    return this.shownLines();
+  }
+
+  /** Shows the conversation with this key from the list; returns its lines. */
+  openConversationKey(key) {
+    this.#conversations.openKey(key);
+    return this.shownLines();
+  }
+
+  /** Lines of the conversation shown, of `lines` (default: all); markers and announcements are the room's. */
+  shownLines(lines = this.#lines) {
+    return lines.filter((line) => this.isShown(line));
+  }
+
+  /** Whether `line` is in the conversation shown. */
+  isShown(line) {
+    return (line.conv ?? ROOM) === this.#conversations.current;
+  }
+
+  /** What the server takes as files ({ maxBytes }), null when it takes none. */
+  get files() {
+    return this.#files;
+  }
+
+  /** Why `file` ({ name, size }) cannot be sent, in words; null when it can. */
+  fileProblem(file) {
+    return fileProblem(file, this.#files);
+  }
+
+  /** The uploads under way (files.js Uploads: start, progress, finish, fail, list). */
+  get uploads() {
+    return this.#uploads;
+  }
+
   #line(fields) {
     const line = { key: this.#nextKey++, id: null, reason: null, ...fields };
     this.#lines.push(line);
@@ -217,12 +281,28 @@ export class ChatModel {
     const system = message.from === SERVER_NAME;
     const line = this.#line(this.#fields(message));
     changes.added.push(line);
+    const counts = !system && !line.own && line.ts >= this.#joinedAt;
+    if (this.#conversations.note(line.conv, line.peer, { unread: counts })) changes.conversations = true;
     if (system && this.features.presence && message.name) this.#presence(message, changes);
     if (!system && this.#typing.delete(message.from)) changes.typing = true;
   }
 
   /** A line's fields for a message from the server. */
   #fields(message) {
+    return { ...this.#baseFields(message), ...this.#routeFields(message) };
+  }
+
+  /** Private messages (§2.10) and attachments (§2.11): which conversation, which file, what caption. */
+  #routeFields(message) {
+    const to = typeof message.to === 'string' ? message.to : null;
+    const attachment = readAttachment(message.attachment);
+    const ownName = this.#session?.name;
+    const routed = { from: message.from, to };
+    const peer = to == null ? null : peerOf(routed, ownName);
+    return { to, conv: conversationOf(routed, ownName), peer, attachment, text: captionOf(message.message, attachment) };
+  }
+
+  #baseFields(message) {
     const system = message.from === SERVER_NAME;
     const own = !system && message.from === this.#session?.name;
     return { kind: system ? 'system' : 'chat', id: message.id ?? null, run: this.#run, from: message.from, text: message.message, ts: message.ts ?? this.#now(), own, state: 'sent' };
@@ -314,6 +394,8 @@ export class ChatModel {
       this.#seenIds.add(message.id);
     }
     if (message?.ts) line.ts = message.ts;
+    const attachment = readAttachment(message?.attachment);
+    if (attachment) line.attachment = attachment;
     changes.updated.push(line);
   }
 
