@@ -126,7 +126,9 @@ io.on("connection", (socket) => {
     if (ack) ack(members.has(socket.id) ? history.filter((m) => m.id > after) : []);
   });
 
-  socket.on("disconnect", () => {
+  socket.on("disconnect", (reason) => {
+    // The bench's clients only close at the end: a disconnect the server decided is worth a line.
+    if (reason === "ping timeout" || reason === "transport error") console.error(`disconnected ${socket.id}: ${reason}`);
     const name = members.get(socket.id);
     if (name === undefined) return;
     members.delete(socket.id);

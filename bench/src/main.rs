@@ -200,6 +200,9 @@ struct Measured {
     generator_cpu_pct: f64,
     /// The whole machine during the same window, in % of all its cores (others' work included).
     machine_busy_pct: f64,
+    /// What the rest of the machine used meanwhile (other programs, the kernel's own threads), in %
+    /// of one core: how much the run was disturbed.
+    others_cpu_pct: f64,
     /// Server CPU ms per registered client, connect phase including the join announcements.
     cpu_ms_per_register: f64,
     /// Peak RSS of the servers (summed over nodes) and of Redis.
@@ -256,6 +259,8 @@ fn measure(
     let (busy, total) = (to.machine.0 - from.machine.0, to.machine.1 - from.machine.1);
     measured.machine_busy_pct = 100.0 * busy as f64 / total.max(1) as f64;
     measured.generator_cpu_pct = 100.0 * (to.generator.cpu_seconds - from.generator.cpu_seconds) / wall;
+    let measured_pct = measured.server_cpu_pct + measured.redis_cpu_pct + measured.generator_cpu_pct;
+    measured.others_cpu_pct = (measured.machine_busy_pct * proc::cpus() as f64 - measured_pct).max(0.0);
     if scenario.messaging() {
         measured.cpu_ms_per_1k =
             (server_cpu + redis_cpu) * 1000.0 / (measured.client.deliveries.max(1) as f64 / 1000.0);
@@ -313,8 +318,8 @@ fn one_line(kind: ServerKind, scenario: Scenario, m: &Measured) -> String {
         s += &format!("; Redis CPU {:.0}%, peak RSS {:.1} MB", m.redis_cpu_pct, m.redis_peak_rss_mb);
     }
     s + &format!(
-        "; machine {:.0}% busy; peak RSS {:.1} MB, {:.1} KB/conn",
-        m.machine_busy_pct, m.peak_rss_mb, m.kb_per_conn
+        "; machine {:.0}% busy (other programs {:.0}% of a core); peak RSS {:.1} MB, {:.1} KB/conn",
+        m.machine_busy_pct, m.others_cpu_pct, m.peak_rss_mb, m.kb_per_conn
     )
 }
 

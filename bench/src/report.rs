@@ -156,6 +156,7 @@ impl Columns {
             }
             push("load generator CPU %", &|m| m.generator_cpu_pct, true, &none);
             push("whole machine CPU % (all cores, others too)", &|m| m.machine_busy_pct, true, &none);
+            push("other programs' CPU % (of one core)", &|m| m.others_cpu_pct, true, &none);
             push(&peak_rss, &|m| m.peak_rss_mb, true, &none);
             if cluster {
                 push("Redis peak RSS MB", &|m| m.redis_peak_rss_mb, true, &none);
