@@ -1,0 +1,285 @@
+//! The byte budget of each outgoing queue (issue 10, finding 2; protocol §2.6): a client that stops
+//! reading is evicted once the bytes queued for it reach `max_queued_bytes`, long before the packet
+//! cap, and the server's memory stays bounded; typing notices never evict anyone; a client that reads
+//! gets any amount of traffic, over websocket and long-polling alike.
+
+mod support;
+
+use std::{collections::VecDeque, net::SocketAddr, time::Duration};
+
+use confab_server::ServerConfig;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use support::{process::Frames, raw, start_server, unlimited, TestClient, WAIT};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpSocket, TcpStream},
+};
+use tokio_tungstenite::{tungstenite::Message, MaybeTlsStream};
+
+/// The largest chat message in bytes on the wire: 2000 control characters, 6 bytes each in JSON.
+fn heavy_text(n: usize) -> String {
+    format!("{n} {}", "\u{1}".repeat(1990))
+}
+
+/// The number a [`heavy_text`] starts with.
+fn number_of(message: &Value) -> usize {
+    message["message"].as_str().and_then(|m| m.split(' ').next()?.parse().ok()).unwrap_or(usize::MAX)
+}
+
+/// This test process's resident memory in bytes (the server runs in it).
+fn rss() -> usize {
+    let status = std::fs::read_to_string("/proc/self/status").expect("procfs");
+    let kib: usize = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|value| value.split_whitespace().next()?.parse().ok())
+        .expect("VmRSS");
+    kib * 1024
+}
+
+/// A registered client that never reads again, with a small receive buffer so its kernel buffers
+/// hold little, and that answers the heartbeat blindly (a pong every 2 s without reading the pings),
+/// so only the queue's budget can end it. Returns the task that keeps it alive.
+async fn stalled_client(addr: SocketAddr, name: &str) -> tokio::task::JoinHandle<()> {
+    let socket = TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(16 * 1024).expect("SO_RCVBUF");
+    let stream = socket.connect(addr).await.expect("connects");
+    let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
+    let (mut ws, _) = tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream)).await.expect("websocket");
+    assert!(raw::next_text(&mut ws).await.starts_with("0{"));
+    raw::send(&mut ws, "40").await;
+    assert!(raw::next_text(&mut ws).await.starts_with("40{"));
+    assert_eq!(raw::register(&mut ws, name).await, "431[true]");
+    let (mut sink, unread) = ws.split();
+    tokio::spawn(async move {
+        let _unread = unread;
+        while sink.send(Message::text("3")).await.is_ok() {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_is_evicted_by_its_byte_budget_long_before_the_packet_cap() {
+    // Default queue limits (4 MiB, 2048 packets); no flood control, so one sender can fill it.
+    let config = unlimited();
+    let (budget, packet_cap) = (config.max_queued_bytes, config.max_queued_packets);
+    let server = start_server(config).await;
+    let addr = server.local_addr();
+    let mut readers = vec![TestClient::join(addr, "reader1").await, TestClient::join(addr, "reader2").await];
+    let sender = TestClient::join(addr, "sender").await;
+    // `2["message",{"from":"sender","message":…,"id":…,"ts":…}]`
+    let wire_len = serde_json::to_string(&heavy_text(packet_cap)).expect("json").len() + 70;
+    // The history cache fills first (200 messages), so what grows afterwards is the stalled queue.
+    for n in 0..200 {
+        sender.send(&heavy_text(n)).await;
+    }
+    for reader in &mut readers {
+        while number_of(&reader.next_event("message").await) != 199 {}
+    }
+    let keep_alive = stalled_client(addr, "stalled").await;
+    for reader in &mut readers {
+        assert_eq!(reader.next_event("message").await["name"], "stalled");
+    }
+    let rss_before = rss();
+
+    let mut evicted_at = None;
+    let mut rss_peak = rss_before;
+    let mut sent = 0;
+    // Chunks of 20, every reader drained after each: only the stalled client falls behind. Once it
+    // is evicted, 200 more show that the others go on receiving everything.
+    while sent < packet_cap && evicted_at.is_none_or(|at| sent < at + 200) {
+        for _ in 0..20 {
+            sender.send(&heavy_text(sent)).await;
+            sent += 1;
+        }
+        for reader in &mut readers {
+            let mut expected = sent - 20;
+            while expected < sent {
+                let message = reader.next_event("message").await;
+                if message["kind"] == "leave" {
+                    assert_eq!(message["name"], "stalled", "{message}");
+                    evicted_at.get_or_insert(sent);
+                    continue;
+                }
+                assert_eq!(number_of(&message), expected, "a reader lost or reordered nothing");
+                expected += 1;
+            }
+        }
+        rss_peak = rss_peak.max(rss());
+    }
+    let evicted_at = evicted_at.expect("the stalled client was evicted before the packet cap");
+    let grown = rss_peak.saturating_sub(rss_before);
+    eprintln!(
+        "stalled client evicted after {evicted_at} messages of ~{wire_len} bytes (~{} KiB sent to it; budget {} KiB, \
+         packet cap {packet_cap} = ~{} KiB); test process RSS {} KiB -> peak {} KiB (+{} KiB)",
+        evicted_at * wire_len / 1024,
+        budget / 1024,
+        packet_cap * wire_len / 1024,
+        rss_before / 1024,
+        rss_peak / 1024,
+        grown / 1024,
+    );
+    assert!(evicted_at * wire_len >= budget, "not evicted before its budget was used: {evicted_at} messages");
+    assert!(evicted_at < packet_cap / 2, "evicted by its bytes, long before the packet cap: {evicted_at}");
+    // The packet cap alone would have let its queue hold ~25 MB of these.
+    assert!(grown < budget + 8 * 1024 * 1024, "memory grew by {} KiB", grown / 1024);
+    assert_eq!(server.user_count(), 3, "only the stalled client left");
+    keep_alive.abort();
+}
+
+/// A long-polling engine.io client: one HTTP/1.1 request per connection, packets in arrival order.
+struct Polling {
+    addr: SocketAddr,
+    sid: String,
+    packets: VecDeque<String>,
+}
+
+impl Polling {
+    /// Opens a session, joins namespace `/` and reads the `welcome`.
+    async fn connect(addr: SocketAddr) -> Self {
+        let open = http(addr, "GET", "", "").await;
+        let handshake: Value = serde_json::from_str(open.strip_prefix('0').expect("open packet")).expect("json");
+        let sid = handshake["sid"].as_str().expect("sid").to_owned();
+        let mut client = Self { addr, sid, packets: VecDeque::new() };
+        client.post("40").await;
+        assert!(client.next().await.starts_with("40{"), "namespace connect");
+        assert!(client.next().await.starts_with("42[\"welcome\""), "welcome");
+        client
+    }
+
+    async fn post(&self, body: &str) {
+        assert_eq!(http(self.addr, "POST", &format!("&sid={}", self.sid), body).await, "ok");
+    }
+
+    /// The next packet, polling when none is waiting; pings are answered on the way.
+    async fn next(&mut self) -> String {
+        loop {
+            while let Some(packet) = self.packets.pop_front() {
+                match packet.as_str() {
+                    "2" => self.post("3").await,
+                    "6" => {}
+                    // Waiting on would only meet pings: a disconnected client fails here.
+                    "1" | "41" => panic!("disconnected by the server"),
+                    _ => return packet,
+                }
+            }
+            let payload = http(self.addr, "GET", &format!("&sid={}", self.sid), "").await;
+            self.packets.extend(payload.split('\u{1e}').map(str::to_owned));
+        }
+    }
+
+    /// The next event named `name`, with its first argument (other packets are dropped).
+    async fn event(&mut self, name: &str) -> Value {
+        loop {
+            let packet = self.next().await;
+            let Some(event) = packet.strip_prefix("42").and_then(|json| serde_json::from_str::<Value>(json).ok())
+            else {
+                continue;
+            };
+            if event[0] == name {
+                return event[1].clone();
+            }
+        }
+    }
+
+    /// Registers `name` (ack id 1) and reads what a newcomer is sent, up to its own join line.
+    async fn join(addr: SocketAddr, name: &str) -> Self {
+        let mut client = Self::connect(addr).await;
+        client.post(&format!("421{}", json!(["register", name]))).await;
+        assert_eq!(client.next().await, "431[true]");
+        loop {
+            let message = client.event("message").await;
+            if message["name"] == name && message["kind"] == "join" {
+                return client;
+            }
+        }
+    }
+}
+
+/// One engine.io long-polling request (`query` is appended to the handshake's); the response body.
+async fn http(addr: SocketAddr, method: &str, query: &str, body: &str) -> String {
+    let mut stream = TcpStream::connect(addr).await.expect("connects");
+    let request = format!(
+        "{method} /socket.io/?EIO=4&transport=polling{query} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         Content-Type: text/plain;charset=UTF-8\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.expect("request sent");
+    let mut response = Vec::new();
+    tokio::time::timeout(WAIT, stream.read_to_end(&mut response)).await.expect("answered in time").expect("read");
+    let response = String::from_utf8(response).expect("text");
+    let (head, body) = response.split_once("\r\n\r\n").expect("a head and a body");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    body.to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typing_notices_never_evict_anyone_even_when_they_fill_a_tiny_budget() {
+    let budget = 2048;
+    let server = start_server(ServerConfig { max_queued_bytes: budget, ..ServerConfig::default() }).await;
+    let addr = server.local_addr();
+    // A member on long-polling: while it does not poll, everything waits in its queue.
+    let mut slow = Polling::join(addr, "slow").await;
+    let mut typers = Vec::new();
+    for i in 0..20 {
+        let name = format!("typer{i}");
+        let mut typer = raw::connect(addr).await;
+        assert_eq!(raw::register(&mut typer, &name).await, "431[true]");
+        typers.push(typer);
+        // The join lines are real messages (20 of them would not fit this budget): read as they come.
+        while slow.event("message").await["name"] != name.as_str() {}
+    }
+
+    // Every typer toggles 8 times: up to 4 notices each are relayed (TYPING_BURST), ~45 bytes apiece,
+    // 80 of them: about twice the budget of the member that does not read.
+    for typer in &mut typers {
+        for i in 0..8 {
+            raw::send(typer, &format!("42[\"typing\",{}]", i % 2 == 0)).await;
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(server.user_count(), 21, "nobody was evicted for typing notices");
+
+    raw::send(&mut typers[0], r#"42["message",{"message":"after the storm"}]"#).await;
+    let mut typing_bytes = 0;
+    loop {
+        let packet = slow.next().await;
+        assert!(!packet.contains("too_slow"), "evicted: {packet}");
+        if packet.starts_with("42[\"typing\"") {
+            typing_bytes += packet.len() - 1;
+        } else if packet.contains("after the storm") {
+            break;
+        }
+    }
+    eprintln!("typing notices queued for the member that did not poll: {typing_bytes} bytes (budget {budget})");
+    assert!(typing_bytes > 0, "some typing notices reached the slow member");
+    // The notices over the budget were dropped, not queued (one may go over: sizes are not known
+    // before a packet is encoded).
+    assert!(typing_bytes <= budget + 64, "{typing_bytes} bytes of typing notices queued");
+    assert_eq!(server.user_count(), 21);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_reads_gets_many_budgets_worth_over_websocket_and_long_polling() {
+    // 64 KiB: five of these messages. Each reader takes each message before the next is sent, so a
+    // budget that did not get its bytes back as the transports send them would evict both soon.
+    let config = ServerConfig { max_queued_bytes: 64 * 1024, ..unlimited() };
+    let server = start_server(config).await;
+    let addr = server.local_addr();
+    let (mut websocket, _, _) = Frames::join(addr, "websocket").await;
+    let mut polling = Polling::join(addr, "polling").await;
+    assert_eq!(websocket.event("message").await["name"], "polling");
+    let sender = TestClient::join(addr, "sender").await;
+    assert_eq!(websocket.event("message").await["name"], "sender");
+    assert_eq!(polling.event("message").await["name"], "sender");
+
+    // 200 × ~12 KB ≈ 2.4 MB: about 37 budgets' worth each.
+    for n in 0..200 {
+        sender.send(&heavy_text(n)).await;
+        assert_eq!(number_of(&websocket.event("message").await), n, "websocket reader");
+        assert_eq!(number_of(&polling.event("message").await), n, "long-polling reader");
+    }
+    assert_eq!(server.user_count(), 3, "nobody was evicted");
+}
