@@ -15,7 +15,7 @@ use confab_server::{Limits, ServerConfig, ServerHandle, StoreConfig};
 use serde_json::{json, Value};
 use socketioxide::extract::{AckSender, Data, SocketRef};
 use socketioxide::SocketIo;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{broadcast, mpsc};
 use tokio::time::timeout;
 
@@ -568,15 +568,20 @@ fn burst_line(i: usize) -> String {
 /// A server for the burst tests: no message rate limit (one sender sends 5000 as fast as the acks
 /// come back), a small outgoing queue, a vanished client noticed within a second.
 async fn burst_server(store: StoreConfig, history_capacity: usize) -> ServerHandle {
-    let config = ServerConfig {
-        store,
-        history_capacity,
+    burst_server_with(ServerConfig { store, history_capacity, ..burst_config() }).await
+}
+
+fn burst_config() -> ServerConfig {
+    ServerConfig {
         max_queued_packets: 64,
         limits: Limits { messages_per_second: 0, ..Limits::default() },
         ping_interval: Duration::from_millis(500),
         ping_timeout: Duration::from_millis(500),
         ..Default::default()
-    };
+    }
+}
+
+async fn burst_server_with(config: ServerConfig) -> ServerHandle {
     confab_server::start("127.0.0.1:0".parse().unwrap(), config).await.expect("server starts")
 }
 
@@ -694,33 +699,101 @@ async fn messages_the_server_no_longer_holds_are_one_marker_in_their_place() {
     server.stop().await.unwrap();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_evicted_client_catches_up_on_every_message_it_missed() {
+    let dir = std::env::temp_dir().join(format!("confab-evicted-{}", std::process::id()));
+    // Pings far apart: only a full queue can drop the client that stopped reading.
+    let store = StoreConfig::Sqlite { data_dir: dir.clone() };
+    let server = burst_server_with(ServerConfig {
+        store,
+        ping_interval: Duration::from_secs(30),
+        ping_timeout: Duration::from_secs(30),
+        // What a queue may hold before its client counts as too slow (the writer's own buffer included).
+        max_queued_bytes: 64 * 1024,
+        ..burst_config()
+    })
+    .await;
+    let proxy = Proxy::start_with(server.local_addr(), Some(16 * 1024)).await;
+    let (lis, mut lis_events) = join(proxy.addr.to_string(), "lis").await;
+    let (snd, mut snd_events) = join(server.local_addr().to_string(), "snd").await;
+    lis_events.message("snd has joined the chat").await;
+
+    // lis stops reading: the server's socket buffer fills (megabytes), then its queue, and the
+    // server evicts it as too slow while the burst goes on. Lines of ~1 KB make the burst ~5 MB.
+    proxy.pause(true);
+    let pad = "x".repeat(1000);
+    let text = |i: usize| format!("{} {pad}", burst_line(i));
+    for i in 1..=BURST {
+        snd.send(&text(i)).unwrap();
+    }
+    snd_events.message("lis left the chat").await;
+    proxy.pause(false);
+    let last = text(BURST);
+    let seen_last = timeout(Duration::from_secs(120), async {
+        while !shown_from(&lis_events, "snd").0.iter().any(|(shown, _)| *shown == last) {
+            let event = lis_events.0.recv().await.expect("the session goes on");
+            lis_events.1.push(event);
+        }
+    })
+    .await;
+    assert!(seen_last.is_ok(), "the last line never came; saw {} lines", shown_from(&lis_events, "snd").0.len());
+    // Evicted, not cut: the server dropped it (its `too_slow` notice may be stuck behind the full
+    // queue), and it came back on its own.
+    let reconnecting = |e: &ClientEvent| matches!(e, ClientEvent::Status { state: ConnectionState::Reconnecting, .. });
+    let dropped_at = lis_events.1.iter().position(reconnecting).expect("lis lost its connection");
+    let before_drop = lis_events.1[..dropped_at].iter().map(|e| messages(e).len()).sum::<usize>();
+    let told = lis_events.1.iter().any(|e| matches!(e, ClientEvent::Notice { code, .. } if code == "too_slow"));
+    eprintln!("lis was dropped after {before_drop} lines (told too_slow: {told}); the rest came from catching up");
+    let (lines, markers) = shown_from(&lis_events, "snd");
+    let texts: Vec<String> = lines.into_iter().map(|(text, _)| text).collect();
+    assert_eq!(texts, (1..=BURST).map(text).collect::<Vec<_>>(), "every message once, in order");
+    assert!(markers.is_empty(), "{markers:?}");
+    lis.disconnect().await;
+    snd.disconnect().await;
+    server.stop().await.unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 /// A TCP proxy in front of the server: `set_up(false)` cuts every connection and refuses new ones;
-/// `black_hole(true)` keeps forwarding client→server but swallows server→client bytes.
+/// `black_hole(true)` keeps forwarding client→server but swallows server→client bytes;
+/// `pause(true)` stops reading what the server sends (a client too slow to keep up) until resumed.
 struct Proxy {
     addr: SocketAddr,
     up: Arc<AtomicBool>,
     hole: Arc<AtomicBool>,
+    paused: Arc<AtomicBool>,
     cut: broadcast::Sender<()>,
 }
 
 impl Proxy {
     async fn start(target: SocketAddr) -> Proxy {
+        Proxy::start_with(target, None).await
+    }
+
+    /// `recv_buffer`: the receive buffer of its connections to the server (small: a paused proxy
+    /// makes the server's queue fill at once instead of after megabytes of kernel buffers).
+    async fn start_with(target: SocketAddr, recv_buffer: Option<u32>) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let proxy = Proxy {
             addr: listener.local_addr().unwrap(),
             up: Arc::new(AtomicBool::new(true)),
             hole: Arc::new(AtomicBool::new(false)),
+            paused: Arc::new(AtomicBool::new(false)),
             cut: broadcast::channel(4).0,
         };
-        let (up, hole, cut) = (proxy.up.clone(), proxy.hole.clone(), proxy.cut.clone());
+        let (up, hole, paused, cut) = (proxy.up.clone(), proxy.hole.clone(), proxy.paused.clone(), proxy.cut.clone());
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 if !up.load(Ordering::SeqCst) {
                     continue; // dropped: the client sees a closed connection
                 }
-                let (hole, mut cut) = (hole.clone(), cut.subscribe());
+                let (hole, paused, mut cut) = (hole.clone(), paused.clone(), cut.subscribe());
                 tokio::spawn(async move {
-                    let Ok(server) = TcpStream::connect(target).await else {
+                    let socket = TcpSocket::new_v4().expect("socket");
+                    if let Some(size) = recv_buffer {
+                        socket.set_recv_buffer_size(size).expect("SO_RCVBUF");
+                    }
+                    let Ok(server) = socket.connect(target).await else {
                         return;
                     };
                     let (mut cr, mut cw) = client.into_split();
@@ -730,6 +803,9 @@ impl Proxy {
                         use tokio::io::{AsyncReadExt, AsyncWriteExt};
                         let mut buf = vec![0u8; 16 * 1024];
                         loop {
+                            while paused.load(Ordering::SeqCst) {
+                                tokio::time::sleep(Duration::from_millis(5)).await;
+                            }
                             let n = sr.read(&mut buf).await?;
                             if n == 0 {
                                 return Ok::<_, std::io::Error>(());
@@ -755,6 +831,10 @@ impl Proxy {
         if !up {
             let _ = self.cut.send(());
         }
+    }
+
+    fn pause(&self, on: bool) {
+        self.paused.store(on, Ordering::SeqCst);
     }
 
     fn black_hole(&self, on: bool) {
