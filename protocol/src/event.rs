@@ -18,3 +18,5 @@ pub const REFUSED: &str = "refused";
 pub const NOTICE: &str = "notice";
 /// Server → client right after the namespace connect: the protocol version and the server's limits.
 pub const WELCOME: &str = "welcome";
+/// Server → client after register: the token and limits for file uploads (§2.11).
+pub const FILES: &str = "files";

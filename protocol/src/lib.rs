@@ -16,7 +16,10 @@ pub mod text;
 
 pub use auth::AuthError;
 pub use limits::{AddressLimits, Limits, DEFAULT_PORT};
-pub use message::{AnnouncementKind, ChatMessage, Health, HistoryRequest, Notice, NoticeCode, TypingNotice, Welcome};
+pub use message::{
+    AnnouncementKind, Attachment, ChatMessage, FilesOffer, Health, HistoryRequest, Notice, NoticeCode, TypingNotice,
+    Welcome,
+};
 pub use names::{NameRefusal, SERVER_NAME};
 pub use refusal::{Refusal, RefusalCode, RefusedEvent};
 

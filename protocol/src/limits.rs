@@ -10,6 +10,16 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_PORT: u16 = 7878;
 /// Chat messages a server keeps for late joiners and reconnects.
 pub const DEFAULT_HISTORY: usize = 200;
+/// The largest file a user may upload (§2.11), in MB (10^6 bytes); `--max-file-mb`.
+pub const DEFAULT_MAX_FILE_MB: u64 = 25;
+/// All files of a chat together (§2.11), in MB; the oldest go first beyond it; `--max-files-mb`.
+pub const DEFAULT_MAX_FILES_MB: u64 = 1024;
+/// Uploads per user per minute (§2.11).
+pub const UPLOADS_PER_MINUTE: u32 = 10;
+/// An upload not sent in a message within this long is deleted (§2.11).
+pub const UNSENT_UPLOAD_TTL: Duration = Duration::from_secs(10 * 60);
+/// Thumbnails are at most this wide and high (§2.11).
+pub const THUMBNAIL_PIXELS: u32 = 320;
 /// Outgoing packets queued per connection before a client counts as too slow (§2.6).
 pub const DEFAULT_MAX_QUEUED_PACKETS: usize = 2048;
 /// Outgoing bytes queued per connection before a client counts as too slow (§2.6): room for a

@@ -31,6 +31,43 @@ pub struct ChatMessage {
     /// it, live or in `history`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<Arc<str>>,
+    /// Set on messages about a file (§2.11): what it is and where to get it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<Arc<Attachment>>,
+}
+
+/// A file sent in the chat (§2.11), as the `attachment` of its message.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Attachment {
+    /// 32 hex digits, chosen by the server.
+    pub id: String,
+    pub name: String,
+    /// Bytes.
+    pub size: u64,
+    /// The MIME type the uploader gave.
+    #[serde(rename = "type")]
+    pub mime: String,
+    /// Pixels, for images the server could read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    /// Download path on the chat's server: `/files/<id>/<name>`.
+    pub url: String,
+    /// A small PNG of an image: `/files/<id>/thumbnail`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbnail: Option<String>,
+}
+
+/// The `files` event (§2.11): how this user uploads.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct FilesOffer {
+    /// `Authorization: Bearer <token>` on uploads and downloads.
+    pub token: String,
+    pub max_bytes: u64,
+    /// The upload endpoint's path.
+    pub upload: String,
 }
 
 /// What a Server announcement is about, so clients track presence without parsing English.
@@ -61,7 +98,7 @@ impl AnnouncementKind {
 impl ChatMessage {
     /// A user's chat line as the server sequenced it.
     pub fn chat(from: Arc<str>, message: Arc<str>, id: u64, ts: u64) -> Self {
-        Self { from, message, id: Some(id), ts, kind: None, name: None, to: None }
+        Self { from, message, id: Some(id), ts, kind: None, name: None, to: None, attachment: None }
     }
 
     /// A private message to `to` (§2.10) as the server sequenced it.
@@ -85,7 +122,16 @@ impl ChatMessage {
             (AnnouncementKind::Leave, Some(name)) => format!("{name} left the chat"),
             _ => "The chat was closed by the host".to_owned(),
         };
-        Self { from: SERVER_NAME.into(), message: text.into(), id: Some(id), ts, kind: Some(kind), name, to: None }
+        Self {
+            from: SERVER_NAME.into(),
+            message: text.into(),
+            id: Some(id),
+            ts,
+            kind: Some(kind),
+            name,
+            to: None,
+            attachment: None,
+        }
     }
 
     /// True for the server's own lines (join, leave, shutdown; from a seed server too).
@@ -113,6 +159,7 @@ impl ChatMessage {
             kind: text("kind").and_then(AnnouncementKind::parse),
             name: text("name").map(Into::into),
             to: text("to").map(Into::into),
+            attachment: object.get("attachment").and_then(|a| serde_json::from_value(a.clone()).ok()).map(Arc::new),
         })
     }
 
@@ -145,7 +192,15 @@ impl ChatMessage {
         const FIXED: usize = 112;
         let name = self.name.as_deref().map_or(0, json_text_len);
         let to = self.to.as_deref().map_or(0, |to| 8 + json_text_len(to));
-        FIXED + json_text_len(&self.from) + json_text_len(&self.message) + name + to
+        let attachment = self.attachment.as_deref().map_or(0, |a| {
+            // {"id":"","name":"","size":,"type":"","width":,"height":,"url":"","thumbnail":""} and numbers.
+            150 + a.id.len()
+                + json_text_len(&a.name)
+                + json_text_len(&a.mime)
+                + json_text_len(&a.url)
+                + a.thumbnail.as_deref().map_or(0, json_text_len)
+        });
+        FIXED + json_text_len(&self.from) + json_text_len(&self.message) + name + to + attachment
     }
 }
 

@@ -72,6 +72,8 @@ wire_code! {
         Unavailable = "unavailable",
         /// A private message's `to` names nobody registered in the chat right now.
         UnknownRecipient = "unknown_recipient",
+        /// A message's `attachment` is not a file this user uploaded and has not sent yet.
+        UnknownFile = "unknown_file",
     }
 }
 
@@ -90,6 +92,7 @@ impl RefusalCode {
             Self::Unavailable => {
                 "the server cannot save messages right now, so this one was not delivered: try again later".to_owned()
             }
+            Self::UnknownFile => "attach a file you uploaded, once".to_owned(),
             Self::UnknownRecipient => {
                 "nobody of that name is in the chat now: private messages go to someone online".to_owned()
             }

@@ -12,6 +12,7 @@ use socketioxide::{
 
 use crate::{
     cluster::ClusterRoom,
+    files::Files,
     handlers::{refuse, RegisterReply},
     room::Room,
 };
@@ -19,6 +20,14 @@ use crate::{
 pub enum Chat {
     Single(Box<Room>),
     Cluster(Arc<ClusterRoom>),
+}
+
+/// A `message` as a client sent it: the text, and the extensions `to` (§2.10) and `attachment` (§2.11).
+#[derive(Debug, Default)]
+pub struct Post {
+    pub text: Option<String>,
+    pub to: Option<String>,
+    pub attachment: Option<String>,
 }
 
 impl Chat {
@@ -47,12 +56,12 @@ impl Chat {
 
     /// Handles `message` (to everyone, or privately `to` one user): the sender gets the stored
     /// message (with its id) or the refusal in its ack.
-    pub fn post(&self, socket: &SocketRef, text: Option<String>, to: Option<String>, ack: AckSender) {
+    pub fn post(&self, socket: &SocketRef, post: Post, ack: AckSender) {
         let room = match self {
-            Self::Cluster(room) => return room.post(socket, text, to, ack),
+            Self::Cluster(room) => return room.post(socket, post, ack),
             Self::Single(room) => room,
         };
-        match room.post(socket.id, text, to.as_deref()) {
+        match room.post(socket.id, post) {
             Ok(delivered) => {
                 if let Err(SendError::Socket(SocketError::InternalChannelFull)) = ack.send(&*delivered) {
                     room.evict(socket.id);
@@ -95,6 +104,22 @@ impl Chat {
         }
     }
 
+    /// Whether `sid` is registered on this server under the name that folds to `key` (file uploads).
+    pub fn holds(&self, sid: Sid, key: &str) -> bool {
+        match self {
+            Self::Single(room) => room.holds(sid, key),
+            Self::Cluster(room) => room.holds(sid, key),
+        }
+    }
+
+    /// Whether the user of a file token is still in the chat: on this node, or (cluster) on any.
+    pub fn knows(&self, sid: Sid, key: &str) -> bool {
+        match self {
+            Self::Single(room) => room.holds(sid, key),
+            Self::Cluster(room) => room.knows(key),
+        }
+    }
+
     pub fn is_member(&self, sid: Sid) -> bool {
         match self {
             Self::Single(room) => room.is_member(sid),
@@ -107,6 +132,14 @@ impl Chat {
         match self {
             Self::Single(room) => room.user_count(),
             Self::Cluster(room) => room.user_count(),
+        }
+    }
+
+    /// The file service (protocol §2.11), when files are on.
+    pub fn files(&self) -> Option<Arc<Files>> {
+        match self {
+            Self::Single(room) => room.files(),
+            Self::Cluster(room) => room.files(),
         }
     }
 

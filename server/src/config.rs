@@ -43,6 +43,10 @@ pub struct ServerConfig {
     pub address_limits: AddressLimits,
     /// The chat's name, told to every client in `welcome` (protocol §2.9); none: clients show the address.
     pub chat_name: Option<String>,
+    /// The largest file a user may upload, in bytes (protocol §2.11); 0 turns files off.
+    pub max_file_bytes: u64,
+    /// All files together, in bytes: the oldest are removed beyond it.
+    pub max_files_bytes: u64,
 }
 
 /// [`ServerConfig::chat_name`] as socketioxide state, for `welcome`.
@@ -67,6 +71,8 @@ impl Default for ServerConfig {
             tls: None,
             address_limits: AddressLimits::default(),
             chat_name: None,
+            max_file_bytes: limits::DEFAULT_MAX_FILE_MB * 1_000_000,
+            max_files_bytes: limits::DEFAULT_MAX_FILES_MB * 1_000_000,
         }
     }
 }

@@ -26,7 +26,7 @@ use socketioxide::{
 };
 
 use crate::{
-    chat::Chat,
+    chat::{Chat, Post},
     config::ChatName,
     peers::{peer_ip, Peers},
 };
@@ -65,6 +65,9 @@ struct IncomingMessage {
     /// A private message's addressee (protocol §2.10).
     #[serde(default)]
     to: Option<String>,
+    /// An uploaded file's id (protocol §2.11).
+    #[serde(default)]
+    attachment: Option<String>,
 }
 
 /// A handler run synchronously, in arrival order, with the event's first argument parsed as `T`.
@@ -191,8 +194,9 @@ fn on_register(call: Call, name: Result<Value, ParserError>) {
 }
 
 fn on_message(call: Call, payload: Result<IncomingMessage, ParserError>) {
-    let (text, to) = payload.map_or((None, None), |p| (Some(p.message), p.to));
-    call.room.post(&call.socket, text, to, call.ack);
+    let post = payload
+        .map_or_else(|_| Post::default(), |p| Post { text: Some(p.message), to: p.to, attachment: p.attachment });
+    call.room.post(&call.socket, post, call.ack);
 }
 
 fn on_typing(call: Call, typing: Result<bool, ParserError>) {

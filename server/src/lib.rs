@@ -19,6 +19,7 @@ pub mod cluster;
 mod config;
 pub mod discovery;
 mod error;
+mod files;
 mod handlers;
 mod history;
 mod listener;

@@ -110,6 +110,12 @@ struct Serve {
     /// history pages).
     #[arg(long, default_value_t = limits::DEFAULT_MAX_QUEUED_BYTES / 1024)]
     max_queued_kib: usize,
+    /// The largest file a user may send, in MB (0 turns files off).
+    #[arg(long, env = "CONFAB_MAX_FILE_MB", default_value_t = limits::DEFAULT_MAX_FILE_MB)]
+    max_file_mb: u64,
+    /// All files together, in MB: beyond it the oldest are removed (their messages stay).
+    #[arg(long, env = "CONFAB_MAX_FILES_MB", default_value_t = limits::DEFAULT_MAX_FILES_MB)]
+    max_files_mb: u64,
     /// Seconds between heartbeats; a vanished client is announced after interval + timeout.
     #[arg(long, default_value_t = limits::DEFAULT_PING_INTERVAL.as_secs())]
     ping_interval: u64,
@@ -213,6 +219,8 @@ impl Serve {
             max_queued_packets: self.max_queued_packets.max(16),
             // A newcomer's history page, users list and join line must fit an empty queue.
             max_queued_bytes: self.max_queued_kib.saturating_mul(1024).max(2 * limits::HISTORY_PAGE_BYTES),
+            max_file_bytes: self.max_file_mb.saturating_mul(1_000_000),
+            max_files_bytes: self.max_files_mb.saturating_mul(1_000_000),
             web_root: self.web_root.clone(),
             allowed_hosts: self.allowed_hosts.clone(),
             allowed_origins: self.allowed_origins.clone(),

@@ -23,11 +23,13 @@ use std::{
 use confab_protocol::{
     event,
     limits::{HISTORY_PAGE_BYTES, HISTORY_PAGE_MESSAGES},
-    names, now_ms, text, AnnouncementKind, ChatMessage, HistoryRequest, Limits, RefusalCode,
+    names, now_ms, AnnouncementKind, ChatMessage, HistoryRequest, Limits, RefusalCode,
 };
 use socketioxide::{extract::SocketRef, socket::Sid};
 
 use crate::{
+    chat::Post,
+    files::{self, Audience as FileAudience, Files},
     handlers::RegisterReply,
     members::{encode_event, Audience, Member, Members},
     store::{Page, Store, StoreError},
@@ -39,6 +41,8 @@ pub struct Room {
     limits: Limits,
     /// The run of the id sequence (protocol §2.1), the store's: ids start again at 1 in a new one.
     run: String,
+    /// Uploads and their messages (protocol §2.11); `None` when files are off.
+    files: Option<Arc<Files>>,
 }
 
 /// Everything the room mutex protects.
@@ -70,7 +74,22 @@ impl Room {
             }),
             limits,
             run,
+            files: None,
         }
+    }
+
+    /// The same room, taking files (protocol §2.11).
+    pub fn with_files(self, files: Option<Arc<Files>>) -> Self {
+        Self { files, ..self }
+    }
+
+    pub fn files(&self) -> Option<Arc<Files>> {
+        self.files.clone()
+    }
+
+    /// Whether `sid` holds the name that folds to `key`.
+    pub fn holds(&self, sid: Sid, key: &str) -> bool {
+        self.state().members.get(sid).is_some_and(|m| names::fold(&m.name) == key)
     }
 
     pub fn run(&self) -> &str {
@@ -117,6 +136,9 @@ impl Room {
         state.members.insert(key, Member::new(name.clone(), socket.clone(), &self.limits));
         let users: Vec<&Arc<str>> = state.members.names().collect();
         let _ = socket.emit(event::USERS, &users);
+        if let Some(files) = &self.files {
+            let _ = socket.emit(event::FILES, &files.offer(socket.id, &name));
+        }
         tracing::info!(sid = %socket.id, %name, "registered");
         state.announce(AnnouncementKind::Join, Some(name));
     }
@@ -124,35 +146,56 @@ impl Room {
     /// Handles `message` (protocol §1.2): stores it, delivers it to every other member (or, sent
     /// `to` someone, to that one member only: §2.10) and returns what was delivered, for the
     /// sender's ack.
-    pub fn post(&self, sender: Sid, text: Option<String>, to: Option<&str>) -> Result<Arc<ChatMessage>, RefusalCode> {
+    pub fn post(&self, sender: Sid, post: Post) -> Result<Arc<ChatMessage>, RefusalCode> {
         let mut state = self.state();
         let member = state.members.get(sender).ok_or(RefusalCode::NotRegistered)?;
-        let text = text.ok_or(RefusalCode::InvalidPayload)?;
-        text::check(&text, &self.limits)?;
+        let text = post.text.ok_or(RefusalCode::InvalidPayload)?;
+        files::check_caption(&text, post.attachment.is_some(), &self.limits)?;
         member.may_post()?;
         let from = member.name.clone();
-        let addressee = match to {
+        let addressee = match post.to.as_deref() {
             None => None,
             Some(to) => {
                 let sid = state.members.sid_of(&names::fold(to)).ok_or(RefusalCode::UnknownRecipient)?;
                 state.members.get(sid).map(|m| (sid, m.name.clone()))
             }
         };
+        let sender_key = names::fold(&from);
+        let file = match post.attachment.as_deref() {
+            None => None,
+            Some(id) => Some(files::claim(
+                self.files.as_deref(),
+                id,
+                &sender_key,
+                FileAudience::of(&sender_key, addressee.as_ref().map(|(_, to)| &**to)),
+            )?),
+        };
+        let text = match &file {
+            Some(meta) => files::readable_line(&text, meta),
+            None => text,
+        };
         // The id is taken only once the message is stored: a refused one leaves no gap.
         let id = state.last_id + 1;
-        let (message, audience) = match addressee {
+        let (mut message, audience) = match addressee {
             None => (ChatMessage::chat(from, text.into(), id, now_ms()), Audience::AllBut(Some(sender))),
             Some((sid, to)) => {
                 let audience = if sid == sender { Audience::Nobody } else { Audience::Only(sid) };
                 (ChatMessage::private(from, to, text.into(), id, now_ms()), audience)
             }
         };
+        message.attachment = file.as_ref().map(|meta| Arc::new(meta.attachment.clone()));
         let message = Arc::new(message);
         if let Err(error) = state.persist(&message) {
             tracing::error!(%error, "message refused: the chat log cannot take it");
+            if let (Some(files), Some(meta)) = (&self.files, file) {
+                files.unclaim(meta);
+            }
             return Err(RefusalCode::Unavailable);
         }
         state.last_id = id;
+        if let (Some(files), Some(meta)) = (&self.files, file) {
+            files.sent(meta);
+        }
         Ok(state.broadcast(message, audience))
     }
 

@@ -24,6 +24,7 @@ use crate::{
     chat::Chat,
     config::{ChatName, ServerConfig},
     error::{Error, Result},
+    files::{self, FileLimits},
     handlers::{attach_handlers, on_connect, RegisterWithin},
     listener::{CappedListener, Deadlines, PeerAddr},
     net,
@@ -73,7 +74,14 @@ pub async fn start(addr: SocketAddr, config: ServerConfig) -> Result<ServerHandl
     let tls = config.tls.as_ref().map(TlsFiles::acceptor).transpose()?;
     let tls_fingerprint = config.tls.as_ref().map(TlsFiles::fingerprint).transpose()?;
     // So is a chat log that cannot be used: the server never runs without the log it was given.
-    let room = Arc::new(config.store.open(config.limits.clone(), config.history_capacity).await?);
+    let files = (config.max_file_bytes > 0).then(|| {
+        let limits = FileLimits {
+            max_bytes: config.max_file_bytes,
+            quota_bytes: config.max_files_bytes.max(config.max_file_bytes),
+        };
+        (limits, config.password.as_deref().map(Arc::from))
+    });
+    let room = Arc::new(config.store.open(config.limits.clone(), config.history_capacity, files).await?);
     let listener = bind(addr).map_err(|source| match source.kind() {
         std::io::ErrorKind::AddrInUse => Error::AddressInUse { addr },
         _ => Error::Bind { addr, source },
@@ -112,6 +120,9 @@ pub async fn start(addr: SocketAddr, config: ServerConfig) -> Result<ServerHandl
 
     let mut http =
         Router::new().route("/health", get(health)).with_state(HealthSource { room: room.clone(), io: io.clone() });
+    if let Some(files) = room.files() {
+        http = http.merge(files::routes(files, room.clone(), config.tls.is_some()));
+    }
     http = match &config.web_root {
         Some(root) => {
             let confined = WebRoot::new(root).map_err(|source| Error::WebRoot { root: root.clone(), source })?;

@@ -194,6 +194,8 @@ async fn a_raw_client_speaking_the_seed_protocol_byte_for_byte() {
     assert_eq!(raw::next_text(&mut ws).await, "430[true]");
     assert_eq!(raw::next_text(&mut ws).await, "42[\"history\",[]]");
     assert_eq!(raw::next_text(&mut ws).await, "42[\"users\",[\"alice\"]]");
+    // The file token (§2.11), an extension event a seed client ignores.
+    assert!(raw::next_text(&mut ws).await.starts_with("42[\"files\",{\"token\":\""));
     let joined = raw::next_text(&mut ws).await;
     assert!(
         joined.starts_with("42[\"message\",{\"from\":\"Server\",\"message\":\"alice has joined the chat\",\"id\":"),
@@ -212,6 +214,7 @@ async fn a_seed_client_that_asks_no_ack_gets_a_register_event() {
     assert_eq!(raw::next_text(&mut ws).await, "42[\"register\",true]");
     assert_eq!(raw::next_text(&mut ws).await, "42[\"history\",[]]");
     assert_eq!(raw::next_text(&mut ws).await, "42[\"users\",[\"bob\"]]");
+    assert!(raw::next_text(&mut ws).await.starts_with("42[\"files\",{\"token\":\""));
     let joined = raw::next_text(&mut ws).await;
     assert!(
         joined.starts_with("42[\"message\",{\"from\":\"Server\",\"message\":\"bob has joined the chat\""),

@@ -10,7 +10,7 @@ export const DEFAULT_PING_INTERVAL_MS = 5000;
 export const DEFAULT_PING_TIMEOUT_MS = 4000;
 export const DEFAULT_LIMITS = Object.freeze({"maxMessageChars":2000,"maxNameChars":32,"maxPacketBytes":65536,"messageBurst":20,"messagesPerSecond":10});
 export const EVENTS = Object.freeze({"HISTORY":"history","MESSAGE":"message","NOTICE":"notice","REFUSED":"refused","REGISTER":"register","TYPING":"typing","USERS":"users","WELCOME":"welcome"});
-export const REFUSAL_CODES = Object.freeze({"EMPTY":"empty","INVALID_PAYLOAD":"invalid_payload","NOT_REGISTERED":"not_registered","RATE_LIMITED":"rate_limited","TOO_LONG":"too_long","UNAVAILABLE":"unavailable","UNKNOWN_RECIPIENT":"unknown_recipient"});
+export const REFUSAL_CODES = Object.freeze({"EMPTY":"empty","INVALID_PAYLOAD":"invalid_payload","NOT_REGISTERED":"not_registered","RATE_LIMITED":"rate_limited","TOO_LONG":"too_long","UNAVAILABLE":"unavailable","UNKNOWN_FILE":"unknown_file","UNKNOWN_RECIPIENT":"unknown_recipient"});
 export const NOTICE_CODES = Object.freeze({"TOO_SLOW":"too_slow"});
 export const ANNOUNCEMENT_KINDS = Object.freeze({"JOIN":"join","LEAVE":"leave","SHUTDOWN":"shutdown"});
 export const AUTH_ERRORS = Object.freeze({"PASSWORD_REQUIRED":"password required","TOO_MANY_ATTEMPTS":"too many password attempts: wait a moment and try again","WRONG_PASSWORD":"wrong password"});
@@ -35,6 +35,7 @@ export function refusalReason(code, limits = DEFAULT_LIMITS) {
     case "rate_limited": return `too many messages: at most ${limits.messageBurst} at once, then ${limits.messagesPerSecond} per second`;
     case "unavailable": return `the server cannot save messages right now, so this one was not delivered: try again later`;
     case "unknown_recipient": return `nobody of that name is in the chat now: private messages go to someone online`;
+    case "unknown_file": return `attach a file you uploaded, once`;
     default: return String(code);
   }
 }

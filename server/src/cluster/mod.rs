@@ -32,7 +32,7 @@ use std::{
 use confab_protocol::{
     event,
     limits::{HISTORY_PAGE_BYTES, HISTORY_PAGE_MESSAGES},
-    names, now_ms, text, AnnouncementKind, ChatMessage, HistoryRequest, Limits, RefusalCode,
+    names, now_ms, AnnouncementKind, ChatMessage, HistoryRequest, Limits, RefusalCode,
 };
 use indexmap::IndexMap;
 use redis::aio::ConnectionManager;
@@ -43,6 +43,8 @@ use socketioxide::{
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::{
+    chat::Post,
+    files::{self, Audience as FileAudience, Blobs, FileLimits, FileMeta, Files},
     handlers::{refuse, RegisterReply},
     history::{History, Page},
     members::{encode_event, Audience, Member, Members},
@@ -97,6 +99,8 @@ pub struct ClusterRoom {
     /// `Some(reason)` while Redis cannot be used.
     degraded: Mutex<Option<String>>,
     stop: watch::Sender<bool>,
+    /// Uploads, kept in Redis so every node serves them (protocol §2.11); `None` when files are off.
+    files: Option<Arc<Files>>,
 }
 
 struct NodeState {
@@ -120,7 +124,12 @@ struct Pending {
 
 impl ClusterRoom {
     /// Connects to Redis and starts reading the log. Fails when Redis cannot be reached at all.
-    pub async fn start(config: ClusterConfig, limits: Limits, cache: usize) -> Result<Arc<Self>, ClusterError> {
+    pub async fn start(
+        config: ClusterConfig,
+        limits: Limits,
+        cache: usize,
+        files: Option<(FileLimits, Option<Arc<str>>)>,
+    ) -> Result<Arc<Self>, ClusterError> {
         let url = config.url.clone();
         let fail = |source| ClusterError { url: url.clone(), source };
         let client = redis::Client::open(config.url.as_str()).map_err(fail)?;
@@ -168,6 +177,7 @@ impl ClusterRoom {
             degraded: Mutex::new(None),
             stop,
             config,
+            files: files.map(|(limits, password)| Files::new(Blobs::redis(redis.clone()), limits, password)),
         });
         lease::renew(&room, &mut redis).await.map_err(fail)?;
         tokio::spawn(worker::run(room.clone(), redis.clone(), queue));
@@ -247,12 +257,13 @@ impl ClusterRoom {
 
     /// Handles `message` (protocol §1.2): checked here, stored and sequenced in Redis, acked with its id.
     /// A private one (`to`, §2.10) goes to its addressee on whichever node they are.
-    pub fn post(&self, socket: &SocketRef, text: Option<String>, to: Option<String>, ack: AckSender) {
+    pub fn post(&self, socket: &SocketRef, post: Post, ack: AckSender) {
+        let Post { text, to, attachment } = post;
         let checked = (|| {
             let state = self.state();
             let member = state.members.get(socket.id).ok_or(RefusalCode::NotRegistered)?;
             let text = text.ok_or(RefusalCode::InvalidPayload)?;
-            text::check(&text, &self.limits)?;
+            files::check_caption(&text, attachment.is_some(), &self.limits)?;
             member.may_post()?;
             // Checked here against everyone this node knows of, and again in Redis, atomically.
             let to = match to {
@@ -262,11 +273,26 @@ impl ClusterRoom {
                     Some((state.users.get(&key).ok_or(RefusalCode::UnknownRecipient)?.clone(), key))
                 }
             };
-            Ok((member.name.clone(), text, to))
+            let sender = names::fold(&member.name);
+            let file = match attachment.as_deref() {
+                None => None,
+                Some(id) => Some(files::claim(
+                    self.files.as_deref(),
+                    id,
+                    &sender,
+                    FileAudience::of(&sender, to.as_ref().map(|(name, _)| &**name)),
+                )?),
+            };
+            let text = match &file {
+                Some(meta) => files::readable_line(&text, meta),
+                None => text,
+            };
+            Ok((member.name.clone(), text, to, file))
         })();
         match checked {
-            Ok((from, text, to)) => {
-                self.submit(Command::Post { socket: socket.clone(), from, text: text.into(), to, ack })
+            Ok((from, text, to, file)) => {
+                let file = file.map(Box::new);
+                self.submit(Command::Post { socket: socket.clone(), from, text: text.into(), to, file, ack })
             }
             Err(code) => refuse(socket, &self.limits, ack, event::MESSAGE, code),
         }
@@ -285,7 +311,10 @@ impl ClusterRoom {
     fn failed(&self, command: Command, code: RefusalCode) {
         match command {
             Command::Register { sid, .. } => self.registration_failed(sid, Some(code)),
-            Command::Post { socket, ack, .. } => refuse(&socket, &self.limits, ack, event::MESSAGE, code),
+            Command::Post { socket, ack, file, .. } => {
+                self.unclaim(file);
+                refuse(&socket, &self.limits, ack, event::MESSAGE, code)
+            }
             Command::Leave { sid } => {
                 tracing::error!(%sid, "a leave could not be queued: the lease will free the name")
             }
@@ -293,6 +322,13 @@ impl ClusterRoom {
             Command::Flush(done) => {
                 let _ = done.send(());
             }
+        }
+    }
+
+    /// A file whose message was not stored can be sent again.
+    fn unclaim(&self, file: Option<Box<FileMeta>>) {
+        if let (Some(files), Some(meta)) = (&self.files, file) {
+            files.unclaim(*meta);
         }
     }
 
@@ -409,6 +445,21 @@ impl ClusterRoom {
         let _ = self.stop.send(true);
     }
 
+    /// Whether `sid` holds the name that folds to `key` on this node.
+    pub fn holds(&self, sid: Sid, key: &str) -> bool {
+        self.state().members.get(sid).is_some_and(|m| names::fold(&m.name) == key)
+    }
+
+    /// Whether someone of the name that folds to `key` is in the chat, on any node.
+    pub fn knows(&self, key: &str) -> bool {
+        self.state().users.contains_key(key)
+    }
+
+    /// The file service, for the HTTP endpoints.
+    pub fn files(&self) -> Option<Arc<Files>> {
+        self.files.clone()
+    }
+
     pub fn is_member(&self, sid: Sid) -> bool {
         self.state().members.contains(sid)
     }
@@ -488,6 +539,9 @@ impl ClusterRoom {
         state.members.insert(key, Member::new(name.clone(), socket.clone(), &self.limits));
         let users: Vec<&Arc<str>> = state.users.values().collect();
         let _ = socket.emit(event::USERS, &users);
+        if let Some(files) = &self.files {
+            let _ = socket.emit(event::FILES, &files.offer(sid, &name));
+        }
         tracing::info!(%sid, %name, "registered");
     }
 

@@ -45,6 +45,8 @@ impl Entry {
                 ChatMessage::announcement(kind, field("name").map(Into::into), id, ts)
             }
         };
+        let mut message = message;
+        message.attachment = field("attachment").and_then(|json| serde_json::from_str(&json).ok()).map(Arc::new);
         Some(Self { id, message, node: field("node")?, sid: field("sid")?.parse().ok()? })
     }
 }

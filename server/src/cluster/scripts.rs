@@ -55,8 +55,9 @@ pub fn register() -> Script {
     )
 }
 
-/// KEYS: seq, log, members:<node>, names. ARGV: sid, from, text, ts, max log length, node, and for a
-/// private message the addressee's folded name and name (else empty). Answers the message's id,
+/// KEYS: seq, log, members:<node>, names. ARGV: sid, from, text, ts, max log length, node, for a
+/// private message the addressee's folded name and name (else empty), and the attachment's JSON
+/// (else empty). Answers the message's id,
 /// [`NOT_MEMBER`] when the sender's registration is gone (its node was reaped), or
 /// [`NO_RECIPIENT`] when the addressee is not registered.
 pub fn post() -> Script {
@@ -65,13 +66,16 @@ pub fn post() -> Script {
         if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 0 then return 0 end
         if ARGV[7] ~= '' and redis.call('HEXISTS', KEYS[4], ARGV[7]) == 0 then return -2 end
         local id = redis.call('INCR', KEYS[1])
-        if ARGV[7] == '' then
-            redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], id .. '-0',
-                'ts', ARGV[4], 'from', ARGV[2], 'text', ARGV[3], 'node', ARGV[6], 'sid', ARGV[1])
-        else
-            redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], id .. '-0',
-                'ts', ARGV[4], 'from', ARGV[2], 'text', ARGV[3], 'to', ARGV[8], 'node', ARGV[6], 'sid', ARGV[1])
+        local fields = {'ts', ARGV[4], 'from', ARGV[2], 'text', ARGV[3], 'node', ARGV[6], 'sid', ARGV[1]}
+        if ARGV[7] ~= '' then
+            table.insert(fields, 'to')
+            table.insert(fields, ARGV[8])
         end
+        if ARGV[9] ~= '' then
+            table.insert(fields, 'attachment')
+            table.insert(fields, ARGV[9])
+        end
+        redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], id .. '-0', unpack(fields))
         return id
         ",
     )

@@ -13,6 +13,7 @@ use socketioxide::{
 use tokio::sync::{mpsc, oneshot};
 
 use super::{scripts, ClusterRoom};
+use crate::files::{self, FileMeta};
 
 /// Commands waiting for Redis; a full queue refuses new ones as `unavailable`.
 pub const QUEUE: usize = 16_384;
@@ -31,6 +32,8 @@ pub enum Command {
         text: Arc<str>,
         /// A private message's addressee: the registered name and its folded key.
         to: Option<(Arc<str>, String)>,
+        /// The file it is about, claimed already (protocol §2.11).
+        file: Option<Box<FileMeta>>,
         ack: AckSender,
     },
     Leave {
@@ -84,22 +87,36 @@ pub async fn run(room: Arc<ClusterRoom>, mut redis: ConnectionManager, mut queue
                         .arg(max_log)
                         .arg(&room.node),
                 ),
-                Command::Post { socket, from, text, to, .. } => pipe.invoke_script(
-                    scripts
-                        .post
-                        .key(scripts::SEQ)
-                        .key(scripts::LOG)
-                        .key(&members)
-                        .key(scripts::NAMES)
-                        .arg(socket.id.to_string())
-                        .arg(&**from)
-                        .arg(&**text)
-                        .arg(ts)
-                        .arg(max_log)
-                        .arg(&room.node)
-                        .arg(to.as_ref().map_or("", |(_, key)| key.as_str()))
-                        .arg(to.as_ref().map_or("", |(name, _)| &**name)),
-                ),
+                Command::Post { socket, from, text, to, file, .. } => {
+                    // Where the file belongs is written before the message exists: no node ever
+                    // refuses the download of a file whose message it has delivered.
+                    if let Some(meta) = file {
+                        pipe.set(
+                            files::record_key(&meta.attachment.id),
+                            serde_json::to_string(meta).unwrap_or_default(),
+                        )
+                        .ignore();
+                    }
+                    let attachment =
+                        file.as_ref().and_then(|meta| serde_json::to_string(&meta.attachment).ok()).unwrap_or_default();
+                    pipe.invoke_script(
+                        scripts
+                            .post
+                            .key(scripts::SEQ)
+                            .key(scripts::LOG)
+                            .key(&members)
+                            .key(scripts::NAMES)
+                            .arg(socket.id.to_string())
+                            .arg(&**from)
+                            .arg(&**text)
+                            .arg(ts)
+                            .arg(max_log)
+                            .arg(&room.node)
+                            .arg(to.as_ref().map_or("", |(_, key)| key.as_str()))
+                            .arg(to.as_ref().map_or("", |(name, _)| &**name))
+                            .arg(attachment),
+                    )
+                }
                 Command::Leave { sid } => pipe.invoke_script(
                     scripts
                         .leave
@@ -149,13 +166,14 @@ pub async fn run(room: Arc<ClusterRoom>, mut redis: ConnectionManager, mut queue
                         _ => room.registration_failed(sid, Some(RefusalCode::Unavailable)),
                     }
                 }
-                Command::Post { socket, from, text, to, ack } => {
+                Command::Post { socket, from, text, to, file, ack } => {
                     let refused = match answers.next() {
                         Some(id) if id > 0 => {
-                            let message = match to {
+                            let mut message = match to {
                                 None => ChatMessage::chat(from, text, id as u64, ts),
                                 Some((to, _)) => ChatMessage::private(from, to, text, id as u64, ts),
                             };
+                            message.attachment = file.map(|meta| Arc::new(meta.attachment));
                             room.posted(&socket, ack, &message);
                             continue;
                         }
@@ -163,6 +181,7 @@ pub async fn run(room: Arc<ClusterRoom>, mut redis: ConnectionManager, mut queue
                         Some(scripts::NO_RECIPIENT) => RefusalCode::UnknownRecipient,
                         _ => RefusalCode::Unavailable,
                     };
+                    room.unclaim(file);
                     super::refuse(&socket, &room.limits, ack, confab_protocol::event::MESSAGE, refused);
                 }
                 Command::Leave { .. } | Command::Typing(_) => drop(answers.next()),

@@ -16,6 +16,7 @@ use confab_protocol::{ChatMessage, Limits};
 use crate::{
     chat::Chat,
     cluster::{ClusterConfig, ClusterRoom},
+    files::{Blobs, FileLimits, Files},
     room::Room,
 };
 
@@ -48,16 +49,36 @@ impl StoreConfig {
         }
     }
 
-    /// Opens the chat on this log, keeping `cache` chat messages in memory.
-    pub(crate) async fn open(&self, limits: Limits, cache: usize) -> crate::Result<Chat> {
-        let store: Box<dyn Store> = match self {
-            Self::InMemory => Box::new(memory::MemoryStore::new(cache)),
-            Self::Sqlite { data_dir } => Box::new(sqlite::SqliteStore::open(data_dir, cache)?),
+    /// Opens the chat on this log, keeping `cache` chat messages in memory, with files beside it
+    /// when `files` says so (protocol §2.11).
+    pub(crate) async fn open(
+        &self,
+        limits: Limits,
+        cache: usize,
+        files: Option<(FileLimits, Option<Arc<str>>)>,
+    ) -> crate::Result<Chat> {
+        let (store, folder): (Box<dyn Store>, _) = match self {
+            Self::InMemory => (Box::new(memory::MemoryStore::new(cache)), None),
+            Self::Sqlite { data_dir } => {
+                (Box::new(sqlite::SqliteStore::open(data_dir, cache)?), Some(data_dir.join("files")))
+            }
             Self::Redis(cluster) => {
-                return Ok(Chat::Cluster(ClusterRoom::start(cluster.clone(), limits, cache).await?))
+                return Ok(Chat::Cluster(ClusterRoom::start(cluster.clone(), limits, cache, files).await?));
             }
         };
-        Ok(Chat::Single(Box::new(Room::new(store, limits))))
+        let files = match files {
+            None => None,
+            Some((file_limits, password)) => {
+                let blobs = match &folder {
+                    Some(dir) => Blobs::folder(dir.clone()).await,
+                    None => Blobs::temporary().await,
+                };
+                let path = folder.unwrap_or_else(std::env::temp_dir);
+                let blobs = blobs.map_err(|e| StoreError::Open { path, reason: e.to_string() })?;
+                Some(Files::new(blobs, file_limits, password))
+            }
+        };
+        Ok(Chat::Single(Box::new(Room::new(store, limits).with_files(files))))
     }
 }
 

@@ -46,21 +46,23 @@ const SCHEMA: &[M<'static>] = &[
          ALTER TABLE log ADD COLUMN sender_key TEXT;
          ALTER TABLE log ADD COLUMN recipient_key TEXT;",
     ),
+    // Files (protocol §2.11): the message's attachment as its JSON.
+    M::up("ALTER TABLE log ADD COLUMN attachment TEXT;"),
 ];
 const MIGRATIONS: Migrations<'static> = Migrations::from_slice(SCHEMA);
 
 /// How long opening waits for another process to let go of the file (a server that is stopping).
 const OPEN_BUSY_TIMEOUT: Duration = Duration::from_secs(2);
 
-const INSERT: &str = "INSERT INTO log (id, ts, sender, text, kind, name, recipient, sender_key, recipient_key) \
-                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+const INSERT: &str = "INSERT INTO log (id, ts, sender, text, kind, name, recipient, sender_key, recipient_key, \
+                      attachment) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
 /// Chat messages in `?1 < id < ?2`, at most `?3`, that the viewer `?4` (a folded name; NULL: the
 /// server itself, who reads everything) may see.
 const OLDEST_FIRST: &str =
-    "SELECT id, sender, text, ts, recipient FROM log WHERE kind IS NULL AND id > ?1 AND id < ?2 \
+    "SELECT id, sender, text, ts, recipient, attachment FROM log WHERE kind IS NULL AND id > ?1 AND id < ?2 \
      AND (?4 IS NULL OR recipient_key IS NULL OR recipient_key = ?4 OR sender_key = ?4) ORDER BY id ASC LIMIT ?3";
 const NEWEST_FIRST: &str =
-    "SELECT id, sender, text, ts, recipient FROM log WHERE kind IS NULL AND id > ?1 AND id < ?2 \
+    "SELECT id, sender, text, ts, recipient, attachment FROM log WHERE kind IS NULL AND id > ?1 AND id < ?2 \
      AND (?4 IS NULL OR recipient_key IS NULL OR recipient_key = ?4 OR sender_key = ?4) ORDER BY id DESC LIMIT ?3";
 
 /// The log in `<data dir>/chat.sqlite3`, with its newest chat messages cached in memory.
@@ -150,10 +152,13 @@ fn load(connection: &mut Connection, capacity: usize) -> rusqlite::Result<(Strin
 fn chat_message(row: &Row<'_>) -> rusqlite::Result<Arc<ChatMessage>> {
     let (id, from, text, ts): (i64, String, String, i64) = (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
     let (id, ts) = (unsigned(id), unsigned(ts));
-    Ok(Arc::new(match row.get::<_, Option<String>>(4)? {
+    let mut message = match row.get::<_, Option<String>>(4)? {
         None => ChatMessage::chat(from.into(), text.into(), id, ts),
         Some(to) => ChatMessage::private(from.into(), to.into(), text.into(), id, ts),
-    }))
+    };
+    let attachment = row.get::<_, Option<String>>(5)?;
+    message.attachment = attachment.and_then(|json| serde_json::from_str(&json).ok()).map(Arc::new);
+    Ok(Arc::new(message))
 }
 
 /// An id or time as SQLite's signed integer (neither comes near `i64::MAX`; a bound may be `u64::MAX`).
@@ -224,6 +229,7 @@ impl Store for SqliteStore {
                     let to = m.to.as_deref();
                     let keys = to.map(|to| (names::fold(&m.from), names::fold(to)));
                     let (sender_key, recipient_key) = keys.as_ref().map(|(s, r)| (s.as_str(), r.as_str())).unzip();
+                    let attachment = m.attachment.as_deref().and_then(|a| serde_json::to_string(a).ok());
                     insert.execute(params![
                         id,
                         signed(m.ts),
@@ -233,7 +239,8 @@ impl Store for SqliteStore {
                         m.name.as_deref(),
                         to,
                         sender_key,
-                        recipient_key
+                        recipient_key,
+                        attachment
                     ])?;
                 }
             }
@@ -385,6 +392,22 @@ mod tests {
     }
 
     #[test]
+    fn the_migrations_are_valid_and_a_log_of_the_first_schema_opens_with_its_messages() {
+        MIGRATIONS.validate().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut old = Connection::open(dir.path().join(LOG_FILE)).unwrap();
+            Migrations::from_slice(&SCHEMA[..1]).to_latest(&mut old).unwrap();
+            old.execute("INSERT INTO meta (key, value) VALUES ('run', 'r1')", []).unwrap();
+            old.execute("INSERT INTO log (id, ts, sender, text) VALUES (1, 5, 'ann', 'from version 1')", []).unwrap();
+        }
+        let store = SqliteStore::open(dir.path(), 3).unwrap();
+        let page = store.page(&Page::newest(10, 1 << 20).seen_by("bob")).unwrap();
+        assert_eq!(page.iter().map(|m| &*m.message).collect::<Vec<_>>(), ["from version 1"]);
+        assert_eq!((store.run(), store.last_id()), ("r1", 1));
+    }
+
+    #[test]
     fn a_log_of_a_newer_schema_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         SqliteStore::open(dir.path(), 3).unwrap().close();
@@ -392,7 +415,8 @@ mod tests {
         connection.pragma_update(None, "user_version", 7).unwrap();
         drop(connection);
         let error = open_error(dir.path());
-        assert!(error.contains("newer confab-server (schema version 7; this one knows up to 1)"), "{error}");
+        let expected = format!("newer confab-server (schema version 7; this one knows up to {})", SCHEMA.len());
+        assert!(error.contains(&expected), "{error}");
     }
 
     #[test]
