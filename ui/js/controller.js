@@ -12,6 +12,10 @@ const PREVIEW_CHARS = 140;
 const LEAVE_CONFIRM_MS = 5000;
 
 const preview = (text) => (charCount(text) > PREVIEW_CHARS ? `${[...text].slice(0, PREVIEW_CHARS).join('')}…` : text);
+// Who wrote a line, as notifications and screen readers say it: private messages say so (§2.10).
+const who = (line) => (line.to != null ? `${line.from} (private)` : line.from);
+// A line's text in a notification; a file without a caption is its name.
+const gist = (line) => preview(line.text || (line.attachment ? `📎 ${line.attachment.name}` : ''));
 // nameRefusalText says "a name cannot be empty": as a sentence of its own.
 const sentence = (text) => `${text[0].toUpperCase()}${text.slice(1)}.`;
 
@@ -47,6 +51,15 @@ export class ChatController {
       this.#typingActivity(text);
     });
     view.bindRetry((key) => this.retry(key));
+    view.bindOpenConversation((which) => this.openConversation(which));
+    view.bindAttach((files) => this.attach(files));
+    view.bindUploadActions({ onCancel: (key) => this.cancelUpload(key), onDismiss: (key) => this.dismissUpload(key) });
+    view.bindAttachments({
+      image: (attachment, which) => this.transport.imageSource(attachment, which),
+      href: (attachment) => this.transport.downloadHref?.(attachment) ?? null,
+      onSave: (attachment) => this.saveFile(attachment),
+    });
+    this.cancels = new Map(); // upload key → the transport's cancel() of that upload
     view.bindLoadOlder(() => this.loadOlder());
     view.bindLeave(() => this.leave());
     view.bindRejoin((name) => this.rejoin(name));
@@ -153,6 +166,9 @@ export class ChatController {
     this.view.renderStatus(this.model.status, 0);
     this.view.renderUsers(this.model.users, this.model.features, session.name);
     this.view.renderTyping([]);
+    this.#renderConversations();
+    this.view.renderFiles(this.model.files);
+    this.view.renderUploads([]);
     this.#updateTitle();
     const early = this.early.splice(0);
     if (early.length) this.#onEvents(early);
@@ -250,11 +266,12 @@ export class ChatController {
       return;
     }
     try {
-      const localId = await this.transport.send(text);
+      const to = this.model.conversation.peer; // a person's conversation: private to them (§2.10)
+      const localId = await this.transport.send(text, { to });
       this.view.clearDraft();
       this.#renderCounter('');
       this.#stopTyping();
-      this.#apply(this.model.addPending(localId, text), { forceScroll: true });
+      this.#apply(this.model.addPending(localId, text, { to }), { forceScroll: true });
     } catch (error) {
       // The text stays in the input: nothing typed is lost.
       this.view.showBannerNote(error.message);
@@ -266,7 +283,8 @@ export class ChatController {
     const line = this.model.failedLine(key);
     if (!line) return;
     try {
-      const localId = await this.transport.send(line.text);
+      const attachment = line.attachment?.id ?? line.attachment?.upload ?? null;
+      const localId = await this.transport.send(line.text, { to: line.to ?? null, attachment });
       this.#apply(this.model.replaceFailed(line, localId), { forceScroll: true });
     } catch (error) {
       this.view.showBannerNote(error.message);
@@ -288,9 +306,93 @@ export class ChatController {
       return this.view.showBannerNote(error.message);
     }
     if (this.chats !== chat) return;
-    const { inserted, anchor } = this.model.addOlder(page);
-    this.view.insertLines(inserted, anchor);
+    const { inserted } = this.model.addOlder(page);
+    // Only what belongs to the conversation shown, before the next line shown after them.
+    const shown = this.model.shownLines(inserted);
+    const all = this.model.shownLines();
+    this.view.insertLines(shown, all[all.indexOf(shown.at(-1)) + 1] ?? null);
     this.view.renderOlder(this.model.older);
+  }
+
+  /** Opens a conversation: { key } from the conversations list, { name } from the online list. */
+  openConversation({ key, name }) {
+    if (!this.model.session) return;
+    const lines = key !== undefined ? this.model.openConversationKey(key) : this.model.openConversation(name);
+    this.view.showConversation(lines, this.model.conversation.peer);
+    this.view.renderOlder(this.model.older);
+    this.#renderConversations();
+  }
+
+  #renderConversations() {
+    this.view.renderConversations(this.model.conversations, this.model.conversation.peer);
+  }
+
+  /**
+   * Files chosen, dropped or pasted: each is checked against the server's limit (refused in words
+   * before anything is sent), uploaded with progress, then sent as a message in the conversation shown.
+   */
+  attach(files) {
+    for (const file of files) {
+      const problem = this.model.fileProblem(file);
+      if (problem) {
+        this.view.showBannerNote(problem);
+        continue;
+      }
+      this.#upload(file, this.model.conversation.peer);
+    }
+  }
+
+  async #upload(file, to) {
+    const chat = this.chats;
+    const { uploads } = this.model;
+    const upload = uploads.start(file);
+    this.view.renderUploads(uploads.list());
+    const transfer = this.transport.upload(file, {
+      onProgress: (sent) => {
+        if (this.chats === chat && uploads.progress(upload.key, sent)) this.view.renderUploads(uploads.list());
+      },
+    });
+    this.cancels.set(upload.key, transfer.cancel);
+    let stored;
+    try {
+      stored = await transfer.done;
+    } catch (error) {
+      if (this.chats !== chat) return;
+      if (error.code === 'cancelled') uploads.finish(upload.key);
+      else uploads.fail(upload.key, error.message);
+      return this.view.renderUploads(uploads.list());
+    } finally {
+      this.cancels.delete(upload.key);
+    }
+    if (this.chats !== chat) return; // left meanwhile: the server deletes unsent uploads
+    uploads.finish(upload.key);
+    this.view.renderUploads(uploads.list());
+    try {
+      const localId = await this.transport.send('', { to, attachment: stored.id });
+      const local = { name: stored.name ?? file.name, size: stored.size ?? file.size, type: stored.type ?? file.type, upload: stored.id };
+      this.#apply(this.model.addPending(localId, '', { to, attachment: local }), { forceScroll: true });
+    } catch (error) {
+      this.view.showBannerNote(error.message);
+    }
+  }
+
+  cancelUpload(key) {
+    this.cancels.get(key)?.();
+  }
+
+  dismissUpload(key) {
+    this.model.uploads.finish(key);
+    this.view.renderUploads(this.model.uploads.list());
+  }
+
+  /** Save (desktop app): the system's save dialog, then the download in Rust. */
+  async saveFile(attachment) {
+    try {
+      const path = await this.transport.saveFile(attachment);
+      if (path) this.view.showBannerNote(`Saved “${attachment.name}” to ${path}.`);
+    } catch (error) {
+      this.view.showBannerNote(`“${attachment.name}” was not saved: ${error.message}`);
+    }
   }
 
   /** After the server refused our name on a reconnect: register again, with this name. */
@@ -348,13 +450,16 @@ export class ChatController {
     if (changes.status) this.view.renderStatus(this.model.status, this.model.pendingCount());
     if (changes.users) this.view.renderUsers(this.model.users, this.model.features, session.name);
     if (changes.typing) this.view.renderTyping(this.model.typingNames());
+    if (changes.conversations) this.#renderConversations();
+    if (changes.files) this.view.renderFiles(this.model.files);
     for (const notice of changes.notices) this.view.showBannerNote(notice);
     this.#tellUser(changes.added.filter((line) => !line.own));
   }
 
   #apply(changes, options = {}) {
     this.view.removeLines(changes.removed ?? []);
-    this.view.addLines(changes.added ?? [], options);
+    // Lines of other conversations wait in the model (their unread count says so) until opened.
+    this.view.addLines((changes.added ?? []).filter((line) => this.model.isShown(line)), options);
     this.view.updateLines(changes.updated ?? []);
   }
 
@@ -366,15 +471,15 @@ export class ChatController {
   #tellUser(lines) {
     if (!lines.length) return;
     const last = lines[lines.length - 1];
-    const say = (line) => (line.kind === 'system' ? line.text : `${line.from}: ${preview(line.text)}`);
+    const say = (line) => (line.kind === 'system' ? line.text : `${who(line)}: ${gist(line)}`);
     this.view.announce(lines.length <= 3 ? lines.map(say).join('. ') : `${lines.length} new messages. Last: ${say(last)}`);
     const chat = lines.filter((line) => line.kind === 'chat');
     if (this.focused || !chat.length) return;
     this.model.countUnread(chat.length);
     this.#updateTitle();
     const latest = chat[chat.length - 1];
-    if (chat.length === 1) this.transport.notify(latest.from, preview(latest.text));
-    else this.transport.notify(`${chat.length} new messages`, `${latest.from}: ${preview(latest.text)}`);
+    if (chat.length === 1) this.transport.notify(who(latest), gist(latest));
+    else this.transport.notify(`${chat.length} new messages`, `${who(latest)}: ${gist(latest)}`);
   }
 
   #setFocused(focused) {

@@ -4,6 +4,8 @@
 
 import { fingerprintGroups } from './fingerprint.js';
 import { DEFAULT_PORT, REFUSAL_CODES } from './protocol.js';
+import { ConversationsView } from './conversations-view.js';
+import { FilesView } from './files-view.js';
 
 const $ = (id) => document.getElementById(id);
 // "Near the bottom" leaves room for rounding and a partly visible last line.
@@ -52,6 +54,8 @@ function showFingerprint(node, fingerprint) {
 export class ChatView {
   #el;
   #nodes = new Map(); // line key → element
+  #filesView; // attachments, uploads, drop and paste (files-view.js)
+  #conversationsView; // the conversations list and the online list's names (conversations-view.js)
   #unseen = 0; // lines added while the user was scrolled up
   #savedPassword = false; // the connect form says a saved password will be used
   #older = null; // the "load older" control: the first item of the message list, made on first use
@@ -70,6 +74,8 @@ export class ChatView {
       'trust-cert-join', 'trust-cert-cancel', 'cert-changed', 'cert-changed-text', 'cert-changed-expected',
       'cert-changed-presented', 'cert-changed-presented-label', 'cert-changed-confirm', 'cert-changed-replace',
       'cert-changed-cancel'];
+    ids.push('conversation-list', 'conversation-name', 'uploads', 'attach-button', 'attach-input', 'drop-zone', 'image-view',
+      'image-view-img', 'image-view-name', 'image-view-close');
     // 'connect-screen' → connectScreen
     this.#el = Object.fromEntries(ids.map((id) => [id.replace(/-(\w)/g, (_, c) => c.toUpperCase()), $(id)]));
     const e = this.#el;
@@ -94,6 +100,8 @@ export class ChatView {
     e.certChangedConfirm.addEventListener('change', () => (e.certChangedReplace.disabled = !e.certChangedConfirm.checked));
     e.certChangedReplace.addEventListener('click', () => e.certChanged.close('replace'));
     e.certChangedCancel.addEventListener('click', () => e.certChanged.close('cancel'));
+    this.#filesView = new FilesView(e);
+    this.#conversationsView = new ConversationsView(e);
   }
 
   // ---- user actions ----
@@ -706,7 +714,7 @@ export class ChatView {
     e.people.hidden = !features.presence;
     if (!features.presence) return;
     e.peopleCount.textContent = `(${users.length})`;
-    e.peopleList.replaceChildren(...users.map((name) => el('li', name === ownName ? 'me' : null, name === ownName ? `${name} (you)` : name)));
+    e.peopleList.replaceChildren(...users.map((name) => this.#conversationsView.person(name, name === ownName)));
   }
 
   renderTyping(names) {
@@ -769,8 +777,59 @@ export class ChatView {
       retry.dataset.retry = String(line.key);
       meta.append(retry);
     }
-    node.append(meta, el('div', 'text', line.text));
+    node.append(meta);
+    // A file's caption may be empty: then the file alone.
+    if (line.text || !line.attachment) node.append(el('div', 'text', line.text));
+    const attachment = this.#filesView.element(line);
+    if (attachment) node.append(attachment);
     return node;
+  }
+
+  // ---- conversations (§2.10) and files (§2.11) ----
+
+  /** `handler({ key })` from the conversations list, `handler({ name })` from a name in the online list. */
+  bindOpenConversation(handler) {
+    this.#conversationsView.bindOpen(handler);
+  }
+
+  /** The conversations beside the chat ([{ key, name, unread, current }]) and the one shown (`peer`, null: the room). */
+  renderConversations(list, peer) {
+    this.#conversationsView.render(list);
+    this.#conversationsView.showCurrent(peer);
+  }
+
+  /** Another conversation: its lines replace the ones shown, at the bottom. */
+  showConversation(lines, peer) {
+    const e = this.#el;
+    e.messages.replaceChildren();
+    this.#nodes.clear();
+    this.#hideJump();
+    this.#conversationsView.showCurrent(peer);
+    this.addLines(lines, { forceScroll: true });
+    this.#showPeoplePanel(false);
+    e.input.focus();
+  }
+
+  /** `handler(files)`: chosen with Attach, dropped on the chat, or pasted (images). */
+  bindAttach(handler) {
+    this.#filesView.bindAttach(handler);
+  }
+
+  bindUploadActions(handlers) {
+    this.#filesView.bindUploadActions(handlers);
+  }
+
+  /** Where images and downloads come from (the transport's): { image, href, onSave }. */
+  bindAttachments(sources) {
+    this.#filesView.bindAttachments(sources);
+  }
+
+  renderFiles(files) {
+    this.#filesView.renderFiles(files);
+  }
+
+  renderUploads(uploads) {
+    this.#filesView.renderUploads(uploads);
   }
 
   #nearBottom() {

@@ -31,7 +31,7 @@
 //       { type: 'session', name, server, features: { history, presence, acks }, limits? }
 //           limits: what the server allows, shaped like protocol.js DEFAULT_LIMITS (absent when the
 //           server does not say: then DEFAULT_LIMITS); a new 'session' event when they change
-//       { type: 'messages', messages: [{ id, ts, from, message, kind?, name? }] }
+//       { type: 'messages', messages: [{ id, ts, from, message, kind?, name?, to?, attachment? }] }
 //       { type: 'missing', after, before, upTo }   the server no longer has what was said between
 //           ids `after` and `before` (its history begins later): shown as one marker in their place,
 //           before the messages from `before` on; ids count announcements too, so at most `upTo`
@@ -40,6 +40,8 @@
 //       { type: 'users', names }   { type: 'typing', name, typing }
 //       { type: 'delivered', localId, message }   { type: 'failed', localId, code, reason }
 //       { type: 'notice', code, message }
+//       { type: 'files', maxBytes }   after each register: the server takes files up to maxBytes
+//           (null: none); the token stays in the transport
 //   recentServers() → Promise<[{ server, username, lastUsed }]>;  forgetServer(server) (and its password)
 //   hasSavedPassword(server, username) → Promise<bool>  whether a password is saved (never the
 //       password itself; optional: OS keyring, desktop app only)

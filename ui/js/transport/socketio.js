@@ -65,10 +65,18 @@ export function createSocketIoTransport() {
         throw error;
       }
     },
-    send: async (text) => {
+    // to: a person's name (a private message, §2.10); attachment: the id of an uploaded file (§2.11).
+    send: async (text, { to = null, attachment = null } = {}) => {
       if (!session) throw NOT_CONNECTED;
-      return session.send(text);
+      return session.send(text, { to, attachment });
     },
+    upload(file, { onProgress } = {}) {
+      if (!session?.files) return { done: Promise.reject({ code: 'files_off', message: 'This chat does not take files.' }), cancel() {} };
+      return uploadFile(session.files, file, onProgress);
+    },
+    // The page loads files from its own origin: links and images carry the token in the URL (§2.11).
+    downloadHref: (attachment) => fileUrl(session?.files, attachment.url),
+    imageSource: async (attachment, which) => fileUrl(session?.files, which === 'full' ? attachment.url : attachment.thumbnail),
     rejoin: async (name) => {
       if (!session) throw NOT_CONNECTED;
       return session.rejoin(name);
@@ -109,6 +117,7 @@ class Session {
     this.features = SEED;
     this.limits = DEFAULT_LIMITS;
     this.run = null; // this connection's run of ids (welcome), null until told
+    this.files = null; // { token, maxBytes, upload } of this registration (the `files` event, §2.11)
     this.seenRun = null; // the run the seen messages came from
     this.seen = new SeenMessages();
     // What came before the catch-up: the register answer's continuation runs after every event of
@@ -137,6 +146,11 @@ class Session {
     });
     socket.on(EVENTS.TYPING, (notice) => push({ type: 'typing', name: notice?.name, typing: notice?.typing === true }));
     socket.on(EVENTS.NOTICE, (notice) => push({ type: 'notice', code: notice?.code, message: notice?.message }));
+    // The token for uploads and downloads, this registration's (§2.11); the page keeps it, the model gets the limit.
+    socket.on('files', (offer) => {
+      this.files = readFilesOffer(offer);
+      push({ type: 'files', maxBytes: this.files?.maxBytes ?? null });
+    });
     socket.on('disconnect', (reason) => this.#lost(reason));
     socket.io.on('reconnect_attempt', (attempt) => push({ type: 'status', state: 'reconnecting', attempt, retryInMs: 0 }));
     socket.on('connect', () => this.#connected());
@@ -164,9 +178,9 @@ class Session {
     return { name };
   }
 
-  send(text) {
+  send(text, { to = null, attachment = null } = {}) {
     const localId = this.nextLocalId++;
-    this.outbox.push({ localId, text, maybeDelivered: false });
+    this.outbox.push({ localId, text, to, attachment, maybeDelivered: false });
     this.#pump();
     return localId;
   }
@@ -401,9 +415,10 @@ class Session {
     if (this.features.acks) return this.#sendWithAck(this.outbox[0]);
     // A server without acks: a message emitted on a connected socket counts as delivered.
     while (this.outbox.length && this.socket.connected) {
-      const { localId, text } = this.outbox.shift();
-      const message = { from: this.name, message: text };
+      const entry = this.outbox.shift();
+      const message = outgoing(this.name, entry);
       this.socket.emit(EVENTS.MESSAGE, message);
+      const { localId } = entry;
       this.push({ type: 'delivered', localId, message });
     }
   }
@@ -413,7 +428,7 @@ class Session {
     entry.maybeDelivered = true;
     let answer;
     try {
-      answer = await this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck(EVENTS.MESSAGE, { from: this.name, message: entry.text });
+      answer = await this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck(EVENTS.MESSAGE, outgoing(this.name, entry));
     } catch {
       // No ack: it stays queued as maybe delivered and the catch-up after the reconnect decides. A
       // connection that is up but does not answer is dropped to get there.
@@ -440,6 +455,53 @@ class Session {
     }
     this.#pump();
   }
+}
+
+/** The `message` payload of an outbox entry: private with `to`, a file with `attachment`. */
+function outgoing(name, { text, to, attachment }) {
+  return { from: name, message: text, ...(to ? { to } : {}), ...(attachment ? { attachment } : {}) };
+}
+
+/** The server's `files` offer ({ token, maxBytes, upload }), or null when it is not one. */
+function readFilesOffer(offer) {
+  const { token, maxBytes, upload } = offer ?? {};
+  if (typeof token !== 'string' || !Number.isSafeInteger(maxBytes) || maxBytes <= 0) return null;
+  return { token, maxBytes, upload: typeof upload === 'string' && upload.startsWith('/') ? upload : '/files' };
+}
+
+/** A file URL of this server (relative, as the server gives it) with the token, for links and images. */
+function fileUrl(files, path) {
+  if (typeof path !== 'string' || !path.startsWith('/')) return null;
+  const url = new URL(path, location.origin);
+  if (files) url.searchParams.set('token', files.token);
+  return url.href;
+}
+
+/**
+ * POST /files with progress (XMLHttpRequest: fetch reports no upload progress). Resolves with the
+ * server's description of the file, rejects { code, message } in words; cancel() aborts.
+ */
+function uploadFile(files, file, onProgress) {
+  const xhr = new XMLHttpRequest();
+  const done = new Promise((resolve, reject) => {
+    xhr.open('POST', files.upload);
+    xhr.setRequestHeader('Authorization', `Bearer ${files.token}`);
+    xhr.setRequestHeader('Content-Type', file.type || 'application/octet-stream');
+    xhr.setRequestHeader('X-Confab-File-Name', encodeURIComponent(file.name));
+    xhr.upload.onprogress = (e) => onProgress?.(e.loaded, e.total || file.size);
+    xhr.onload = () => {
+      let body = null;
+      try {
+        body = JSON.parse(xhr.responseText);
+      } catch {}
+      if (xhr.status === 201 && typeof body?.id === 'string') return resolve(body);
+      reject({ code: body?.error ?? 'upload_failed', message: body?.reason ? `Not sent: ${body.reason}` : `Not sent: the server answered ${xhr.status}.` });
+    };
+    xhr.onerror = () => reject({ code: 'upload_failed', message: 'Not sent: the connection to the server failed.' });
+    xhr.onabort = () => reject({ code: 'cancelled', message: 'Upload cancelled.' });
+    xhr.send(file);
+  });
+  return { done, cancel: () => xhr.abort() };
 }
 
 /** One page of the server's history, oldest first; `rate_limited` is waited out, never skipped. */

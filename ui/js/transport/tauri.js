@@ -5,10 +5,11 @@ export function createTauriTransport({ invoke, Channel }) {
   let handler = () => {};
   // Batches from a previous session's channel are ignored, whatever arrives late.
   let current = null;
+  let uploads = 0; // names each upload for cancel_upload
 
-  const call = async (command, args) => {
+  const call = async (command, args, options) => {
     try {
-      return await invoke(command, args);
+      return await invoke(command, args, options);
     } catch (error) {
       throw toError(error);
     }
@@ -40,7 +41,32 @@ export function createTauriTransport({ invoke, Channel }) {
         throw error;
       }
     },
-    send: (text) => call('send', { text }),
+    // to: a person's name (a private message, §2.10); attachment: the id of an uploaded file (§2.11).
+    send: (text, { to = null, attachment = null } = {}) => call('send', { text, to, attachment }),
+    // Uploads run in Rust (the CSP allows the page no network; Rust has the chat's TLS trust): the
+    // bytes go as the raw IPC body, progress comes back on a Channel.
+    upload(file, { onProgress } = {}) {
+      const upload = `u${++uploads}`;
+      const channel = new Channel();
+      channel.onmessage = ({ sent, total }) => onProgress?.(sent, total);
+      const done = file.arrayBuffer().then((bytes) =>
+        call('upload_file', new Uint8Array(bytes), {
+          headers: {
+            'x-confab-file-name': encodeURIComponent(file.name),
+            'x-confab-file-type': file.type || 'application/octet-stream',
+            'x-confab-upload': upload,
+            'x-confab-progress': channel.toJSON(),
+          },
+        }),
+      );
+      return { done, cancel: () => call('cancel_upload', { upload }).catch(() => {}) };
+    },
+    // No links into the chat's server from the page: Save goes through Rust and the system dialog.
+    downloadHref: () => null,
+    saveFile: (attachment) => call('save_file', { url: attachment.url, name: attachment.name }),
+    // Images as data: URLs fetched by Rust (CSP img-src 'self' data:); thumbnails are PNG.
+    imageSource: (attachment, which) =>
+      which === 'full' ? call('file_image', { url: attachment.url, mime: attachment.type }) : call('file_image', { url: attachment.thumbnail, mime: 'image/png' }),
     rejoin: (name) => call('rejoin', { username: name }),
     loadOlder: (before) => call('load_older', { before }),
     setTyping: (typing) => call('set_typing', { typing }),
