@@ -55,7 +55,7 @@ mod tests {
     use crate::client::ChatMessage;
 
     fn line(text: &str) -> ChatMessage {
-        ChatMessage { id: None, ts: 0, from: "a".into(), message: text.into(), kind: None, name: None, to: None }
+        ChatMessage { id: None, ts: 0, from: "a".into(), message: text.into(), kind: None, name: None, to: None, attachment: None }
     }
 
     #[test]

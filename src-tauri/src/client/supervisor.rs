@@ -426,6 +426,7 @@ impl Supervisor {
                             kind: None,
                             name: None,
                             to: None,
+                            attachment: None,
                         };
                         self.emit(ClientEvent::Delivered { local_id: head.local_id, message });
                     }
@@ -508,6 +509,7 @@ impl Supervisor {
             kind: None,
             name: None,
             to: None,
+            attachment: None,
         });
         self.seen.insert(&message);
         self.emit(ClientEvent::Delivered { local_id, message });
