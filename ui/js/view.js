@@ -806,7 +806,9 @@ export class ChatView {
     this.#hideJump();
     this.#conversationsView.showCurrent(peer);
     this.addLines(lines, { forceScroll: true });
-    this.#showPeoplePanel(false);
+    // Below 640 px the list is a panel over the chat: it closes once a conversation is picked.
+    e.people.classList.remove('open');
+    e.peopleToggle?.setAttribute('aria-expanded', 'false');
     e.input.focus();
   }
 
