@@ -320,3 +320,14 @@ test('without history on the server there is nothing to load', () => {
   const { model } = joined({ features: { history: false, presence: false, acks: false } });
   assert.equal(older(model), 'off');
 });
+
+test('lines loaded beyond the limit are kept for that chat only: a new session has the limit again', () => {
+  const { model } = joined({ maxLines: 2 });
+  model.applyEvents([messages(chat(5, 'bob', 'e'), chat(6, 'bob', 'f'))]);
+  model.startLoadingOlder();
+  model.addOlder({ messages: [chat(3, 'bob', 'c'), chat(4, 'bob', 'd')], startReached: false });
+  assert.equal(model.lines.length, 4);
+  model.startSession({ server: 'http://chat', name: 'me', features: ALL_FEATURES });
+  model.applyEvents([messages(chat(1, 'bob', 'x'), chat(2, 'bob', 'y'), chat(3, 'bob', 'z'))]);
+  assert.deepEqual(texts(model), ['y', 'z']);
+});

@@ -14,7 +14,8 @@ const NO_FEATURES = Object.freeze({ history: false, presence: false, acks: false
 
 export class ChatModel {
   #now;
-  #maxLines;
+  #maxLines; // grows with what the user loads ("load older"), back to #baseMaxLines at reset
+  #baseMaxLines;
   #session = null; // { server, name, features, limits }
   #status = null;
   #lines = []; // chat and system lines, oldest first
@@ -36,6 +37,7 @@ export class ChatModel {
   /** `now` and `maxLines` are there for tests. */
   constructor({ now = () => Date.now(), maxLines = MAX_LINES } = {}) {
     this.#now = now;
+    this.#baseMaxLines = maxLines;
     this.#maxLines = maxLines;
     this.reset();
   }
@@ -51,6 +53,7 @@ export class ChatModel {
     this.#typing.clear();
     this.#unread = 0;
     this.#run = null;
+    this.#maxLines = this.#baseMaxLines;
     this.#older = 'more';
     this.#olderHidden = false;
     this.#conversations.reset();
