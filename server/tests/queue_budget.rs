@@ -1,7 +1,8 @@
 //! The byte budget of each outgoing queue (issue 10, finding 2; protocol §2.6): a client that stops
-//! reading is evicted once the bytes queued for it reach `max_queued_bytes`, long before the packet
-//! cap, and the server's memory stays bounded; typing notices never evict anyone; a client that reads
-//! gets any amount of traffic, over websocket and long-polling alike.
+//! reading is evicted once the bytes queued for it reach `max_queued_bytes` (its own acks count too),
+//! long before the packet cap, and the server's memory stays bounded; typing notices are dropped
+//! first and never evict anyone; a client that reads gets any amount of traffic, over websocket and
+//! long-polling alike.
 
 mod support;
 
