@@ -16,8 +16,10 @@ test("a register without ack is answered by a register event true, then history,
   assert.equal(await seed.registerWithoutAck("seedy"), true);
   assert.deepEqual(await seed.next("history"), []);
   assert.deepEqual(await seed.next("users"), ["seedy"]);
+  // The file token (§2.11): an extension event, which a seed client ignores.
+  assert.equal(typeof (await seed.next("files")).token, "string");
   assert.deepEqual(stripIdTs(await seed.next("message")), joinOf("seedy"));
-  assert.deepEqual(order, ["register:true", "history", "users", "message"]);
+  assert.deepEqual(order, ["register:true", "history", "users", "files", "message"]);
   assert.deepEqual(await seed.unconsumedAfter(), [], "one register event, nothing else");
 });
 
@@ -67,6 +69,7 @@ test("a register that asks for the ack gets only the ack, never also a register 
   assert.equal(await refused.register(7), false);
   await taker.next("history");
   await taker.next("users");
+  await taker.next("files");
   await taker.next("message");
   assert.deepEqual(await taker.unconsumedAfter(), []);
   assert.deepEqual(await refused.unconsumedAfter(), []);

@@ -17,7 +17,7 @@ test("register is acked true, then history, users and the join announcement reac
   stripIdTs(join);
 });
 
-test("on register the newcomer gets, in this order: ack, history, users, its join announcement", T, async (t) => {
+test("on register the newcomer gets, in this order: ack, history, users, its file token, its join announcement", T, async (t) => {
   const s = await session(t);
   const bob = await s.client({}, "bob");
   const order = [];
@@ -25,7 +25,7 @@ test("on register the newcomer gets, in this order: ack, history, users, its joi
   // A plain callback (not a promise) runs synchronously when the ack packet is read.
   await new Promise((resolve) => bob.socket.emit("register", "bob", (ok) => { order.push(`ack:${ok}`); resolve(); }));
   await bob.next("message");
-  assert.deepEqual(order, ["ack:true", "history", "users", "message"]);
+  assert.deepEqual(order, ["ack:true", "history", "users", "files", "message"]);
 });
 
 test("a join announcement goes to everyone registered, the newcomer included", T, async (t) => {

@@ -304,14 +304,15 @@ export async function session(t, flags = [], options = {}) {
   });
   Object.assign(s, {
     /**
-     * Connects and registers `name`, checks the ack is `true`, consumes its `history`, `users` and its own
-     * join announcement, and returns the client.
+     * Connects and registers `name`, checks the ack is `true`, consumes its `history`, `users`, its file
+     * token (`client.files`, §2.11) and its own join announcement, and returns the client.
      */
     async join(name = uniqueName(), socketOptions = {}) {
       const c = await s.client(socketOptions, name);
       assert.equal(await c.register(name), true, `register ${JSON.stringify(name)} should be accepted`);
       await c.next("history");
       await c.next("users");
+      c.files = await c.next("files");
       const join = await c.next("message");
       assert.deepEqual(stripIdTs(join), joinOf(name.trim()));
       return c;
