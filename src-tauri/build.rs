@@ -18,6 +18,10 @@ fn main() {
         "copy_text",
         "has_saved_password",
         "load_older",
+        "upload_file",
+        "cancel_upload",
+        "file_image",
+        "save_file",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)).expect("tauri-build failed");
 }

@@ -13,8 +13,10 @@ use crate::bridge::forward_events;
 use confab_protocol::{now_ms, Limits};
 
 use crate::client::{
-    normalize_server_url, ChatClient, ClientError, ClientEvent, ConnectOptions, Features, OlderPage, Result, Timing,
+    normalize_server_url, ChatClient, ClientError, ClientEvent, ConnectOptions, Features, MessageExtras, OlderPage,
+    Result, Timing,
 };
+use crate::files::{FileError, FileServer, UploadedFile};
 use crate::hosting::{self, HostError, HostInfo, HostOptions, HostedChat};
 use crate::nearby::{self, NearbyEvent};
 use crate::passwords::{PasswordError, Passwords};
@@ -32,6 +34,8 @@ pub struct AppState {
     nearby: std::sync::Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
     /// Saved passwords (OS keyring only).
     passwords: Passwords,
+    /// Uploads under way, by the id the page gave them, so `cancel_upload` can stop one.
+    uploads: std::sync::Mutex<std::collections::HashMap<String, tokio::task::AbortHandle>>,
 }
 
 /// What the chat view needs to start.
@@ -249,10 +253,17 @@ pub async fn connect(
     Ok(info)
 }
 
-/// Queues a message; returns its local id (the UI shows it as pending until `delivered`).
+/// Queues a message; returns its local id (the UI shows it as pending until `delivered`). `to`: a
+/// private message to that name (§2.10); `attachment`: the id of a file uploaded with `upload_file`.
 #[tauri::command]
-pub async fn send(state: State<'_, AppState>, text: String) -> Result<u64> {
-    state.session.lock().await.as_ref().ok_or(ClientError::NotConnected)?.send(&text)
+pub async fn send(
+    state: State<'_, AppState>,
+    text: String,
+    to: Option<String>,
+    attachment: Option<String>,
+) -> Result<u64> {
+    let extras = MessageExtras { to, attachment };
+    state.session.lock().await.as_ref().ok_or(ClientError::NotConnected)?.send_with(&text, extras)
 }
 
 /// After the session reported `nameTaken`: registers again under `username`.
@@ -520,4 +531,105 @@ mod tests {
         assert_eq!(keyring_change(None, Some("typed"), false), KeyringChange::Nothing);
         assert_eq!(keyring_change(Some(true), None, false), KeyringChange::Nothing);
     }
+}
+
+// ---- files in the chat (§2.11): the transfers run in Rust (files.rs), with the connection's trust ----
+
+/// The file endpoints of the chat joined now, with this registration's token.
+async fn file_server(state: &AppState) -> std::result::Result<FileServer, FileError> {
+    let (server, files) = {
+        let session = state.session.lock().await;
+        let client = session.as_ref().ok_or(FileError::Unavailable)?;
+        (client.server.clone(), client.files())
+    };
+    let (offer, trust) = files.ok_or(FileError::Unavailable)?;
+    FileServer::new(&server, offer, &trust).await
+}
+
+/// How far an upload is, streamed to the page.
+#[derive(Clone, Serialize)]
+pub struct UploadProgress {
+    sent: u64,
+    total: u64,
+}
+
+/// Uploads the request's body as a file. Headers: `x-confab-file-name` (percent-encoded UTF-8),
+/// `x-confab-file-type`, `x-confab-upload` (the page's id for `cancel_upload`) and
+/// `x-confab-progress` (a Channel for `UploadProgress`). The raw body spares a 20 MB JSON array.
+#[tauri::command]
+pub async fn upload_file(
+    webview: tauri::Webview,
+    state: State<'_, AppState>,
+    request: tauri::ipc::Request<'_>,
+) -> std::result::Result<UploadedFile, FileError> {
+    let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let name = percent_encoding::percent_decode_str(&header("x-confab-file-name")).decode_utf8_lossy().into_owned();
+    let (mime, upload) = (header("x-confab-file-type"), header("x-confab-upload"));
+    let progress: Option<Channel<UploadProgress>> = header("x-confab-progress")
+        .parse::<tauri::ipc::JavaScriptChannelId>()
+        .ok()
+        .map(|id| id.channel_on(webview));
+    let tauri::ipc::InvokeBody::Raw(body) = request.body() else {
+        return Err(FileError::Network("the page sent no file".into()));
+    };
+    let bytes = bytes::Bytes::copy_from_slice(body);
+    let files = file_server(&state).await?;
+    let task = tokio::spawn(async move {
+        files
+            .upload(&name, &mime, bytes, move |sent, total| {
+                if let Some(channel) = &progress {
+                    let _ = channel.send(UploadProgress { sent, total });
+                }
+            })
+            .await
+    });
+    state.uploads.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(upload.clone(), task.abort_handle());
+    let result = task.await;
+    state.uploads.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&upload);
+    result.unwrap_or(Err(FileError::Cancelled))
+}
+
+/// Stops the upload the page started as `upload` (its `upload_file` answers `cancelled`).
+#[tauri::command]
+pub fn cancel_upload(state: State<'_, AppState>, upload: String) {
+    if let Some(task) = state.uploads.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&upload) {
+        task.abort();
+    }
+}
+
+/// An image of the chat (an attachment's `thumbnail`, or its `url` for the larger view) as a
+/// `data:` URL of type `mime`: the webview's CSP allows images from itself and `data:` only.
+#[tauri::command]
+pub async fn file_image(state: State<'_, AppState>, url: String, mime: String) -> std::result::Result<String, FileError> {
+    file_server(&state).await?.image_data_url(&url, &mime).await
+}
+
+/// "Save": the system's save dialog (in Downloads, under the file's name), then the download in
+/// Rust. Answers the path saved to, or null when the dialog was cancelled.
+#[tauri::command]
+pub async fn save_file(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    url: String,
+    name: String,
+) -> std::result::Result<Option<String>, FileError> {
+    use tauri_plugin_dialog::DialogExt;
+    let (chosen, answer) = tokio::sync::oneshot::channel();
+    let mut dialog = app.dialog().file().set_file_name(safe_file_name(&name));
+    if let Ok(downloads) = app.path().download_dir() {
+        dialog = dialog.set_directory(downloads);
+    }
+    dialog.save_file(move |path| {
+        let _ = chosen.send(path);
+    });
+    let Some(path) = answer.await.ok().flatten().and_then(|p| p.into_path().ok()) else { return Ok(None) };
+    file_server(&state).await?.download_to(&url, &path).await?;
+    Ok(Some(path.display().to_string()))
+}
+
+/// A name from the network as a file name: no folders, no hidden or empty names.
+fn safe_file_name(name: &str) -> String {
+    let cleaned: String = name.chars().map(|c| if c == '/' || c == '\\' || c.is_control() { '_' } else { c }).collect();
+    let cleaned = cleaned.trim().trim_start_matches('.').to_owned();
+    if cleaned.is_empty() { "file".to_owned() } else { cleaned }
 }

@@ -10,6 +10,7 @@
 //! - `recent`: the recent servers list (never passwords).
 
 pub mod client;
+pub mod files;
 
 mod bridge;
 mod commands;
@@ -25,6 +26,7 @@ pub fn run() {
     tauri::Builder::default()
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_clipboard_manager::init())
+        .plugin(tauri_plugin_dialog::init())
         .manage(commands::AppState::default())
         .setup(|app| {
             lifecycle::quit_on_signals(app.handle());
@@ -47,6 +49,10 @@ pub fn run() {
             commands::copy_text,
             commands::has_saved_password,
             commands::load_older,
+            commands::upload_file,
+            commands::cancel_upload,
+            commands::file_image,
+            commands::save_file,
         ])
         .build(tauri::generate_context!())
         .expect("error while building the Confab app")

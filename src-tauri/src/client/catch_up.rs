@@ -185,6 +185,7 @@ mod tests {
                 local_id: o["localId"].as_u64().unwrap(),
                 text: o["text"].as_str().unwrap().to_owned(),
                 maybe_delivered: o["maybeDelivered"].as_bool().unwrap(),
+                extras: Default::default(),
             })
             .collect()
     }

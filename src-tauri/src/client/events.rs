@@ -139,6 +139,11 @@ pub enum ClientEvent {
         code: String,
         reason: String,
     },
+    /// The server takes files up to `max_bytes` from this registration on (§2.11); `None`: none.
+    /// The token stays in Rust (`ChatClient::files`): uploads and downloads go through it.
+    Files {
+        max_bytes: Option<u64>,
+    },
     /// A server `notice` (for example `too_slow` before it disconnects us).
     Notice {
         code: String,

@@ -21,9 +21,10 @@ mod socket;
 mod supervisor;
 
 pub use address::normalize_server_url;
-pub use certificate::presented_fingerprint;
+pub use certificate::{connector as tls_connector, presented_fingerprint};
 pub use confab_protocol::ChatMessage;
 pub use error::{ClientError, Result};
 pub use events::{ClientEvent, ConnectOptions, ConnectionState, Features, Timing, Trust};
 pub use history::OlderPage;
+pub use outbox::MessageExtras;
 pub use session::ChatClient;

@@ -4,12 +4,22 @@
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+/// What a message carries beside its text: whom it is for (§2.10) and which uploaded file (§2.11).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MessageExtras {
+    /// A private message to this registered name; `None`: to the room.
+    pub to: Option<String>,
+    /// The id of a file this user uploaded (`POST /files`), sent with this message.
+    pub attachment: Option<String>,
+}
+
 /// One queued message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outgoing {
     /// The id the UI shows the pending line under.
     pub local_id: u64,
     pub text: String,
+    pub extras: MessageExtras,
     /// It was written to a socket that may have died before the ack came: the server may have it.
     /// After reconnecting, the history decides whether it must be sent again.
     pub maybe_delivered: bool,
@@ -33,11 +43,11 @@ impl Outbox {
     }
 
     /// Queues `text` and returns its local id.
-    pub fn push(&self, text: String) -> u64 {
+    pub fn push(&self, text: String, extras: MessageExtras) -> u64 {
         let mut queue = self.queue();
         queue.last_local_id += 1;
         let local_id = queue.last_local_id;
-        queue.items.push_back(Outgoing { local_id, text, maybe_delivered: false });
+        queue.items.push_back(Outgoing { local_id, text, extras, maybe_delivered: false });
         local_id
     }
 
@@ -93,7 +103,8 @@ mod tests {
     #[test]
     fn keeps_order_and_tracks_what_may_have_reached_the_server() {
         let outbox = Outbox::default();
-        let (a, b) = (outbox.push("a".into()), outbox.push("b".into()));
+        let private = MessageExtras { to: Some("bob".into()), attachment: None };
+        let (a, b) = (outbox.push("a".into(), MessageExtras::default()), outbox.push("b".into(), private.clone()));
         assert!(a < b);
         assert_eq!(outbox.front().map(|o| o.local_id), Some(a));
         outbox.mark_sent(a);
@@ -102,8 +113,8 @@ mod tests {
         assert!(!outbox.snapshot()[0].maybe_delivered);
         assert!(outbox.remove(a));
         assert!(!outbox.remove(a));
-        assert_eq!(outbox.drain().into_iter().map(|o| o.text).collect::<Vec<_>>(), ["b"]);
+        assert_eq!(outbox.drain().into_iter().map(|o| (o.text, o.extras)).collect::<Vec<_>>(), [("b".into(), private)]);
         assert_eq!(outbox.count(), 0);
-        assert!(outbox.push("c".into()) > b, "local ids are never reused");
+        assert!(outbox.push("c".into(), MessageExtras::default()) > b, "local ids are never reused");
     }
 }

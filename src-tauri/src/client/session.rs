@@ -5,16 +5,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use confab_protocol::{names, text, Limits, RefusalCode};
+use confab_protocol::{names, text, FilesOffer, Limits, RefusalCode};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::timeout;
 
 use super::address::normalize_server_url;
 use super::catch_up::Seen;
 use super::error::{ClientError, Result};
+use super::certificate::Trust;
 use super::events::{ClientEvent, ConnectOptions, Features};
 use super::history::OlderPage;
-use super::outbox::Outbox;
+use super::outbox::{MessageExtras, Outbox};
 use super::supervisor::{Command, Supervisor};
 
 /// Handle to a running session. Dropping it ends the session too.
@@ -31,6 +32,10 @@ pub struct ChatClient {
     outbox: Arc<Outbox>,
     /// What the server allows (its `welcome`), to refuse locally exactly what it would refuse.
     limits: watch::Receiver<Limits>,
+    /// This registration's token for files (the `files` event, §2.11); `None` before it or without files.
+    files: watch::Receiver<Option<FilesOffer>>,
+    /// The certificate the server may present, for the file transfers over HTTP too.
+    trust: Trust,
     /// Level-triggered stop signal: also interrupts a reconnect attempt or its backoff sleep.
     shutdown: watch::Sender<bool>,
     /// The supervisor, awaited by `disconnect` so the socket is really closed when it returns.
@@ -47,6 +52,8 @@ impl ChatClient {
         let (commands, commands_rx) = mpsc::unbounded_channel();
         let (shutdown, shutdown_rx) = watch::channel(false);
         let (limits_tx, limits) = watch::channel(Limits::default());
+        let (files_tx, files) = watch::channel(None);
+        let trust = options.trust.clone();
         let outbox = Arc::new(Outbox::default());
         let mut supervisor = Supervisor {
             server: server.clone(),
@@ -59,6 +66,7 @@ impl ChatClient {
             outbox: outbox.clone(),
             shutdown: shutdown_rx,
             limits: limits_tx,
+            files: files_tx,
             features: Features::default(),
             run: None,
             seen: Seen::default(),
@@ -67,19 +75,27 @@ impl ChatClient {
         let live = supervisor.establish().await?;
         let features = supervisor.features;
         let task = tokio::spawn(supervisor.run(live));
-        let client = ChatClient { server, name, features, commands, outbox, limits, shutdown, task };
+        let client = ChatClient { server, name, features, commands, outbox, limits, files, trust, shutdown, task };
         Ok((client, events_rx))
     }
 
     /// Queues a message and returns its local id at once; `Delivered` or `Failed` follows.
     /// Queued messages survive reconnects and are sent in order, each once.
     pub fn send(&self, message: &str) -> Result<u64> {
+        self.send_with(message, MessageExtras::default())
+    }
+
+    /// `send`, privately to `extras.to` (§2.10) and/or with an uploaded file (§2.11): a file's
+    /// caption may be empty.
+    pub fn send_with(&self, message: &str, extras: MessageExtras) -> Result<u64> {
         let max = self.limits.borrow().max_message_chars;
-        text::check(message, &self.limits.borrow()).map_err(|code| match code {
-            RefusalCode::TooLong => ClientError::MessageTooLong { len: message.chars().count(), max },
-            _ => ClientError::EmptyMessage,
-        })?;
-        let local_id = self.outbox.push(message.to_owned());
+        match text::check(message, &self.limits.borrow()) {
+            Ok(()) => {}
+            Err(RefusalCode::TooLong) => return Err(ClientError::MessageTooLong { len: message.chars().count(), max }),
+            Err(_) if extras.attachment.is_some() => {}
+            Err(_) => return Err(ClientError::EmptyMessage),
+        }
+        let local_id = self.outbox.push(message.to_owned(), extras);
         self.commands.send(Command::Wake).map_err(|_| ClientError::NotConnected)?;
         Ok(local_id)
     }
@@ -113,6 +129,12 @@ impl ChatClient {
     /// What the server allows, as it last said.
     pub fn limits(&self) -> Limits {
         self.limits.borrow().clone()
+    }
+
+    /// Where and how this user sends and fetches files now: `None` before the server's `files`
+    /// event or when it takes no files. The token changes with each registration.
+    pub fn files(&self) -> Option<(FilesOffer, Trust)> {
+        self.files.borrow().clone().map(|offer| (offer, self.trust.clone()))
     }
 
     /// Messages still waiting for the server.

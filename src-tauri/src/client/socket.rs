@@ -30,6 +30,8 @@ pub enum Incoming {
     Users(Vec<Value>),
     Typing(Vec<Value>),
     Notice(Vec<Value>),
+    /// The files token after register (§2.11).
+    Files(Vec<Value>),
 }
 
 type Callback = Box<dyn FnMut(Payload, SocketClient) -> BoxFuture<'static, ()> + Send + Sync>;
@@ -57,6 +59,7 @@ pub fn builder(
         .on(event::USERS, forward(tx, Incoming::Users))
         .on(event::TYPING, forward(tx, Incoming::Typing))
         .on(event::NOTICE, forward(tx, Incoming::Notice))
+        .on(event::FILES, forward(tx, Incoming::Files))
 }
 
 fn forward(tx: &mpsc::UnboundedSender<Incoming>, wrap: fn(Vec<Value>) -> Incoming) -> Callback {

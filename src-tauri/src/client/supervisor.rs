@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use confab_protocol::{event, now_ms, ChatMessage, Limits, Notice, Refusal, TypingNotice, Welcome};
+use confab_protocol::{event, now_ms, ChatMessage, FilesOffer, Limits, Notice, Refusal, TypingNotice, Welcome};
 use rust_socketio::asynchronous::Client as SocketClient;
 use rust_socketio::TransportType;
 use serde_json::{json, Value};
@@ -20,7 +20,7 @@ use super::certificate::{self, Trust};
 use super::error::{ClientError, Result};
 use super::events::{ClientEvent, ConnectionState, Features, Timing};
 use super::history::{self, OlderPage};
-use super::outbox::Outbox;
+use super::outbox::{Outbox, Outgoing};
 use super::socket::{self, Incoming, PendingAck};
 
 /// Requests from the handle to the supervisor.
@@ -70,6 +70,8 @@ pub struct Supervisor {
     pub shutdown: watch::Receiver<bool>,
     /// What the server allows, as it said in `welcome` (defaults until then); the handle reads it.
     pub limits: watch::Sender<Limits>,
+    /// This registration's files token (§2.11): cleared at each new connection, set by `files`.
+    pub files: watch::Sender<Option<FilesOffer>>,
     /// What the current server offers (re-detected at each registration: it may have changed).
     pub features: Features,
     /// The server's `welcome.run` at the last registration, to tell a restarted server apart.
@@ -158,6 +160,8 @@ impl Supervisor {
     ) -> Result<()> {
         let t = self.timing.clone();
         let previous_run = self.run.take();
+        // The token was the old connection's: the server gives a new one after this register.
+        self.files.send_replace(None);
         // 1. The server's socket.io CONNECT (or CONNECT_ERROR: the password check).
         let deadline = Instant::now() + t.connect_timeout;
         loop {
@@ -400,7 +404,7 @@ impl Supervisor {
         loop {
             if in_flight.is_none() && retry_at.is_none() {
                 if let Some(head) = self.outbox.front() {
-                    let payload = json!({ "from": self.name, "message": head.text });
+                    let payload = outgoing_payload(&self.name, &head);
                     let ack = match socket::emit_with_ack(
                         &live.socket,
                         event::MESSAGE,
@@ -425,7 +429,7 @@ impl Supervisor {
                             ts: now_ms(),
                             kind: None,
                             name: None,
-                            to: None,
+                            to: head.extras.to.map(Into::into),
                             attachment: None,
                         };
                         self.emit(ClientEvent::Delivered { local_id: head.local_id, message });
@@ -547,6 +551,12 @@ impl Supervisor {
                 }
             }
             Incoming::Welcome(args) => self.on_welcome(args),
+            Incoming::Files(args) => {
+                let offer = args.into_iter().next().and_then(|v| serde_json::from_value::<FilesOffer>(v).ok());
+                let max_bytes = offer.as_ref().map(|offer| offer.max_bytes);
+                self.files.send_replace(offer);
+                self.emit(ClientEvent::Files { max_bytes });
+            }
             // Lifecycle signals and late register answers are handled by the caller; here they are stale.
             Incoming::Connected | Incoming::Error(_) | Incoming::Closed | Incoming::Register(_) => {}
         }
@@ -578,6 +588,18 @@ impl Supervisor {
             self.emit(ClientEvent::Messages { messages: fresh });
         }
     }
+}
+
+/// The `message` an outbox entry is sent as: private with `to` (§2.10), a file with `attachment` (§2.11).
+fn outgoing_payload(name: &str, entry: &Outgoing) -> Value {
+    let mut payload = json!({ "from": name, "message": entry.text });
+    if let Some(to) = &entry.extras.to {
+        payload["to"] = json!(to);
+    }
+    if let Some(attachment) = &entry.extras.attachment {
+        payload["attachment"] = json!(attachment);
+    }
+    payload
 }
 
 fn closed_by_server() -> ClientError {
