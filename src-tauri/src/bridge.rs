@@ -3,6 +3,7 @@
 //! A busy room can deliver hundreds of messages per second. One IPC call per message would keep the
 //! webview's main thread busy with JSON and DOM work, so events are sent in batches: an isolated event
 //! goes out at once, and whatever arrives during the following frame interval goes out together.
+//! Each batch is also handed to the local history (its own thread writes it).
 
 use std::time::Duration;
 
@@ -10,13 +11,19 @@ use tauri::ipc::Channel;
 use tokio::sync::mpsc;
 
 use crate::client::ClientEvent;
+use crate::local_log::Recorder;
 
 /// About one display frame: the UI renders at most one batch per frame anyway.
 const BATCH_INTERVAL: Duration = Duration::from_millis(30);
 /// Caps one IPC payload so a flood of history cannot make a multi-megabyte message.
 const MAX_BATCH: usize = 500;
 
-pub fn forward_events(mut events: mpsc::UnboundedReceiver<ClientEvent>, channel: Channel<Vec<ClientEvent>>) {
+/// `recorder`: where the local history keeps what the session reports (none: it could not be opened).
+pub fn forward_events(
+    mut events: mpsc::UnboundedReceiver<ClientEvent>,
+    channel: Channel<Vec<ClientEvent>>,
+    mut recorder: Option<Recorder>,
+) {
     tauri::async_runtime::spawn(async move {
         while let Some(first) = events.recv().await {
             let mut batch = vec![first];
@@ -25,6 +32,9 @@ pub fn forward_events(mut events: mpsc::UnboundedReceiver<ClientEvent>, channel:
                     Ok(event) => batch.push(event),
                     Err(_) => break,
                 }
+            }
+            if let Some(recorder) = recorder.as_mut() {
+                recorder.observe(&batch);
             }
             if channel.send(merge_messages(batch)).is_err() {
                 // The page was reloaded or closed: nobody listens to this session any more.

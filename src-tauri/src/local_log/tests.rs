@@ -54,7 +54,7 @@ fn each_server_and_name_is_its_own_conversation_and_announcements_keep_their_fie
         name: Some("bob".into()),
         ..line(Some(1), 5, "Server", "bob joined the chat")
     };
-    store.record(&ann(), Some("r"), &[joined.clone()]).unwrap();
+    store.record(&ann(), Some("r"), std::slice::from_ref(&joined)).unwrap();
     store.record(&bob, Some("r"), &[line(Some(2), 6, "bob", "mine")]).unwrap();
     let page = store.page(&ann(), None, 10).unwrap();
     assert_eq!(page.messages.len(), 1);
