@@ -22,6 +22,8 @@ fn main() {
         "cancel_upload",
         "file_image",
         "save_file",
+        "local_history",
+        "search_messages",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)).expect("tauri-build failed");
 }

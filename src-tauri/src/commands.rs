@@ -10,6 +10,7 @@ use tauri_plugin_notification::NotificationExt;
 use tokio::sync::Mutex;
 
 use crate::bridge::forward_events;
+use crate::local_log::{Conversation, LocalHistory, SearchHit, StoredPage};
 use confab_protocol::{now_ms, Limits};
 
 use crate::client::{
@@ -176,6 +177,7 @@ fn fingerprint_arg(value: Option<String>) -> std::result::Result<Option<String>,
 pub async fn connect(
     app: AppHandle,
     state: State<'_, AppState>,
+    local: State<'_, LocalHistory>,
     server: String,
     username: String,
     password: Option<String>,
@@ -226,7 +228,7 @@ pub async fn connect(
         }
     }
     let (client, receiver) = joined?;
-    forward_events(receiver, events);
+    forward_events(receiver, events, local.recorder(&client.server, &client.name));
     let mut info = SessionInfo {
         server: client.server.clone(),
         name: client.name.clone(),
@@ -280,6 +282,46 @@ pub async fn load_older(state: State<'_, AppState>, before: u64) -> Result<Older
     request.await
 }
 
+/// How many stored messages a join shows at once (the conversation view keeps 3000 lines).
+const LOCAL_PAGE: usize = 3000;
+/// Search results shown at most.
+const SEARCH_RESULTS: usize = 100;
+
+/// The conversation stored on this computer for `server` and `username` (as typed: normalised and
+/// trimmed as `connect` does), the newest messages before `before` (a stored `seq`; none: the newest),
+/// oldest first. Empty without a local history.
+#[tauri::command]
+pub async fn local_history(
+    local: State<'_, LocalHistory>,
+    server: String,
+    username: String,
+    before: Option<i64>,
+) -> Result<StoredPage> {
+    let empty = StoredPage { messages: Vec::new(), start_reached: true };
+    let (Some(log), Ok(server)) = (local.0.clone(), normalize_server_url(&server)) else { return Ok(empty) };
+    let of = Conversation { server, username: username.trim().to_owned() };
+    // Off the async runtime: SQLite blocks.
+    let read = tauri::async_runtime::spawn_blocking(move || log.page(&of, before, LOCAL_PAGE)).await;
+    Ok(read
+        .ok()
+        .and_then(|page| page.inspect_err(|e| tracing::warn!("local history not read: {e}")).ok())
+        .unwrap_or(empty))
+}
+
+/// Search (Ctrl+F) in the stored conversation: every word, the last as a prefix, newest first.
+#[tauri::command]
+pub async fn search_messages(
+    local: State<'_, LocalHistory>,
+    server: String,
+    username: String,
+    query: String,
+) -> Result<Vec<SearchHit>> {
+    let (Some(log), Ok(server)) = (local.0.clone(), normalize_server_url(&server)) else { return Ok(Vec::new()) };
+    let of = Conversation { server, username: username.trim().to_owned() };
+    let found = tauri::async_runtime::spawn_blocking(move || log.search(&of, &query, SEARCH_RESULTS)).await;
+    Ok(found.ok().and_then(|hits| hits.inspect_err(|e| tracing::warn!("search failed: {e}")).ok()).unwrap_or_default())
+}
+
 #[tauri::command]
 pub async fn set_typing(state: State<'_, AppState>, typing: bool) -> Result<()> {
     match state.session.lock().await.as_ref() {
@@ -301,9 +343,17 @@ pub fn recent_servers(app: AppHandle) -> Vec<RecentServer> {
     recent_path(&app).map(|p| recent::load(&p)).unwrap_or_default()
 }
 
-/// Forgets a recent server, the password saved for it and its pinned certificate.
+/// Forgets a recent server, the password saved for it, its pinned certificate and its local history.
 #[tauri::command]
-pub async fn forget_server(app: AppHandle, state: State<'_, AppState>, server: String) -> Result<()> {
+pub async fn forget_server(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    local: State<'_, LocalHistory>,
+    server: String,
+) -> Result<()> {
+    if let Some(log) = &local.0 {
+        log.forget(&server).await;
+    }
     let Some(dir) = config_dir(&app) else { return Ok(()) };
     if let Err(e) = pins::forget(&pins::path_in(&dir), &server) {
         tracing::warn!("could not forget the certificate pin: {e}");

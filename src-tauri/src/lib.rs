@@ -6,6 +6,7 @@
 //! - `nearby`: chats found on the local network;
 //! - `passwords`: saved passwords, in the OS keyring only;
 //! - `pins`: the certificates of https chats trusted on first use (by fingerprint);
+//! - `local_log`: the local history of every conversation seen, and its search;
 //! - `lifecycle`: quitting (also on SIGTERM/SIGINT) closes a hosted chat properly;
 //! - `recent`: the recent servers list (never passwords).
 
@@ -16,6 +17,7 @@ mod bridge;
 mod commands;
 mod hosting;
 mod lifecycle;
+mod local_log;
 mod nearby;
 mod passwords;
 mod pins;
@@ -30,6 +32,9 @@ pub fn run() {
         .manage(commands::AppState::default())
         .setup(|app| {
             lifecycle::quit_on_signals(app.handle());
+            // Opened before the window asks for it; a few milliseconds (measured in local_log's tests).
+            use tauri::Manager;
+            app.manage(local_log::LocalHistory::open_in(app.path().app_data_dir().ok().as_deref()));
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -53,6 +58,8 @@ pub fn run() {
             commands::cancel_upload,
             commands::file_image,
             commands::save_file,
+            commands::local_history,
+            commands::search_messages,
         ])
         .build(tauri::generate_context!())
         .expect("error while building the Confab app")
