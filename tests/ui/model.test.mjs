@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ChatModel } from '../../ui/js/model.js';
+import { ChatModel, RESTARTED_TEXT } from '../../ui/js/model.js';
 import { DEFAULT_LIMITS, SERVER_NAME, announcementText } from '../../ui/js/protocol.js';
 
 const ALL_FEATURES = { history: true, presence: true, acks: true };
@@ -313,7 +313,8 @@ test('after a restart in memory (another run), paging back starts from the new r
   assert.equal(model.oldestId(), 3, 'not the old run\'s id 50');
   model.startLoadingOlder();
   model.addOlder({ messages: [chat(2, 'bob', 'first of the new run')], startReached: false });
-  assert.deepEqual(texts(model), ['old run', 'first of the new run', 'new run']);
+  // A marker below the old run's lines says the server restarted (ui/js/model.js RESTARTED_TEXT).
+  assert.deepEqual(texts(model), ['old run', RESTARTED_TEXT, 'first of the new run', 'new run']);
 });
 
 test('without history on the server there is nothing to load', () => {

@@ -11,6 +11,8 @@ const MAX_LINES = 3000;
 // A typing notice is stale after this long (PROTOCOL.md §2.3).
 const TYPING_STALE_MS = 5000;
 const NO_FEATURES = Object.freeze({ history: false, presence: false, acks: false });
+// Below the lines of a previous run of the server's ids (it restarted): they are kept, never merged by id.
+export const RESTARTED_TEXT = 'The server restarted here: the messages above are from before.';
 
 export class ChatModel {
   #now;
@@ -33,6 +35,9 @@ export class ChatModel {
   #joinedAt = 0; // lines older than the join are history, not unread
   #files = null; // { maxBytes } once the server offered files (its `files` event, §2.11)
   #uploads = new Uploads();
+  #provisional = false; // the session is the stored conversation shown while the join is under way
+  #storedMore = false; // the local store holds older messages than the oldest stored line shown
+  #storedCursor = null; // the `seq` of the oldest stored message read: older pages are read before it
 
   /** `now` and `maxLines` are there for tests. */
   constructor({ now = () => Date.now(), maxLines = MAX_LINES } = {}) {
@@ -59,11 +64,22 @@ export class ChatModel {
     this.#conversations.reset();
     this.#files = null;
     this.#uploads.clear();
+    this.#provisional = false;
+    this.#storedMore = false;
+    this.#storedCursor = null;
   }
 
   /** A joined chat, as `connect` answered: { server, name, features, limits? }. */
   startSession(info) {
+    // The stored conversation shown while joining stays: the server's lines merge into it.
+    const stored = this.#provisional ? { lines: this.#lines, more: this.#storedMore, cursor: this.#storedCursor } : null;
     this.reset();
+    if (stored) {
+      this.#lines = stored.lines;
+      this.#storedMore = stored.more;
+      this.#storedCursor = stored.cursor;
+      for (const line of stored.lines) if (line.conv) this.#conversations.note(line.conv, line.peer);
+    }
     this.#session = { ...info, limits: info.limits ?? DEFAULT_LIMITS };
     this.#run = info.run ?? null;
     this.#joinedAt = this.#now();
@@ -120,6 +136,7 @@ export class ChatModel {
           changes.session = true;
           changes.users = true;
           this.#newRun(event.run, changes);
+          this.#continueRun(changes);
           break;
         case 'missing':
           this.#missing(event, changes);
@@ -327,6 +344,7 @@ export class ChatModel {
 
   /** "Load older": where it stands ('more' | 'loading' | 'start') and whether lines were dropped from the top. */
   get older() {
+    if (this.#storedMore) return { state: this.#older === 'loading' ? 'loading' : 'more', hidden: this.#olderHidden };
     return { state: this.features.history ? this.#older : 'off', hidden: this.#olderHidden };
   }
 
@@ -341,7 +359,7 @@ export class ChatModel {
 
   /** A page of older messages is being asked for; false when one already is. */
   startLoadingOlder() {
-    if (this.#older === 'loading' || this.#older === 'start') return false;
+    if (this.#older === 'loading' || (this.#older === 'start' && !this.#storedMore)) return false;
     this.#older = 'loading';
     return true;
   }
@@ -369,6 +387,89 @@ export class ChatModel {
     this.#older = startReached || !fresh.length ? 'start' : 'more';
     this.#olderHidden = false;
     return { inserted, anchor: this.#lines[at + inserted.length] ?? null };
+  }
+
+  /**
+   * While joining: the conversation stored on this computer ({ messages, startReached }, oldest
+   * first, each with its `seq` and `run`), shown before the server answers (or without it).
+   * `startSession` keeps these lines. Returns them.
+   */
+  showStored({ server, name }, page) {
+    this.reset();
+    this.#session = { server, name, features: NO_FEATURES, limits: DEFAULT_LIMITS };
+    this.#status = { state: 'connecting', attempt: 0, retryInMs: null, detail: null };
+    this.#provisional = true;
+    this.#lines = this.#storedLines(page.messages);
+    this.#storedMore = !page.startReached;
+    this.#storedCursor = page.messages[0]?.seq ?? null;
+    this.#maxLines = Math.max(this.#maxLines, this.#lines.length);
+    for (const line of this.#lines) if (line.conv) this.#conversations.note(line.conv, line.peer);
+    return this.lines;
+  }
+
+  /** Whether the session is only the stored conversation (the server has not answered). */
+  get provisional() {
+    return this.#provisional;
+  }
+
+  /** The join failed: the stored conversation stays readable, offline, with the reason. */
+  joinFailed(detail) {
+    this.#status = { state: 'offline', attempt: 0, retryInMs: null, detail };
+  }
+
+  /** Where "load older" goes on in the local store: the oldest stored line's `seq` (null: nothing more there). */
+  storedBefore() {
+    return this.#storedMore ? this.#storedCursor : null;
+  }
+
+  /**
+   * An older page of the local store: above everything shown, kept on top of the line limit.
+   * Returns { inserted, anchor } like addOlder.
+   */
+  addStored({ messages, startReached }) {
+    const anchor = this.#lines[0] ?? null;
+    const fresh = messages.filter((m) => m.id == null || (m.run ?? null) !== this.#run || !this.#seenIds.has(m.id));
+    const inserted = this.#storedLines(fresh);
+    const last = inserted.at(-1);
+    if (last && anchor && anchor.run !== undefined && anchor.run !== last.run) inserted.push(this.#restartMarker());
+    for (const line of inserted) if (line.id != null && line.run === this.#run) this.#seenIds.add(line.id);
+    this.#lines.unshift(...inserted);
+    this.#maxLines = Math.max(this.#maxLines, this.#lines.length);
+    this.#storedMore = !startReached && messages.length > 0;
+    this.#storedCursor = messages[0]?.seq ?? this.#storedCursor;
+    this.#older = 'more'; // the server's history is paged once the store has nothing older
+    this.#olderHidden = false;
+    return { inserted, anchor };
+  }
+
+  /** Lines of stored messages, with a marker wherever the run changes. */
+  #storedLines(messages) {
+    const lines = [];
+    for (const message of messages) {
+      const run = message.run ?? null;
+      if (lines.length && lines.at(-1).run !== run) lines.push(this.#restartMarker());
+      lines.push({ key: this.#nextKey++, reason: null, ...this.#fields(message), run, seq: message.seq });
+    }
+    return lines;
+  }
+
+  #restartMarker() {
+    return { key: this.#nextKey++, kind: 'gap', restart: true, text: RESTARTED_TEXT, id: null, reason: null, ts: null, from: null, own: false, state: 'sent' };
+  }
+
+  /**
+   * After a (re)registration: shown lines of this run keep removing copies by id (stored ones
+   * too; a server that names no run may have restarted: its ids say nothing); below lines of
+   * another run (the server restarted) a marker says so.
+   */
+  #continueRun(changes) {
+    if (this.#run !== null) for (const line of this.#lines) if (line.id != null && line.run === this.#run) this.#seenIds.add(line.id);
+    const last = this.#lines.findLast((line) => line.run !== undefined || line.restart);
+    if (last && !last.restart && last.run !== this.#run) {
+      const marker = this.#restartMarker();
+      this.#lines.push(marker);
+      changes.added.push(marker);
+    }
   }
 
   /** Keeps the online list up to date from join and leave announcements (PROTOCOL.md §2.1). */
@@ -417,6 +518,12 @@ export class ChatModel {
     for (const line of dropped) {
       if (line.localId != null) this.#pending.delete(line.localId);
       if (line.id != null) this.#seenIds.delete(line.id); // no longer shown: "load older" may bring it back
+    }
+    // Stored lines dropped: read again from the store, before the oldest stored line still shown.
+    const storedLeft = this.#lines.find((line) => line.seq != null);
+    if (dropped.some((line) => line.seq != null) && storedLeft) {
+      this.#storedMore = true;
+      this.#storedCursor = storedLeft.seq;
     }
     changes.removed.push(...dropped);
     // Dropped from the page, not from the server: "load older" brings them back.
