@@ -69,6 +69,11 @@ export function createTauriTransport({ invoke, Channel }) {
       which === 'full' ? call('file_image', { url: attachment.url, mime: attachment.type }) : call('file_image', { url: attachment.thumbnail, mime: 'image/png' }),
     rejoin: (name) => call('rejoin', { username: name }),
     loadOlder: (before) => call('load_older', { before }),
+    // The local history (desktop app only): the conversation stored on this computer for a server and
+    // name, { messages: [{ seq, run, ...message }], startReached }, and search in it (FTS5 in Rust):
+    // [{ seq, run, id, ts, from, snippet, ranges }] (plain text and highlight offsets, never HTML).
+    localHistory: (server, username, before = null) => call('local_history', { server, username, before }),
+    searchMessages: (server, username, query) => call('search_messages', { server, username, query }),
     setTyping: (typing) => call('set_typing', { typing }),
     disconnect: () => call('disconnect'),
     onEvents(fn) {
