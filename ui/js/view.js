@@ -4,6 +4,7 @@
 
 import { fingerprintGroups } from './fingerprint.js';
 import { DEFAULT_PORT, REFUSAL_CODES } from './protocol.js';
+import { highlightParts } from './search.js';
 import { ConversationsView } from './conversations-view.js';
 import { FilesView } from './files-view.js';
 
@@ -12,7 +13,9 @@ const $ = (id) => document.getElementById(id);
 const STICK_PX = 48;
 // How long a Copy button says "Copied".
 const COPY_FEEDBACK_MS = 2000;
-const STATUS_LABELS = { connected: 'Connected', reconnecting: 'Reconnecting…', offline: 'Offline', nameTaken: 'Name taken' };
+const STATUS_LABELS = { connected: 'Connected', reconnecting: 'Reconnecting…', offline: 'Offline', nameTaken: 'Name taken', connecting: 'Connecting…' };
+// A line jumped to from a search result is highlighted this long.
+const FOUND_MS = 2500;
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
@@ -59,6 +62,7 @@ export class ChatView {
   #unseen = 0; // lines added while the user was scrolled up
   #savedPassword = false; // the connect form says a saved password will be used
   #older = null; // the "load older" control: the first item of the message list, made on first use
+  #hits = []; // the search results shown, by their index in the list
 
   constructor() {
     const ids = ['connect-screen', 'chat-screen', 'connect-form', 'server', 'username', 'password', 'remember',
@@ -76,6 +80,9 @@ export class ChatView {
       'cert-changed-cancel'];
     ids.push('conversation-list', 'conversation-name', 'uploads', 'attach-button', 'attach-input', 'drop-zone', 'image-view',
       'image-view-img', 'image-view-name', 'image-view-close');
+    // The local history: search in the header, its results, and "Forget" asking first.
+    ids.push('search-form', 'search-input', 'search-results', 'search-status', 'search-list', 'forget-server',
+      'forget-server-name', 'forget-server-cancel', 'forget-server-forget');
     // 'connect-screen' → connectScreen
     this.#el = Object.fromEntries(ids.map((id) => [id.replace(/-(\w)/g, (_, c) => c.toUpperCase()), $(id)]));
     const e = this.#el;
@@ -100,6 +107,8 @@ export class ChatView {
     e.certChangedConfirm.addEventListener('change', () => (e.certChangedReplace.disabled = !e.certChangedConfirm.checked));
     e.certChangedReplace.addEventListener('click', () => e.certChanged.close('replace'));
     e.certChangedCancel.addEventListener('click', () => e.certChanged.close('cancel'));
+    e.forgetServerForget.addEventListener('click', () => e.forgetServer.close('forget'));
+    e.forgetServerCancel.addEventListener('click', () => e.forgetServer.close('cancel'));
     this.#filesView = new FilesView(e);
     this.#conversationsView = new ConversationsView(e);
   }
@@ -528,15 +537,18 @@ export class ChatView {
     this.#showLeave(false); // the host stops hosting instead
   }
 
-  showChat(session) {
+  /** `keepLines`: the stored conversation shown while joining stays (the server's lines merge into it). */
+  showChat(session, { keepLines = false } = {}) {
     const e = this.#el;
     e.connectScreen.hidden = true;
     e.hostScreen.hidden = true;
     e.chatScreen.hidden = false;
     e.nameTaken.hidden = true;
-    e.messages.replaceChildren();
-    this.#nodes.clear();
-    this.#hideJump();
+    if (!keepLines) {
+      e.messages.replaceChildren();
+      this.#nodes.clear();
+      this.#hideJump();
+    }
     this.renderSession(session);
     e.input.value = '';
     e.input.focus();
@@ -619,6 +631,79 @@ export class ChatView {
       this.#older = { item, text, button };
     }
     return this.#older;
+  }
+
+  /**
+   * The search box (Ctrl+F focuses it): `onInput(text)` as the user types, `onPick(hit)` for a
+   * result, `onClose()` on Escape.
+   */
+  bindSearch({ onInput, onPick, onClose }) {
+    const e = this.#el;
+    e.searchForm.addEventListener('submit', (event) => event.preventDefault());
+    e.searchInput.addEventListener('input', () => onInput(e.searchInput.value));
+    e.searchInput.addEventListener('keydown', (event) => {
+      if (event.key === 'Escape') {
+        e.searchInput.value = '';
+        onClose();
+        e.input.focus();
+      } else if (event.key === 'ArrowDown') {
+        event.preventDefault();
+        e.searchList.querySelector('button')?.focus();
+      }
+    });
+    e.searchList.addEventListener('click', (event) => {
+      const item = event.target.closest('[data-hit]');
+      if (item) onPick(this.#hits[Number(item.dataset.hit)]);
+    });
+    document.addEventListener('keydown', (event) => {
+      if ((event.ctrlKey || event.metaKey) && !event.altKey && event.key.toLowerCase() === 'f' && !e.chatScreen.hidden) {
+        event.preventDefault();
+        e.searchInput.focus();
+        e.searchInput.select();
+      }
+    });
+  }
+
+  /** The results of search.js's SearchModel: each a button with sender, time and the snippet, matches in <mark>. */
+  renderSearch(search) {
+    const e = this.#el;
+    this.#hits = search.hits;
+    e.searchResults.hidden = search.state === 'idle';
+    e.searchStatus.textContent = search.summary;
+    e.searchList.replaceChildren(
+      ...this.#hits.map((hit, index) => {
+        const item = el('li');
+        const button = el('button', 'hit');
+        button.type = 'button';
+        button.dataset.hit = String(index);
+        const meta = el('span', 'meta');
+        meta.append(el('span', 'from', hit.from), timeElement(hit.ts));
+        const snippet = el('span', 'snippet');
+        for (const part of highlightParts(hit.snippet, hit.ranges)) snippet.append(part.mark ? el('mark', null, part.text) : part.text);
+        button.append(meta, snippet);
+        item.append(button);
+        return item;
+      }),
+    );
+    if (search.state === 'idle' && e.searchInput.value.trim()) e.searchInput.value = '';
+  }
+
+  /** A line jumped to from a search result: scrolled into the middle of the view and highlighted briefly. */
+  showFound(line) {
+    const node = this.#nodes.get(line.key);
+    if (!node) return;
+    node.scrollIntoView({ block: 'center' });
+    node.classList.add('found');
+    node.setAttribute('tabindex', '-1');
+    node.focus({ preventScroll: true });
+    setTimeout(() => node.classList.remove('found'), FOUND_MS);
+  }
+
+  /** "Forget" in recent servers: what goes with it is said first; resolves true for Forget. */
+  async confirmForget({ server, chatName }) {
+    const e = this.#el;
+    e.forgetServerName.textContent = chatName ? `${chatName} (${shortServer(server)})` : shortServer(server);
+    return (await this.#ask(e.forgetServer, e.forgetServerCancel)) === 'forget';
   }
 
   /** Where messages are missing: a marker, not a line (day separators and grouping pass over it). */
