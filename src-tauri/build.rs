@@ -7,6 +7,7 @@ fn main() {
         "rejoin",
         "set_typing",
         "disconnect",
+        "cancel_connect",
         "recent_servers",
         "forget_server",
         "set_title",

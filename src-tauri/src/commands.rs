@@ -2,12 +2,14 @@
 //! `recent`.
 //! Errors cross as `{code, message}` (see `ClientError`'s `Serialize`).
 
+use std::sync::PoisonError;
+
 use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, State, WebviewWindow};
 use tauri_plugin_clipboard_manager::ClipboardExt;
 use tauri_plugin_notification::NotificationExt;
-use tokio::sync::Mutex;
+use tokio::sync::{mpsc, oneshot, Mutex};
 
 use crate::bridge::forward_events;
 use crate::local_log::{Conversation, LocalHistory, SearchHit, StoredPage};
@@ -33,6 +35,8 @@ pub struct AppState {
     hosting: Mutex<Option<HostedChat>>,
     /// The task streaming chats found on the network to the connect screen.
     nearby: std::sync::Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
+    /// Cancels the join in progress (`cancel_connect`): `connect` holds `session` until it is done.
+    joining: std::sync::Mutex<Option<oneshot::Sender<()>>>,
     /// Saved passwords (OS keyring only).
     passwords: Passwords,
     /// Uploads under way, by the id the page gave them, so `cancel_upload` can stop one.
@@ -47,6 +51,8 @@ pub struct SessionInfo {
     name: String,
     features: Features,
     limits: Limits,
+    /// The chat's name, when the server says it (`welcome`).
+    chat_name: Option<String>,
     /// Set when "Remember password" was asked for but the keyring could not keep it.
     keyring_note: Option<String>,
 }
@@ -68,6 +74,9 @@ pub enum ConnectError {
     /// The page passed something that is not a SHA-256 fingerprint.
     #[error("“{0}” is not a certificate fingerprint.")]
     InvalidFingerprint(String),
+    /// The user pressed Cancel while joining.
+    #[error("Not joined: cancelled.")]
+    Cancelled,
     /// The keyring could not be read.
     #[error("{}", match .0 {
         PasswordError::Unavailable { .. } => "Your system keyring is not available, so the saved password cannot be used. Type the password.".to_owned(),
@@ -83,6 +92,7 @@ impl ConnectError {
             ConnectError::NoSavedPassword => "no_saved_password",
             ConnectError::AnnouncedCertificateChanged { .. } => "certificate_changed",
             ConnectError::InvalidFingerprint(_) => "invalid_fingerprint",
+            ConnectError::Cancelled => "cancelled",
             ConnectError::Keyring(e) => e.code(),
         }
     }
@@ -219,7 +229,13 @@ pub async fn connect(
         trust: plan.trust,
         timing: Timing::default(),
     };
-    let joined = ChatClient::connect(options).await;
+    let (cancel, cancelled) = oneshot::channel();
+    *state.joining.lock().unwrap_or_else(PoisonError::into_inner) = Some(cancel);
+    let joined = tokio::select! {
+        joined = ChatClient::connect(options) => joined,
+        Ok(()) = cancelled => return Err(ConnectError::Cancelled),
+    };
+    state.joining.lock().unwrap_or_else(PoisonError::into_inner).take();
     if let (Some(fingerprint), Some(path)) = (&plan.pin, &pins_file) {
         if pins::reached_the_server(joined.as_ref().map(|_| ())) {
             if let Err(e) = pins::pin(path, &normalized, fingerprint) {
@@ -228,12 +244,12 @@ pub async fn connect(
         }
     }
     let (client, receiver) = joined?;
-    forward_events(receiver, events, local.recorder(&client.server, &client.name));
     let mut info = SessionInfo {
         server: client.server.clone(),
         name: client.name.clone(),
         features: client.features,
         limits: client.limits(),
+        chat_name: client.chat_name.clone(),
         keyring_note: None,
     };
     // Only after the server accepted it: a wrong password is never remembered. Unticked: forgotten.
@@ -245,14 +261,48 @@ pub async fn connect(
     if let Some(Err(e)) = saved {
         info.keyring_note = remember.unwrap_or(false).then(|| e.to_string());
     }
-    if let Some(path) = recent_path(&app) {
-        let entry = RecentServer { server: info.server.clone(), username: info.name.clone(), last_used: now_ms() };
+    // Not the chat this app hosts: its address is dead once hosting stops (the Host form starts it again).
+    if let Some(path) = recent_path(&app).filter(|_| hosted.is_none()) {
+        let entry = RecentServer {
+            server: info.server.clone(),
+            username: info.name.clone(),
+            last_used: now_ms(),
+            chat_name: info.chat_name.clone(),
+        };
         if let Err(e) = recent::remember(&path, entry) {
             tracing::warn!("could not save the recent servers list: {e}");
         }
     }
+    let receiver = match recent_path(&app).filter(|_| hosted.is_none()) {
+        Some(path) => name_recent_entry(receiver, path, info.server.clone()),
+        None => receiver,
+    };
+    forward_events(receiver, events, local.recorder(&client.server, &client.name));
     *session = Some(client);
     Ok(info)
+}
+
+/// The chat's name can come after the join (a late `welcome`): the recent servers entry learns it
+/// from the session's events on their way to the page.
+fn name_recent_entry(
+    mut events: mpsc::UnboundedReceiver<ClientEvent>,
+    path: std::path::PathBuf,
+    server: String,
+) -> mpsc::UnboundedReceiver<ClientEvent> {
+    let (forward, forwarded) = mpsc::unbounded_channel();
+    tauri::async_runtime::spawn(async move {
+        while let Some(event) = events.recv().await {
+            if let ClientEvent::Session { chat_name: Some(chat_name), .. } = &event {
+                if let Err(e) = recent::name(&path, &server, chat_name) {
+                    tracing::warn!("could not save the recent servers list: {e}");
+                }
+            }
+            if forward.send(event).is_err() {
+                break;
+            }
+        }
+    });
+    forwarded
 }
 
 /// Queues a message; returns its local id (the UI shows it as pending until `delivered`). `to`: a
@@ -327,6 +377,14 @@ pub async fn set_typing(state: State<'_, AppState>, typing: bool) -> Result<()> 
     match state.session.lock().await.as_ref() {
         Some(client) => client.set_typing(typing),
         None => Ok(()),
+    }
+}
+
+/// Cancel while joining: the join in progress stops and its `connect` fails with `cancelled`.
+#[tauri::command]
+pub fn cancel_connect(state: State<'_, AppState>) {
+    if let Some(cancel) = state.joining.lock().unwrap_or_else(PoisonError::into_inner).take() {
+        let _ = cancel.send(());
     }
 }
 

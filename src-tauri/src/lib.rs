@@ -29,6 +29,7 @@ pub fn run() {
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_clipboard_manager::init())
         .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_opener::init())
         .manage(commands::AppState::default())
         .setup(|app| {
             lifecycle::quit_on_signals(app.handle());
@@ -43,6 +44,7 @@ pub fn run() {
             commands::rejoin,
             commands::set_typing,
             commands::disconnect,
+            commands::cancel_connect,
             commands::recent_servers,
             commands::forget_server,
             commands::set_title,

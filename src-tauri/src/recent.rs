@@ -21,6 +21,9 @@ pub struct RecentServer {
     pub username: String,
     /// Milliseconds since the epoch of the last successful connect, for ordering.
     pub last_used: u64,
+    /// The chat's name as the server said it then (shown above the address); absent in older files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat_name: Option<String>,
 }
 
 pub fn path_in(config_dir: &Path) -> PathBuf {
@@ -37,6 +40,16 @@ pub fn remember(path: &Path, entry: RecentServer) -> std::io::Result<()> {
     list.retain(|r| r.server != entry.server);
     list.insert(0, entry);
     list.truncate(MAX_RECENT);
+    save(path, &list)
+}
+
+/// The chat's name for the entry of `server`, when the server told it (only written when it changed).
+pub fn name(path: &Path, server: &str, chat_name: &str) -> std::io::Result<()> {
+    let mut list = load(path);
+    let Some(entry) = list.iter_mut().find(|r| r.server == server && r.chat_name.as_deref() != Some(chat_name)) else {
+        return Ok(());
+    };
+    entry.chat_name = Some(chat_name.to_owned());
     save(path, &list)
 }
 
@@ -85,7 +98,11 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(&path, "[]").unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        remember(&path, RecentServer { server: "http://h:1/".into(), username: "me".into(), last_used: 1 }).unwrap();
+        remember(
+            &path,
+            RecentServer { server: "http://h:1/".into(), username: "me".into(), last_used: 1, chat_name: None },
+        )
+        .unwrap();
         assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -94,7 +111,12 @@ mod tests {
     fn remembers_most_recent_first_without_duplicates() {
         let dir = std::env::temp_dir().join(format!("confab-recent-{}", std::process::id()));
         let path = path_in(&dir);
-        let entry = |server: &str, t| RecentServer { server: server.into(), username: "me".into(), last_used: t };
+        let entry = |server: &str, t| RecentServer {
+            server: server.into(),
+            username: "me".into(),
+            last_used: t,
+            chat_name: None,
+        };
         for i in 0..10 {
             remember(&path, entry(&format!("http://h{i}:1/"), i)).unwrap();
         }
@@ -103,6 +125,9 @@ mod tests {
         assert_eq!(list.len(), MAX_RECENT);
         assert_eq!(list[0], entry("http://h5:1/", 99));
         assert_eq!(list.iter().filter(|r| r.server == "http://h5:1/").count(), 1);
+        name(&path, "http://h5:1/", "Design team").unwrap();
+        assert_eq!(load(&path)[0].chat_name.as_deref(), Some("Design team"));
+        assert_eq!(load(&path)[1].chat_name, None);
         forget(&path, "http://h5:1/").unwrap();
         assert!(load(&path).iter().all(|r| r.server != "http://h5:1/"));
         assert!(!std::fs::read_to_string(&path).unwrap().contains("password"));

@@ -63,6 +63,13 @@ export DISPLAY=":$(cat "$work/display")"
 export XDG_CONFIG_HOME="$work/config" CONFAB_CONFIG_DIR="$work/config/confab"
 # Software rendering is what a headless X server offers; avoids blank windows on some setups.
 export WEBKIT_DISABLE_DMABUF_RENDERER=1
+# The system browser of these tests: a link the app opens (the opener plugin runs xdg-open) is written
+# to $E2E_OPENED instead of starting a browser on the test display (view.test.mjs checks it).
+mkdir -p "$work/bin"
+export E2E_OPENED="$work/opened-urls"
+printf '#!/bin/sh\nprintf "%%s\\n" "$*" >>"%s"\n' "$E2E_OPENED" >"$work/bin/xdg-open"
+chmod +x "$work/bin/xdg-open"
+export PATH="$work/bin:$PATH"
 
 driver_port=$(free_port); native_port=$(free_port)
 tauri-driver --port "$driver_port" --native-port "$native_port" >"$work/tauri-driver.log" 2>&1 &

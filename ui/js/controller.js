@@ -28,6 +28,7 @@ export class ChatController {
     this.typingSent = false;
     this.leaveArmedUntil = 0;
     this.connecting = false;
+    this.joinAttempt = 0; // counts joins: the answer of a cancelled one is not acted on
     this.early = []; // events that arrived before `connect` answered
     this.chats = 0; // counts chats entered and left: a late "load older" answer belongs to one of them
     this.focused = view.isFocused();
@@ -43,6 +44,7 @@ export class ChatController {
 
     transport.onEvents((events) => this.#onEvents(events));
     view.bindConnect((values) => this.connect(values));
+    view.bindCancelConnect(() => this.cancelConnect());
     // Another server or name: the saved password was for the one picked.
     view.bindCredentialsEdited(() => this.#dropSavedPassword());
     view.bindSend((text) => this.send(text));
@@ -196,9 +198,10 @@ export class ChatController {
     const saved = Boolean(this.savedFor && this.savedFor.server === values.server && this.savedFor.username === values.username);
     const useSavedPassword = saved && !values.password;
     if ((values.password || useSavedPassword) && !(await this.#plainHttpAgreed(values.server))) return;
-    this.view.setConnecting(true);
+    this.view.setConnecting(true, { server: values.server });
     this.connecting = true;
     this.early = [];
+    const attempt = ++this.joinAttempt;
     try {
       // Unticking only matters for a password saved in the keyring: then it is forgotten. Otherwise the
       // keyring is not touched at all (a locked keyring would ask to be unlocked for nothing).
@@ -206,10 +209,12 @@ export class ChatController {
       // Only for the address that was picked: a typed one is checked against its pin or asked about.
       const announcedFingerprint = this.picked?.url === values.server ? this.picked.fingerprint : null;
       const session = await this.transport.connect({ ...values, useSavedPassword, remember, announcedFingerprint, acceptFingerprint });
+      if (attempt !== this.joinAttempt) return void this.transport.disconnect().catch(() => {}); // cancelled meanwhile
       this.#dropSavedPassword();
       this.#enterChat(session);
       if (session.keyringNote) this.view.showBannerNote(session.keyringNote);
     } catch (error) {
+      if (attempt !== this.joinAttempt) return; // cancelled: the form already said so
       this.connecting = false;
       this.view.setConnecting(false);
       // The keyring could not give the saved password: the field asks for it like any other.
@@ -221,6 +226,17 @@ export class ChatController {
       if (error.code === 'certificate_changed' && error.presented) return this.#refuseChanged(values, error);
       this.view.showConnectError(error);
     }
+  }
+
+  /** Cancel while joining: back to the form at once; the transport stops trying. */
+  async cancelConnect() {
+    if (!this.connecting) return;
+    this.joinAttempt += 1;
+    this.connecting = false;
+    this.early = [];
+    this.view.setConnecting(false);
+    this.view.showConnectError({ code: 'cancelled', message: 'Not joined: cancelled.' });
+    await (this.transport.cancelConnect ? this.transport.cancelConnect() : this.transport.disconnect()).catch(() => {});
   }
 
   /** A certificate the system does not know: compare the fingerprint with the host's, then trust it or not. */
@@ -444,6 +460,7 @@ export class ChatController {
     const { session } = this.model;
     if (changes.session) {
       this.view.renderSession(session);
+      this.#updateTitle(); // the chat's name may have come with it
       this.#renderCounter(this.view.draft()); // the limit may have changed
     }
     if (changes.older || changes.session) this.view.renderOlder(this.model.older);
@@ -488,7 +505,8 @@ export class ChatController {
   }
 
   #updateTitle() {
-    const where = this.model.session?.server?.replace(/^https?:\/\//, '').replace(/\/$/, '');
+    const { session } = this.model;
+    const where = session?.chatName || session?.server?.replace(/^https?:\/\//, '').replace(/\/$/, '');
     const base = where ? `Confab — ${where}` : 'Confab';
     const { unread } = this.model;
     const title = unread ? `(${unread}) ${base}` : base;

@@ -133,6 +133,7 @@ export class ChatModel {
           // messages from 1 again. The transport already removed copies across sessions.
           this.#seenIds.clear();
           this.#session = { ...this.#session, name: event.name, server: event.server, features: event.features, limits: event.limits ?? DEFAULT_LIMITS };
+          if (event.chatName) this.#session.chatName = event.chatName;
           changes.session = true;
           changes.users = true;
           this.#newRun(event.run, changes);

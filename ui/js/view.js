@@ -3,6 +3,7 @@
 // set with textContent (never innerHTML), so a message like <img src=x onerror=alert(1)> shows literally.
 
 import { fingerprintGroups } from './fingerprint.js';
+import { continues, dayLabel, sameDay, tokenize } from './format.js';
 import { DEFAULT_PORT, REFUSAL_CODES } from './protocol.js';
 import { highlightParts } from './search.js';
 import { ConversationsView } from './conversations-view.js';
@@ -16,6 +17,10 @@ const COPY_FEEDBACK_MS = 2000;
 const STATUS_LABELS = { connected: 'Connected', reconnecting: 'Reconnecting…', offline: 'Offline', nameTaken: 'Name taken', connecting: 'Connecting…' };
 // A line jumped to from a search result is highlighted this long.
 const FOUND_MS = 2500;
+// A join still waiting after this long says that the server has not answered yet.
+const SLOW_JOIN_MS = 3000;
+// Day separators say "Today": checked this often, so an app left open overnight says "Yesterday".
+const DAY_CHECK_MS = 60_000;
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
@@ -36,6 +41,33 @@ function timeElement(ts) {
   const node = el('time', null, timeFormat.format(date));
   node.dateTime = date.toISOString();
   node.title = fullFormat.format(date);
+  return node;
+}
+
+/**
+ * A message's text: links (http/https only) and code from format.js as elements, all of it set as
+ * text. A link opens outside the app: in a browser tab, and in the desktop app in the system browser
+ * (the opener plugin takes clicks on target=_blank links).
+ */
+function richText(text) {
+  const node = el('div', 'text');
+  for (const token of tokenize(text)) {
+    if (token.type === 'link') {
+      const link = el('a', 'link', token.text);
+      link.href = token.href;
+      link.target = '_blank';
+      link.rel = 'noopener noreferrer';
+      node.append(link);
+    } else if (token.type === 'code') {
+      node.append(el('code', 'code', token.text));
+    } else if (token.type === 'block') {
+      const block = el('pre', 'code-block');
+      block.append(el('code', null, token.text));
+      node.append(block);
+    } else {
+      node.append(token.text);
+    }
+  }
   return node;
 }
 
@@ -63,6 +95,10 @@ export class ChatView {
   #savedPassword = false; // the connect form says a saved password will be used
   #older = null; // the "load older" control: the first item of the message list, made on first use
   #hits = []; // the search results shown, by their index in the list
+  #lineOf = new WeakMap(); // line element → its line, for day separators and grouping
+  #layout; // MutationObserver of the message list: lines added or removed anywhere get laid out
+  #today = null; // the day the separators' labels were made for
+  #slowJoin = null; // timer of the "no answer yet" text while joining
 
   constructor() {
     const ids = ['connect-screen', 'chat-screen', 'connect-form', 'server', 'username', 'password', 'remember',
@@ -83,6 +119,7 @@ export class ChatView {
     // The local history: search in the header, its results, and "Forget" asking first.
     ids.push('search-form', 'search-input', 'search-results', 'search-status', 'search-list', 'forget-server',
       'forget-server-name', 'forget-server-cancel', 'forget-server-forget');
+    ids.push('chat-title', 'connect-progress', 'connect-cancel', 'people-toggle', 'people-toggle-count', 'people-stale', 'nearby-status');
     // 'connect-screen' → connectScreen
     this.#el = Object.fromEntries(ids.map((id) => [id.replace(/-(\w)/g, (_, c) => c.toUpperCase()), $(id)]));
     const e = this.#el;
@@ -111,12 +148,21 @@ export class ChatView {
     e.forgetServerCancel.addEventListener('click', () => e.forgetServer.close('cancel'));
     this.#filesView = new FilesView(e);
     this.#conversationsView = new ConversationsView(e);
+    e.peopleToggle.addEventListener('click', () => this.#showPeoplePanel(e.peopleToggle.getAttribute('aria-expanded') !== 'true'));
+    this.#layout = new MutationObserver((records) => this.#layOut(records));
+    this.#layout.observe(e.messages, { childList: true });
+    setInterval(() => this.#relabelDays(), DAY_CHECK_MS);
   }
 
   // ---- user actions ----
 
   bindConnect(handler) {
     onSubmit(this.#el.connectForm, () => handler(this.connectValues()));
+  }
+
+  /** Cancel while joining. */
+  bindCancelConnect(handler) {
+    this.#el.connectCancel.addEventListener('click', handler);
   }
 
   /** Enter sends, Shift+Enter is a new line; never while an input method is composing. */
@@ -348,11 +394,22 @@ export class ChatView {
     this.#el.keyringNote.hidden = !text;
   }
 
-  setConnecting(busy) {
+  /** While joining `server`: what is going on, and Cancel; after a few seconds, that it has not answered yet. */
+  setConnecting(busy, { server } = {}) {
     const e = this.#el;
     e.connectButton.disabled = busy;
     e.connectButton.textContent = busy ? 'Connecting…' : 'Join';
     e.connectForm.setAttribute('aria-busy', String(busy));
+    e.connectCancel.hidden = !busy;
+    e.connectProgress.hidden = !busy;
+    clearTimeout(this.#slowJoin);
+    if (!busy) return;
+    const where = server ? shortServer(server) : 'the server';
+    e.connectProgress.textContent = `Connecting to ${where}…`;
+    this.#slowJoin = setTimeout(() => {
+      e.connectProgress.textContent = `Still connecting to ${where}: no answer yet. The server may be offline or the address wrong; Cancel to change it.`;
+    }, SLOW_JOIN_MS);
+    e.connectCancel.focus();
   }
 
   showConnectError(error) {
@@ -362,7 +419,7 @@ export class ChatView {
     const field = {
       invalid_address: e.server, unreachable: e.server, not_a_chat_server: e.server,
       name_rejected: e.username, password_required: e.password, wrong_password: e.password, too_many_attempts: e.password,
-      no_saved_password: e.password, keyring_unavailable: e.password, keyring_failed: e.password,
+      no_saved_password: e.password, keyring_unavailable: e.password, keyring_failed: e.password, cancelled: e.server,
     }[error.code] ?? e.connectButton;
     field.focus();
     if (field.select) field.select();
@@ -381,8 +438,8 @@ export class ChatView {
       const item = el('li');
       const pick = el('button', 'pick');
       pick.type = 'button';
-      pick.append(el('span', 'where', shortServer(entry.server)), el('span', 'who', entry.username));
-      pick.setAttribute('aria-label', `Fill in ${entry.server} as ${entry.username}`);
+      pick.append(this.#recentPlace(entry), el('span', 'who', entry.username));
+      pick.setAttribute('aria-label', `Fill in ${entry.chatName ? `${entry.chatName} at ` : ''}${entry.server} as ${entry.username}`);
       pick.addEventListener('click', () => onPick(entry));
       const forget = el('button', 'forget', '×');
       forget.type = 'button';
@@ -391,6 +448,14 @@ export class ChatView {
       item.append(pick, forget);
       e.recentList.append(item);
     }
+  }
+
+  /** A recent server: the chat's name (when the server said one) above its address. */
+  #recentPlace({ chatName, server }) {
+    const place = el('span', 'place');
+    if (chatName) place.append(el('span', 'chat', chatName));
+    place.append(el('span', 'where', shortServer(server)));
+    return place;
   }
 
   /** Chats found on the network: [{ id, chatName, hostName, passwordRequired, url, fingerprint }]. */
@@ -429,7 +494,7 @@ export class ChatView {
     e.nearby.hidden = false;
     e.nearbyList.replaceChildren();
     e.nearbyEmpty.hidden = false;
-    e.nearbyEmpty.textContent = `${message} Type the address below.`;
+    e.nearbyStatus.textContent = `${message} Type the address below.`;
   }
 
   // ---- host screen ----
@@ -554,10 +619,14 @@ export class ChatView {
     e.input.focus();
   }
 
-  /** Where we are and as whom (the name can change with a rejoin). */
-  renderSession({ server, name }) {
-    this.#el.serverName.textContent = shortServer(server);
-    this.#el.ownName.textContent = name;
+  /** Where we are and as whom (the name can change with a rejoin): the chat's name, else its address. */
+  renderSession({ server, name, chatName }) {
+    const e = this.#el;
+    e.chatTitle.textContent = chatName || shortServer(server);
+    e.chatTitle.title = chatName ? `${chatName} (${shortServer(server)})` : shortServer(server);
+    e.serverName.textContent = chatName ? shortServer(server) : '';
+    e.serverName.hidden = !chatName;
+    e.ownName.textContent = name;
   }
 
   /** Appends lines; keeps the view pinned to the bottom only if it already was. */
@@ -572,6 +641,7 @@ export class ChatView {
       fragment.append(node);
     }
     e.messages.append(fragment);
+    this.#layOut(this.#layout.takeRecords()); // before scrolling: a new day's separator has a height
     if (stick) {
       this.scrollToBottom();
     } else {
@@ -598,6 +668,7 @@ export class ChatView {
     const before = anchor ? this.#nodes.get(anchor.key) : null;
     if (before) before.before(fragment);
     else m.append(fragment);
+    this.#layOut(this.#layout.takeRecords()); // separators first: they have a height too
     m.scrollTop = m.scrollHeight - fromBottom;
   }
 
@@ -719,6 +790,11 @@ export class ChatView {
       const fresh = this.#render(line);
       node.className = fresh.className;
       node.replaceChildren(...fresh.childNodes);
+      this.#lineOf.set(node, line);
+      // Its class was replaced, and a delivered line has the server's time: it and the next one.
+      this.#arrange(node);
+      const next = this.#lineAtOrAfter(node.nextElementSibling);
+      if (next) this.#arrange(next);
     }
   }
 
@@ -727,6 +803,7 @@ export class ChatView {
       this.#nodes.get(line.key)?.remove();
       this.#nodes.delete(line.key);
     }
+    this.#layOut(this.#layout.takeRecords());
   }
 
   scrollToBottom() {
@@ -739,6 +816,10 @@ export class ChatView {
     const { state, attempt, retryInMs, detail } = status;
     e.status.dataset.state = state;
     e.statusText.textContent = STATUS_LABELS[state] ?? state;
+    // Who was online is only as of the lost connection: greyed and said so until the server tells again.
+    e.people.classList.toggle('stale', state !== 'connected');
+    e.peopleStale.hidden = state === 'connected';
+    e.peopleStale.textContent = state === 'reconnecting' ? 'As last seen: reconnecting…' : 'As last seen.';
     this.#renderNameTaken(status, pendingCount);
     if (state === 'connected' || state === 'nameTaken') {
       e.banner.hidden = true;
@@ -797,8 +878,10 @@ export class ChatView {
   renderUsers(users, features, ownName) {
     const e = this.#el;
     e.people.hidden = !features.presence;
-    if (!features.presence) return;
+    e.peopleToggle.hidden = !features.presence;
+    if (!features.presence) return this.#showPeoplePanel(false);
     e.peopleCount.textContent = `(${users.length})`;
+    e.peopleToggleCount.textContent = `(${users.length})`;
     e.peopleList.replaceChildren(...users.map((name) => this.#conversationsView.person(name, name === ownName)));
   }
 
@@ -849,6 +932,7 @@ export class ChatView {
     if (line.kind === 'system') {
       const node = el('li', 'system');
       node.append(el('span', 'text', line.text), timeElement(line.ts));
+      this.#lineOf.set(node, line);
       return node;
     }
     const node = el('li', `msg${line.own ? ' own' : ''}${line.state !== 'sent' ? ` ${line.state}` : ''}`);
@@ -864,9 +948,10 @@ export class ChatView {
     }
     node.append(meta);
     // A file's caption may be empty: then the file alone.
-    if (line.text || !line.attachment) node.append(el('div', 'text', line.text));
+    if (line.text || !line.attachment) node.append(richText(line.text));
     const attachment = this.#filesView.element(line);
     if (attachment) node.append(attachment);
+    this.#lineOf.set(node, line);
     return node;
   }
 
@@ -917,6 +1002,86 @@ export class ChatView {
 
   renderUploads(uploads) {
     this.#filesView.renderUploads(uploads);
+  }
+
+  /**
+   * Day separators and grouping for lines added or removed by any code (MutationObserver records):
+   * each added line and whatever follows a change is laid out again against what is before it.
+   */
+  #layOut(records) {
+    const e = this.#el;
+    const touched = new Set();
+    let endChanged = false;
+    for (const record of records) {
+      for (const node of record.addedNodes) if (this.#lineOf.has(node)) touched.add(node);
+      const after = record.nextSibling ?? null;
+      if (after) touched.add(after);
+      else endChanged = true;
+    }
+    for (const node of touched) {
+      const line = node.isConnected && node.parentNode === e.messages ? this.#lineAtOrAfter(node) : null;
+      if (line) this.#arrange(line);
+    }
+    // Removed lines at the end leave no separator behind.
+    if (endChanged) while (e.messages.lastElementChild?.classList.contains('day')) e.messages.lastElementChild.remove();
+    this.#layout.takeRecords(); // our own separators need no layout
+  }
+
+  /** `node` if it is a line, else the first line after it (a separator or a marker is skipped). */
+  #lineAtOrAfter(node) {
+    let at = node;
+    while (at && !this.#lineOf.has(at)) at = at.nextElementSibling;
+    return at;
+  }
+
+  /**
+   * One line against the ones before it: a day separator above the first line of each day, and
+   * `cont` (name and time not repeated) when it goes on from the line right above it.
+   */
+  #arrange(node) {
+    let above = node.previousElementSibling;
+    while (above?.classList.contains('day')) {
+      const next = above.previousElementSibling;
+      above.remove();
+      above = next;
+    }
+    const line = this.#lineOf.get(node);
+    let earlier = above;
+    while (earlier && !this.#lineOf.has(earlier)) earlier = earlier.previousElementSibling;
+    const newDay = !earlier || !sameDay(this.#lineOf.get(earlier).ts, line.ts);
+    if (newDay) node.before(this.#daySeparator(line.ts));
+    // Only the line right above: an announcement, a separator or a marker between breaks the group.
+    const cont = !newDay && above === earlier && continues(this.#lineOf.get(earlier), line);
+    node.classList.toggle('cont', cont);
+    // Its name and time are not shown: they are in its tooltip.
+    if (cont) node.title = `${line.from}, ${fullFormat.format(new Date(line.ts))}`;
+    else node.removeAttribute('title');
+  }
+
+  #daySeparator(ts) {
+    const node = el('li', 'day');
+    node.setAttribute('role', 'separator');
+    node.dataset.ts = String(ts);
+    node.append(el('span', null, dayLabel(ts)));
+    this.#today ??= new Date().toDateString();
+    return node;
+  }
+
+  /** After midnight, "Today" becomes "Yesterday" (and so on). */
+  #relabelDays() {
+    const today = new Date().toDateString();
+    if (this.#today === null || today === this.#today) return;
+    this.#today = today;
+    for (const node of this.#el.messages.querySelectorAll(':scope > li.day')) {
+      node.firstElementChild.textContent = dayLabel(Number(node.dataset.ts));
+    }
+  }
+
+  /** Below 640 px the online list is a panel over the chat, opened and closed by the People button. */
+  #showPeoplePanel(open) {
+    const e = this.#el;
+    e.peopleToggle.setAttribute('aria-expanded', String(open));
+    e.people.classList.toggle('open', open);
   }
 
   #nearBottom() {

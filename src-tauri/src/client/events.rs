@@ -104,6 +104,8 @@ pub enum ClientEvent {
         server: String,
         features: Features,
         limits: Limits,
+        /// The chat's name from the server's `welcome`, when it says one.
+        chat_name: Option<String>,
         /// The server's run of ids (`welcome.run`): ids of another run say nothing about these.
         run: Option<String>,
     },

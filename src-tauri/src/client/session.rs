@@ -26,6 +26,8 @@ pub struct ChatClient {
     pub name: String,
     /// Extension support detected at the first registration.
     pub features: Features,
+    /// The chat's name from the server's `welcome` at the first join (`Session` events tell changes).
+    pub chat_name: Option<String>,
     /// Wakes the supervisor (new outbox entry) and carries typing notices and rejoins.
     commands: mpsc::UnboundedSender<Command>,
     /// Shared with the supervisor so `send` can queue while a reconnect is in progress.
@@ -69,13 +71,14 @@ impl ChatClient {
             files: files_tx,
             features: Features::default(),
             run: None,
+            chat_name: None,
             seen: Seen::default(),
             typing: false,
         };
         let live = supervisor.establish().await?;
-        let features = supervisor.features;
+        let (features, chat_name) = (supervisor.features, supervisor.chat_name.clone());
         let task = tokio::spawn(supervisor.run(live));
-        let client = ChatClient { server, name, features, commands, outbox, limits, files, trust, shutdown, task };
+        let client = ChatClient { server, name, features, chat_name, commands, outbox, limits, files, trust, shutdown, task };
         Ok((client, events_rx))
     }
 

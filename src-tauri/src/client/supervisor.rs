@@ -76,6 +76,8 @@ pub struct Supervisor {
     pub features: Features,
     /// The server's `welcome.run` at the last registration, to tell a restarted server apart.
     pub run: Option<String>,
+    /// The chat's name, as the server's last `welcome` said it (none: the UI shows the address).
+    pub chat_name: Option<String>,
     /// Messages already shown (ours included).
     pub seen: Seen,
     /// Our current typing state, re-sent as the liveness probe (the server drops repeats).
@@ -230,13 +232,7 @@ impl Supervisor {
             }
         }
         // The session (and its run) first, so the UI files what follows under it.
-        self.emit(ClientEvent::Session {
-            name: self.name.clone(),
-            server: self.server.clone(),
-            features: self.features,
-            limits: self.limits.borrow().clone(),
-            run: self.run.clone(),
-        });
+        self.emit_session();
         if let Some(history) = history {
             let same_run = previous_run.as_deref().zip(self.run.as_deref()).map(|(before, now)| before == now);
             self.catch_up(socket, history, same_run).await?;
@@ -290,7 +286,25 @@ impl Supervisor {
             return;
         };
         self.run = Some(welcome.run).filter(|run| !run.is_empty());
+        let renamed = welcome.chat_name != self.chat_name;
+        self.chat_name = welcome.chat_name;
         self.limits.send_replace(welcome.limits);
+        // The welcome can come after the register answer (its event and the ack are separate
+        // callbacks): a chat name learnt then is told at once, not at the next reconnect.
+        if renamed {
+            self.emit_session();
+        }
+    }
+
+    fn emit_session(&self) {
+        self.emit(ClientEvent::Session {
+            name: self.name.clone(),
+            server: self.server.clone(),
+            features: self.features,
+            limits: self.limits.borrow().clone(),
+            chat_name: self.chat_name.clone(),
+            run: self.run.clone(),
+        });
     }
 
     /// Reconnect loop around live sessions, until shutdown.

@@ -118,6 +118,7 @@ class Session {
     this.limits = DEFAULT_LIMITS;
     this.run = null; // this connection's run of ids (welcome), null until told
     this.files = null; // { token, maxBytes, upload } of this registration (the `files` event, §2.11)
+    this.chatName = null; // the chat's name, when the server's welcome says it
     this.seenRun = null; // the run the seen messages came from
     this.seen = new SeenMessages();
     // What came before the catch-up: the register answer's continuation runs after every event of
@@ -197,7 +198,7 @@ class Session {
   }
 
   #info() {
-    return { server: location.origin, name: this.name, features: this.features, limits: this.limits };
+    return { server: location.origin, name: this.name, features: this.features, limits: this.limits, chatName: this.chatName };
   }
 
   #later(ms, fn) {
@@ -248,14 +249,17 @@ class Session {
     if (!welcome || typeof welcome !== 'object') return;
     this.run = typeof welcome.run === 'string' && welcome.run ? welcome.run : null;
     if (this.ready && this.run) this.seenRun = this.run; // a late welcome: what we see now is this run
+    const chatName = typeof welcome.chatName === 'string' && welcome.chatName.trim() ? welcome.chatName : null;
+    const renamed = chatName !== this.chatName;
+    this.chatName = chatName;
     const limits = readLimits(welcome.limits);
-    if (JSON.stringify(limits) === JSON.stringify(this.limits)) return;
+    if (JSON.stringify(limits) === JSON.stringify(this.limits) && !renamed) return;
     this.limits = limits;
     if (this.ready) this.#pushSession();
   }
 
   #pushSession() {
-    this.push({ type: 'session', name: this.name, server: location.origin, features: this.features, limits: this.limits, run: this.run });
+    this.push({ type: 'session', name: this.name, server: location.origin, features: this.features, limits: this.limits, chatName: this.chatName, run: this.run });
   }
 
   /**

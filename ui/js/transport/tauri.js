@@ -76,6 +76,8 @@ export function createTauriTransport({ invoke, Channel }) {
     searchMessages: (server, username, query) => call('search_messages', { server, username, query }),
     setTyping: (typing) => call('set_typing', { typing }),
     disconnect: () => call('disconnect'),
+    // Stops a join still in progress (Cancel on the connect screen); its connect rejects with 'cancelled'.
+    cancelConnect: () => call('cancel_connect'),
     onEvents(fn) {
       handler = fn;
     },
