@@ -8,10 +8,11 @@ use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, State, WebviewWindow};
 use tauri_plugin_clipboard_manager::ClipboardExt;
-use tauri_plugin_notification::NotificationExt;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
 use crate::bridge::forward_events;
+use crate::desktop::{Desktop, DesktopEvent};
+use crate::settings::Settings;
 use crate::local_log::{Conversation, LocalHistory, SearchHit, StoredPage};
 use confab_protocol::{now_ms, Limits};
 
@@ -447,12 +448,11 @@ pub fn set_title(window: WebviewWindow, title: String) {
     }
 }
 
-/// A desktop notification; best effort (a desktop without a notification service just has none).
+/// A desktop notification, as the settings say (a `mention` of the user's name always); clicking it
+/// opens the conversation. Best effort: a desktop without a notification service just has none.
 #[tauri::command]
-pub fn notify(app: AppHandle, title: String, body: String) {
-    if let Err(e) = app.notification().builder().title(title).body(body).show() {
-        tracing::debug!("notification not shown: {e}");
-    }
+pub fn notify(app: AppHandle, title: String, body: String, mention: Option<bool>) {
+    crate::notify::show(&app, title, body, mention.unwrap_or(false));
 }
 
 /// Starts hosting a chat; the page then joins it with `connect` at `localUrl`.
@@ -516,6 +516,45 @@ pub fn copy_text(app: AppHandle, text: String) -> bool {
     }
 }
 
+/// The settings (notifications, sound, tray, theme), as loaded at start or last set.
+#[tauri::command]
+pub fn get_settings(desktop: State<'_, Desktop>) -> Settings {
+    desktop.settings()
+}
+
+/// Puts `settings` in force and saves them (0600, in the config directory).
+#[tauri::command]
+pub fn set_settings(desktop: State<'_, Desktop>, settings: Settings) -> std::result::Result<(), String> {
+    desktop.set_settings(settings).map_err(|e| format!("The settings could not be saved: {e}"))
+}
+
+/// Streams desktop events to the page: confab:// links to join, notifications clicked.
+#[tauri::command]
+pub fn watch_desktop(desktop: State<'_, Desktop>, events: Channel<DesktopEvent>) {
+    desktop.watch(events);
+}
+
+/// The connection state for the tray menu, and whether the page is in a chat (closing the window
+/// then keeps Confab in the tray, as the settings say).
+#[tauri::command]
+pub fn set_tray_status(app: AppHandle, desktop: State<'_, Desktop>, status: String, in_chat: bool) {
+    desktop.set_in_chat(in_chat);
+    crate::tray::set_status(&app, &status);
+}
+
+/// How the hosting bar offers a join URL besides itself: its confab:// link and a QR code (SVG).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Share {
+    link: String,
+    qr_svg: Option<String>,
+}
+
+#[tauri::command]
+pub fn share_join_url(url: String) -> Share {
+    Share { link: crate::deeplink::join_link(&url), qr_svg: crate::qr::svg(&url) }
+}
+
 /// When the app quits: a hosted chat is closed properly (everyone told, port freed).
 pub fn on_exit(app: &AppHandle) {
     let state = app.state::<AppState>();
@@ -535,8 +574,8 @@ async fn hosted_fingerprint(state: &AppState, server: &str) -> Option<String> {
     (normalize_server_url(&info.local_url).ok()? == server).then(|| info.fingerprint.clone())
 }
 
-/// The app's config directory (recent servers, certificate pins).
-fn config_dir(app: &AppHandle) -> Option<std::path::PathBuf> {
+/// The app's config directory (recent servers, certificate pins, settings).
+pub(crate) fn config_dir(app: &AppHandle) -> Option<std::path::PathBuf> {
     // CONFAB_CONFIG_DIR lets tests use a throwaway directory instead of the user's.
     match std::env::var_os("CONFAB_CONFIG_DIR") {
         Some(dir) => Some(dir.into()),

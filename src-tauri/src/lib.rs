@@ -8,36 +8,56 @@
 //! - `pins`: the certificates of https chats trusted on first use (by fingerprint);
 //! - `local_log`: the local history of every conversation seen, and its search;
 //! - `lifecycle`: quitting (also on SIGTERM/SIGINT) closes a hosted chat properly;
-//! - `recent`: the recent servers list (never passwords).
+//! - `recent`: the recent servers list (never passwords);
+//! - `desktop` with `settings`, `tray`, `deeplink`, `notify`, `qr`: the desktop's conventions (one
+//!   instance, confab:// links, tray, notifications that open the chat, settings, the join QR code).
 
 pub mod client;
 pub mod files;
 
 mod bridge;
 mod commands;
+mod deeplink;
+mod desktop;
 mod hosting;
 mod lifecycle;
 mod local_log;
 mod nearby;
+mod notify;
 mod passwords;
 mod pins;
+mod private_file;
+mod qr;
 mod recent;
+mod settings;
+mod tray;
 
 pub fn run() {
     confab_server::logging::init("info");
+    use tauri_plugin_window_state::StateFlags;
     tauri::Builder::default()
-        .plugin(tauri_plugin_notification::init())
+        // First: a second start hands its arguments (a confab:// link) to the running app and exits.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| desktop::show_window(app)))
+        .plugin(tauri_plugin_deep_link::init())
+        // Size, place and maximised, not visibility: a window hidden in the tray at quit opens next time.
+        .plugin(
+            tauri_plugin_window_state::Builder::default()
+                .with_state_flags(StateFlags::SIZE | StateFlags::POSITION | StateFlags::MAXIMIZED)
+                .build(),
+        )
         .plugin(tauri_plugin_clipboard_manager::init())
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_opener::init())
         .manage(commands::AppState::default())
         .setup(|app| {
             lifecycle::quit_on_signals(app.handle());
+            desktop::setup(app.handle());
             // Opened before the window asks for it; a few milliseconds (measured in local_log's tests).
             use tauri::Manager;
             app.manage(local_log::LocalHistory::open_in(app.path().app_data_dir().ok().as_deref()));
             Ok(())
         })
+        .on_window_event(desktop::on_window_event)
         .invoke_handler(tauri::generate_handler![
             commands::connect,
             commands::send,
@@ -62,6 +82,11 @@ pub fn run() {
             commands::save_file,
             commands::local_history,
             commands::search_messages,
+            commands::get_settings,
+            commands::set_settings,
+            commands::watch_desktop,
+            commands::set_tray_status,
+            commands::share_join_url,
         ])
         .build(tauri::generate_context!())
         .expect("error while building the Confab app")

@@ -7,7 +7,6 @@
 //! found chat announced over mDNS, and a fingerprint the user explicitly accepted.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::client::{ClientError, Trust};
@@ -47,21 +46,7 @@ pub fn forget(path: &Path, server: &str) -> std::io::Result<()> {
 }
 
 fn save(path: &Path, pins: &Pins) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    // Write then rename, so a crash never leaves half a file; mode 0600 (also over an older file).
-    let tmp = path.with_extension("json.tmp");
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&tmp)?;
-    #[cfg(unix)]
-    file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
-    file.write_all(&serde_json::to_vec_pretty(pins).map_err(std::io::Error::other)?)?;
-    file.sync_all()?;
-    std::fs::rename(tmp, path)
+    crate::private_file::write_json(path, pins)
 }
 
 /// `AB:CD:…` (32 pairs of hex digits), in upper case; `None` for anything else.

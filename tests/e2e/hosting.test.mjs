@@ -3,15 +3,15 @@
 // official JS socket.io client, joining through the join URL the app shows.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readlink } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { By, Key, until } from 'selenium-webdriver';
-import { e2e, freePort as freePortOn, launchApp, presentedCertificate, stopProcess, twoLines } from './support.mjs';
+import { appPid, e2e, freePort as freePortOn, launchApp, presentedCertificate, stopProcess, twoLines } from './support.mjs';
 
-const { CONFAB_APP_BIN, CONFAB_SERVER_BIN } = process.env;
+const { CONFAB_SERVER_BIN } = process.env;
 const SHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
 const WAIT = 20_000;
 const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
@@ -59,12 +59,11 @@ const printedFingerprint = (child) => child.output.match(/fingerprint \(SHA-256\
 const shown = (id) =>
   driver.executeScript('const e = document.getElementById(arguments[0]); return { text: e.textContent.replace(/\\s+/g, " ").trim(), visible: e.getClientRects().length > 0 }', id);
 
-/** The pid of the running app (tests run one app at a time). */
-async function appPid() {
-  for (const pid of (await readdir('/proc')).filter((p) => /^\d+$/.test(p))) {
-    if ((await readlink(`/proc/${pid}/exe`).catch(() => '')) === CONFAB_APP_BIN) return Number(pid);
-  }
-  throw new Error('the app process is not running');
+/** The pid of the running app. */
+async function runningAppPid() {
+  const pid = await appPid();
+  if (!pid) throw new Error('the app process is not running');
+  return pid;
 }
 
 describe('Hosting and discovery in the desktop app', () => {
@@ -353,7 +352,7 @@ describe('Hosting and discovery in the desktop app', () => {
     const last = await person(url, 'lastguest', 'letmein', hostedFingerprint);
     await line('lastguest has joined the chat');
     // A polite kill (as at logout) quits the app the normal way; its exit handler stops the server.
-    process.kill(await appPid(), 'SIGTERM');
+    process.kill(await runningAppPid(), 'SIGTERM');
     await waitFor('the shutdown message', () => last.received.find((m) => m.kind === 'shutdown'));
     await Promise.race([
       last.gone,

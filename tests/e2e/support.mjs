@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { readdir, readlink, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
@@ -60,6 +60,14 @@ export async function pinnedTls(url, fingerprint) {
     checkServerIdentity: (_host, cert) =>
       cert.fingerprint256 === fingerprint ? undefined : new Error(`another certificate: ${cert.fingerprint256}`),
   };
+}
+
+/** The pid of the running app (CONFAB_APP_BIN; tests run one app at a time), or null. */
+export async function appPid() {
+  for (const pid of (await readdir('/proc')).filter((p) => /^\d+$/.test(p))) {
+    if ((await readlink(`/proc/${pid}/exe`).catch(() => '')) === process.env.CONFAB_APP_BIN) return Number(pid);
+  }
+  return null;
 }
 
 /** Starts the app (CONFAB_APP_BIN) through tauri-driver (WEBDRIVER_URL); resolves the session. */

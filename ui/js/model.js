@@ -3,6 +3,7 @@
 // getters and changed only through methods.
 
 import { ANNOUNCEMENT_KINDS, DEFAULT_LIMITS, SERVER_NAME, charCount, checkText } from './protocol.js';
+import { mentions } from './desktop.js';
 import { Conversations, ROOM, conversationOf, peerOf } from './conversations.js';
 import { Uploads, captionOf, fileProblem, readAttachment } from './files.js';
 
@@ -326,7 +327,9 @@ export class ChatModel {
   #baseFields(message) {
     const system = message.from === SERVER_NAME;
     const own = !system && message.from === this.#session?.name;
-    return { kind: system ? 'system' : 'chat', id: message.id ?? null, run: this.#run, from: message.from, text: message.message, ts: message.ts ?? this.#now(), own, state: 'sent' };
+    // Someone else's message naming us: highlighted, and notified even with notifications off.
+    const mention = !system && !own && mentions(message.message, this.#session?.name);
+    return { kind: system ? 'system' : 'chat', id: message.id ?? null, run: this.#run, from: message.from, text: message.message, ts: message.ts ?? this.#now(), own, mention, state: 'sent' };
   }
 
   /** The server no longer has what was said between two ids: one marker line in its place. */

@@ -120,6 +120,10 @@ export class ChatView {
     ids.push('search-form', 'search-input', 'search-results', 'search-status', 'search-list', 'forget-server',
       'forget-server-name', 'forget-server-cancel', 'forget-server-forget');
     ids.push('chat-title', 'connect-progress', 'connect-cancel', 'people-toggle', 'people-toggle-count', 'people-stale', 'nearby-status');
+    // The desktop conventions: settings, confab:// links, the hosting bar's QR code and app link.
+    ids.push('settings-open', 'chat-settings', 'settings', 'settings-form', 'setting-notifications', 'setting-sound',
+      'setting-keep-in-tray', 'settings-error', 'join-link', 'join-link-server', 'join-link-leave', 'join-link-join',
+      'join-link-cancel', 'hosting-share', 'hosting-qr', 'hosting-link', 'copy-link');
     // 'connect-screen' → connectScreen
     this.#el = Object.fromEntries(ids.map((id) => [id.replace(/-(\w)/g, (_, c) => c.toUpperCase()), $(id)]));
     const e = this.#el;
@@ -144,6 +148,8 @@ export class ChatView {
     e.certChangedConfirm.addEventListener('change', () => (e.certChangedReplace.disabled = !e.certChangedConfirm.checked));
     e.certChangedReplace.addEventListener('click', () => e.certChanged.close('replace'));
     e.certChangedCancel.addEventListener('click', () => e.certChanged.close('cancel'));
+    e.joinLinkJoin.addEventListener('click', () => e.joinLink.close('join'));
+    e.joinLinkCancel.addEventListener('click', () => e.joinLink.close('cancel'));
     e.forgetServerForget.addEventListener('click', () => e.forgetServer.close('forget'));
     e.forgetServerCancel.addEventListener('click', () => e.forgetServer.close('cancel'));
     this.#filesView = new FilesView(e);
@@ -166,6 +172,14 @@ export class ChatView {
   }
 
   /** Enter sends, Shift+Enter is a new line; never while an input method is composing. */
+  /** Settings: `onOpen` when asked for, `onChange(values)` at each change in the panel. */
+  bindSettings(onOpen, onChange) {
+    const e = this.#el;
+    e.settingsOpen.addEventListener('click', onOpen);
+    e.chatSettings.addEventListener('click', onOpen);
+    e.settingsForm.addEventListener('change', () => onChange(this.settingsValues()));
+  }
+
   bindSend(handler) {
     const { input } = this.#el;
     onSubmit(this.#el.sendForm, () => handler(input.value));
@@ -239,6 +253,70 @@ export class ChatView {
   }
 
   /** In a browser the page can only join the server that served it. */
+  /** The settings buttons exist in the desktop app only (Rust keeps the settings). */
+  setSettingsAvailable(available) {
+    this.#el.settingsOpen.hidden = !available;
+    this.#el.chatSettings.hidden = !available;
+  }
+
+  /** Opens the settings panel showing `settings`. */
+  showSettings(settings) {
+    const e = this.#el;
+    e.settingNotifications.checked = settings.notifications;
+    e.settingSound.checked = settings.sound;
+    e.settingKeepInTray.checked = settings.keepInTray;
+    for (const radio of e.settingsForm.elements.theme) radio.checked = radio.value === settings.theme;
+    this.showSettingsError('');
+    if (!e.settings.open) e.settings.showModal();
+    e.settingNotifications.focus();
+  }
+
+  settingsValues() {
+    const e = this.#el;
+    return {
+      notifications: e.settingNotifications.checked,
+      sound: e.settingSound.checked,
+      keepInTray: e.settingKeepInTray.checked,
+      theme: e.settingsForm.elements.theme.value || 'system',
+    };
+  }
+
+  showSettingsError(text) {
+    this.#el.settingsError.textContent = text;
+    this.#el.settingsError.hidden = !text;
+  }
+
+  /** 'light' or 'dark' forces a theme; null follows the system (styles.css). */
+  applyTheme(attribute) {
+    if (attribute) document.documentElement.dataset.theme = attribute;
+    else delete document.documentElement.dataset.theme;
+  }
+
+  /**
+   * A confab://join link asks to join `server`: resolves true for Join, false for Cancel (or Escape).
+   * `leaving`: the user is in a chat, which joining leaves.
+   */
+  async confirmJoinLink(server, { leaving }) {
+    const e = this.#el;
+    e.joinLinkServer.textContent = fieldServer(server);
+    e.joinLinkLeave.hidden = !leaving;
+    return (await this.#ask(e.joinLink, e.joinLinkCancel)) === 'join';
+  }
+
+  /** A server given from elsewhere (a confab:// link) goes in the field as the user would type it. */
+  fillServer(server) {
+    this.#el.server.value = fieldServer(server);
+    this.clearConnectError();
+  }
+
+  /** After a link was accepted: the cursor goes to the first field still to fill, else Join is pressed. */
+  needsName() {
+    const e = this.#el;
+    if (e.username.value.trim()) return false;
+    e.username.focus();
+    return true;
+  }
+
   lockServer(server) {
     this.#el.server.value = server;
     this.#el.server.readOnly = true;
@@ -562,7 +640,7 @@ export class ChatView {
    * The hosting bar: the chat's name, who can join, each join URL with a Copy button, the
    * certificate's fingerprint others should see, and Stop hosting.
    */
-  showHostingBar(info, { onCopy }) {
+  showHostingBar(info, { onCopy, share = null }) {
     const e = this.#el;
     e.hostingName.textContent = `“${info.chatName}”`;
     // Who can get in, in words: the whole network unless there is a password.
@@ -598,6 +676,17 @@ export class ChatView {
     showFingerprint(e.hostingFingerprint, info.fingerprint);
     e.copyFingerprint.setAttribute('aria-label', 'Copy the certificate fingerprint');
     copyButton(e.copyFingerprint, info.fingerprint);
+    // The first join URL as a QR code (SVG made in Rust, shown as an image: nothing in it runs) and
+    // as a confab:// link for the Confab app.
+    e.hostingShare.hidden = !share;
+    if (share) {
+      e.hostingQr.hidden = !share.qrSvg;
+      if (share.qrSvg) e.hostingQr.src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(share.qrSvg)}`;
+      e.hostingQr.alt = `QR code of ${share.url}`;
+      e.hostingLink.textContent = share.link;
+      e.copyLink.setAttribute('aria-label', 'Copy the confab:// link');
+      copyButton(e.copyLink, share.link);
+    }
     e.hosting.hidden = false;
     this.#showLeave(false); // the host stops hosting instead
   }
@@ -935,7 +1024,7 @@ export class ChatView {
       this.#lineOf.set(node, line);
       return node;
     }
-    const node = el('li', `msg${line.own ? ' own' : ''}${line.state !== 'sent' ? ` ${line.state}` : ''}`);
+    const node = el('li', `msg${line.own ? ' own' : ''}${line.mention ? ' mention' : ''}${line.state !== 'sent' ? ` ${line.state}` : ''}`);
     const meta = el('div', 'meta');
     meta.append(el('span', 'from', line.own ? `${line.from} (you)` : line.from), timeElement(line.ts));
     if (line.state === 'pending') meta.append(el('span', 'state', 'sending…'));

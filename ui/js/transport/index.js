@@ -45,7 +45,12 @@
 //   recentServers() → Promise<[{ server, username, lastUsed }]>;  forgetServer(server) (and its password)
 //   hasSavedPassword(server, username) → Promise<bool>  whether a password is saved (never the
 //       password itself; optional: OS keyring, desktop app only)
-//   setTitle(title); notify(title, body)   window title and desktop notification
+//   setTitle(title); notify(title, body, { mention })   window title and desktop notification (a
+//       mention of the user's name is notified even when notifications are off)
+//   getSettings() → Promise<{ notifications, sound, keepInTray, theme }>; setSettings(settings);
+//       setTrayStatus(text, inChat); shareJoinUrl(url) → Promise<{ link, qrSvg }>; watchDesktop(handler)
+//       handler({ type: 'join', server } | { type: 'badLink', message } | { type: 'opened' })
+//       (optional: desktop app only)
 //   host({ chatName, hostName, password, port }) → Promise<{ chatName, port, joinUrls, localUrl,
 //       fingerprint, passwordRequired, advertiseError }>, rejects { code, message, freePort? }; stopHosting();
 //       defaultHostPort(); copyText(text) → Promise<bool>          (optional: desktop app only)

@@ -87,12 +87,24 @@ export function createTauriTransport({ invoke, Channel }) {
     // itself stays in Rust); rejects { code: 'keyring_unavailable', message } when there is no keyring.
     hasSavedPassword: (server, username) => call('has_saved_password', { server, username }),
     setTitle: (title) => call('set_title', { title }).catch(() => {}),
-    notify: (title, body) => call('notify', { title, body }).catch(() => {}),
+    // mention: the message names the user (notified even with notifications off; Rust applies the settings).
+    notify: (title, body, { mention = false } = {}) => call('notify', { title, body, mention }).catch(() => {}),
     // Hosting: the server runs in Rust; the page then joins it with connect({ server: localUrl }).
     host: (options) => call('host_chat', { options }),
     stopHosting: () => call('stop_hosting'),
     defaultHostPort: () => call('default_host_port'),
     copyText: (text) => call('copy_text', { text }).catch(() => false),
+    // Desktop conventions (desktop app only): settings kept by Rust, the tray's connection line, a
+    // join URL's confab:// link and QR code, and desktop events (confab:// links, notification clicks).
+    getSettings: () => call('get_settings'),
+    setSettings: (settings) => call('set_settings', { settings }),
+    setTrayStatus: (status, inChat) => call('set_tray_status', { status, inChat }).catch(() => {}),
+    shareJoinUrl: (url) => call('share_join_url', { url }),
+    watchDesktop(fn) {
+      const channel = new Channel();
+      channel.onmessage = fn;
+      return call('watch_desktop', { events: channel });
+    },
     // Chats found on the network, streamed from Rust: handler({ type: 'found'|'lost'|'unavailable', ... }).
     watchNearby(fn) {
       const channel = new Channel();
