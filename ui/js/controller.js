@@ -2,14 +2,17 @@
 // details (transport/), no chat state of its own (model.js).
 
 import { plainHttpRemote } from './address.js';
+import { SEARCH_DELAY_MS, SearchModel, findLine } from './search.js';
 import { charCount, nameRefusalText, validateName } from './protocol.js';
-import { trayStatus } from './desktop.js';
-import { normalizeSettings, themeAttribute } from './settings.js';
 
 // Stop-typing notice after this much quiet in the input.
 const TYPING_IDLE_MS = 3000;
 // Longest text put in a desktop notification or a screen reader announcement.
 const PREVIEW_CHARS = 140;
+// Joins that fail these ways leave the stored conversation shown, offline (others go back to the form).
+const OFFLINE_CODES = ['unreachable', 'timeout'];
+// A search result is looked for this many stored pages back before giving up.
+const SEARCH_PAGES = 20;
 // A second Leave within this long confirms leaving with unsent messages.
 const LEAVE_CONFIRM_MS = 5000;
 
@@ -46,7 +49,6 @@ export class ChatController {
 
     transport.onEvents((events) => this.#onEvents(events));
     view.bindConnect((values) => this.connect(values));
-    view.bindCancelConnect(() => this.cancelConnect());
     // Another server or name: the saved password was for the one picked.
     view.bindCredentialsEdited(() => this.#dropSavedPassword());
     view.bindSend((text) => this.send(text));
@@ -65,13 +67,15 @@ export class ChatController {
     });
     this.cancels = new Map(); // upload key → the transport's cancel() of that upload
     view.bindLoadOlder(() => this.loadOlder());
+    this.search = new SearchModel();
+    this.searchTimer = null;
+    view.bindSearch({ onInput: (text) => this.searchInput(text), onPick: (hit) => this.jumpTo(hit), onClose: () => this.closeSearch() });
     view.bindLeave(() => this.leave());
     view.bindRejoin((name) => this.rejoin(name));
     view.bindHostOpen(() => this.openHost());
     view.bindHost((values) => this.host(values));
     view.bindStopHosting(() => this.stopHosting());
     view.bindFocusChange((focused) => this.#setFocused(focused));
-    view.bindSettings(() => this.openSettings(), (values) => this.changeSettings(values));
     // Typing notices go stale without a word from the server: refresh the line every second.
     setInterval(() => {
       if (this.model.anyoneTyping()) this.view.renderTyping(this.model.typingNames());
@@ -87,75 +91,10 @@ export class ChatController {
     // Hosting and discovery exist in the desktop app only (a browser page cannot run a server);
     // saved passwords need the OS keyring: desktop app only too.
     this.view.setCapabilities({ hosting: Boolean(this.transport.host), rememberPasswords: Boolean(this.transport.hasSavedPassword) });
-    await this.#startDesktop();
     if (this.transport.watchNearby) {
       this.#renderNearby();
       this.transport.watchNearby((event) => this.#onNearby(event));
     }
-  }
-
-  /** Settings, theme and desktop events (confab:// links, notification clicks): desktop app only. */
-  async #startDesktop() {
-    if (this.transport.getSettings) {
-      this.settings = normalizeSettings(await this.transport.getSettings().catch(() => null));
-      this.view.applyTheme(themeAttribute(this.settings.theme));
-      this.view.setSettingsAvailable(true);
-    }
-    if (this.transport.watchDesktop) await this.transport.watchDesktop((event) => this.#onDesktop(event)).catch(() => {});
-  }
-
-  openSettings() {
-    if (this.settings) this.view.showSettings(this.settings);
-  }
-
-  /** A change in the settings panel: in force at once (the theme too), saved by the app. */
-  async changeSettings(values) {
-    this.settings = normalizeSettings(values);
-    this.view.applyTheme(themeAttribute(this.settings.theme));
-    try {
-      await this.transport.setSettings(this.settings);
-      this.view.showSettingsError('');
-    } catch (error) {
-      this.view.showSettingsError(error.message);
-    }
-  }
-
-  #onDesktop(event) {
-    if (event.type === 'join') return this.#joinLink(event.server);
-    if (event.type === 'badLink') {
-      return this.model.session ? this.view.showBannerNote(event.message) : this.view.showConnectError({ code: 'bad_link', message: event.message });
-    }
-    if (event.type === 'opened' && this.model.session) {
-      this.view.scrollToBottom();
-      this.view.focusDraft();
-    }
-  }
-
-  /**
-   * A confab://join link: the connect screen filled in with its server, and a question before
-   * joining (a link never joins by itself). In a chat, joining leaves it; a hosted chat is not left
-   * this way (Stop hosting first).
-   */
-  async #joinLink(server) {
-    if (this.hostInfo) return this.view.showBannerNote(`A link asks to join ${server}: stop hosting first.`);
-    const leaving = Boolean(this.model.session) || this.connecting;
-    if (!leaving) this.#showLinkServer(server);
-    if (!(await this.view.confirmJoinLink(server, { leaving }))) return;
-    if (this.connecting) await this.cancelConnect();
-    if (this.model.session) {
-      this.#stopTyping();
-      await this.transport.disconnect().catch(() => {});
-      await this.#backToConnect({ username: this.model.session.name });
-    }
-    this.#showLinkServer(server);
-    if (this.view.needsName()) return;
-    await this.connect(this.view.connectValues());
-  }
-
-  #showLinkServer(server) {
-    this.#dropSavedPassword(); // it was for another server
-    this.view.showConnect();
-    this.view.fillServer(server);
   }
 
   async openHost() {
@@ -191,9 +130,7 @@ export class ChatController {
       const session = await this.transport.connect({ server: info.localUrl, username: values.hostName, password: values.password });
       this.hostInfo = info;
       this.#enterChat(session);
-      const shared = info.joinUrls[0] ?? info.localUrl;
-      const share = this.transport.shareJoinUrl ? { ...(await this.transport.shareJoinUrl(shared).catch(() => null)), url: shared } : null;
-      this.view.showHostingBar(info, { onCopy: (url) => this.transport.copyText(url), share: share?.link ? share : null });
+      this.view.showHostingBar(info, { onCopy: (url) => this.transport.copyText(url) });
     } catch (error) {
       // The chat runs but we could not join it (a name the server refuses, ...): do not leave it running.
       this.connecting = false;
@@ -230,8 +167,9 @@ export class ChatController {
 
   #enterChat(session) {
     this.connecting = false;
+    const stored = this.model.provisional; // the stored conversation is already on screen: it stays
     this.model.startSession(session);
-    this.view.showChat(session);
+    this.view.showChat(session, { keepLines: stored });
     this.chats += 1;
     this.view.renderOlder(this.model.older);
     this.#renderCounter('');
@@ -268,10 +206,11 @@ export class ChatController {
     const saved = Boolean(this.savedFor && this.savedFor.server === values.server && this.savedFor.username === values.username);
     const useSavedPassword = saved && !values.password;
     if ((values.password || useSavedPassword) && !(await this.#plainHttpAgreed(values.server))) return;
-    this.view.setConnecting(true, { server: values.server });
+    this.view.setConnecting(true);
     this.connecting = true;
     this.early = [];
     const attempt = ++this.joinAttempt;
+    const stored = this.#showStored(values, attempt);
     try {
       // Unticking only matters for a password saved in the keyring: then it is forgotten. Otherwise the
       // keyring is not touched at all (a locked keyring would ask to be unlocked for nothing).
@@ -285,6 +224,11 @@ export class ChatController {
       if (session.keyringNote) this.view.showBannerNote(session.keyringNote);
     } catch (error) {
       if (attempt !== this.joinAttempt) return; // cancelled: the form already said so
+      // A stopped server on this computer refuses at once: the stored conversation is still on its way.
+      if (OFFLINE_CODES.includes(error.code)) await stored.catch(() => {});
+      if (attempt !== this.joinAttempt) return;
+      if (this.model.provisional && OFFLINE_CODES.includes(error.code)) return this.#offline(error);
+      if (this.model.provisional) this.#leaveStored(values);
       this.connecting = false;
       this.view.setConnecting(false);
       // The keyring could not give the saved password: the field asks for it like any other.
@@ -379,8 +323,9 @@ export class ChatController {
 
   /** "Load older messages": the page of the server's history before the oldest line shown. */
   async loadOlder() {
+    if (this.model.storedBefore() != null) return void (await this.#loadStoredOlder());
     const chat = this.chats;
-    if (!this.model.session || !this.model.startLoadingOlder()) return;
+    if (!this.model.session || this.model.provisional || !this.model.startLoadingOlder()) return;
     this.view.renderOlder(this.model.older);
     let page;
     try {
@@ -498,6 +443,11 @@ export class ChatController {
   }
 
   async leave() {
+    if (this.model.provisional) {
+      // Only the stored conversation was shown: stop the join, if it is still trying, and go back.
+      if (this.connecting) await this.cancelConnect();
+      return this.#backToConnect({ server: this.model.session.server, username: this.model.session.name });
+    }
     const unsent = this.model.pendingCount();
     if (unsent && Date.now() > this.leaveArmedUntil) {
       // A second click within a few seconds confirms: leaving drops what the server has not got yet.
@@ -513,6 +463,7 @@ export class ChatController {
 
   async #backToConnect(fields) {
     this.chats += 1; // an answer for the chat just left is not acted on
+    this.closeSearch();
     this.model.reset();
     this.#updateTitle();
     this.#renderRecent(await this.transport.recentServers());
@@ -521,7 +472,7 @@ export class ChatController {
 
   #onEvents(events) {
     // The first batch can overtake the answer of `connect`: keep it until the session exists.
-    if (!this.model.session) {
+    if (!this.model.session || this.model.provisional) {
       if (this.connecting) this.early.push(...events);
       return;
     }
@@ -530,20 +481,113 @@ export class ChatController {
     const { session } = this.model;
     if (changes.session) {
       this.view.renderSession(session);
-      this.#updateTitle(); // the chat's name may have come with it
       this.#renderCounter(this.view.draft()); // the limit may have changed
     }
     if (changes.older || changes.session) this.view.renderOlder(this.model.older);
-    if (changes.status) {
-      this.view.renderStatus(this.model.status, this.model.pendingCount());
-      this.#updateTray();
-    }
+    if (changes.status) this.view.renderStatus(this.model.status, this.model.pendingCount());
     if (changes.users) this.view.renderUsers(this.model.users, this.model.features, session.name);
     if (changes.typing) this.view.renderTyping(this.model.typingNames());
     if (changes.conversations) this.#renderConversations();
     if (changes.files) this.view.renderFiles(this.model.files);
     for (const notice of changes.notices) this.view.showBannerNote(notice);
     this.#tellUser(changes.added.filter((line) => !line.own));
+  }
+
+  /**
+   * While joining: the conversation stored on this computer (desktop app), shown at once, before
+   * the server answers; if the server cannot be reached it stays, offline.
+   */
+  async #showStored(values, attempt) {
+    if (!this.transport.localHistory) return;
+    const page = await this.transport.localHistory(values.server, values.username).catch(() => null);
+    if (attempt !== this.joinAttempt || !page?.messages.length) return;
+    if (this.model.session && !this.model.provisional) {
+      // The server answered first: the stored lines go above its own (copies of this run left out).
+      const { inserted, anchor } = this.model.addStored(page);
+      this.view.insertLines(inserted, anchor);
+      return this.view.renderOlder(this.model.older);
+    }
+    if (!this.connecting || this.model.session) return;
+    const lines = this.model.showStored({ server: values.server, name: values.username.trim() }, page);
+    this.chats += 1;
+    this.view.showChat(this.model.session);
+    this.view.renderOlder(this.model.older);
+    this.view.renderStatus(this.model.status, 0);
+    this.view.renderUsers([], this.model.features, this.model.session.name);
+    this.view.addLines(lines, { forceScroll: true });
+    this.view.showBannerNote(`Joining ${values.server}… Meanwhile, the conversation as this computer saved it.`);
+    this.#updateTitle();
+  }
+
+  /** The server could not be reached: the stored conversation stays, readable and searchable. */
+  #offline(error) {
+    this.connecting = false;
+    this.view.setConnecting(false);
+    this.model.joinFailed(error.message);
+    this.view.renderStatus(this.model.status, 0);
+    this.view.showBannerNote(`Not connected: ${error.message} This is the conversation as this computer saved it; Leave, then Join to try again.`);
+  }
+
+  /** The join failed in a way the form must show (a password, a name...): back to it. */
+  #leaveStored(values) {
+    this.chats += 1;
+    this.closeSearch();
+    this.model.reset();
+    this.#updateTitle();
+    this.view.showConnect({ server: values.server, username: values.username });
+  }
+
+  /** Older lines from the local store ("load older" goes there before asking the server). */
+  async #loadStoredOlder() {
+    const chat = this.chats;
+    const before = this.model.storedBefore();
+    if (!this.model.startLoadingOlder()) return false;
+    this.view.renderOlder(this.model.older);
+    const { server, name } = this.model.session;
+    const page = await this.transport.localHistory(server, name, before).catch(() => null);
+    if (this.chats !== chat) return false;
+    if (!page) {
+      this.model.olderFailed();
+      this.view.renderOlder(this.model.older);
+      return false;
+    }
+    const { inserted, anchor } = this.model.addStored(page);
+    this.view.insertLines(inserted, anchor);
+    this.view.renderOlder(this.model.older);
+    return true;
+  }
+
+  /** Typing in the search box: asked for once typing pauses; a stale answer is dropped. */
+  searchInput(text) {
+    clearTimeout(this.searchTimer);
+    const query = this.search.type(text);
+    this.view.renderSearch(this.search);
+    if (!query || !this.model.session || !this.transport.searchMessages) return;
+    this.searchTimer = setTimeout(async () => {
+      const { server, name } = this.model.session ?? {};
+      if (!server) return;
+      const hits = await this.transport.searchMessages(server, name, query).catch(() => []);
+      if (this.search.answer(query, hits)) this.view.renderSearch(this.search);
+    }, SEARCH_DELAY_MS);
+  }
+
+  closeSearch() {
+    clearTimeout(this.searchTimer);
+    this.search.clear();
+    this.view.renderSearch(this.search);
+  }
+
+  /** A result was clicked: its line is scrolled to (older stored pages loaded first) and highlighted. */
+  async jumpTo(hit) {
+    const chat = this.chats;
+    let line = findLine(this.model.lines, hit);
+    for (let pages = 0; !line && pages < SEARCH_PAGES && this.model.storedBefore() != null; pages += 1) {
+      if (!(await this.#loadStoredOlder()) || this.chats !== chat) break;
+      line = findLine(this.model.lines, hit);
+    }
+    if (this.chats !== chat) return;
+    if (line) this.view.showFound(line);
+    else this.view.showBannerNote('That message is no longer in this conversation view.');
   }
 
   #apply(changes, options = {}) {
@@ -567,12 +611,9 @@ export class ChatController {
     if (this.focused || !chat.length) return;
     this.model.countUnread(chat.length);
     this.#updateTitle();
-    // A mention is what the notification shows, and it is notified even with notifications off.
-    const mentioned = chat.filter((line) => line.mention);
-    const latest = mentioned.at(-1) ?? chat[chat.length - 1];
-    const mention = { mention: mentioned.length > 0 };
-    if (chat.length === 1) this.transport.notify(who(latest), gist(latest), mention);
-    else this.transport.notify(`${chat.length} new messages`, `${who(latest)}: ${gist(latest)}`, mention);
+    const latest = chat[chat.length - 1];
+    if (chat.length === 1) this.transport.notify(who(latest), gist(latest));
+    else this.transport.notify(`${chat.length} new messages`, `${who(latest)}: ${gist(latest)}`);
   }
 
   #setFocused(focused) {
@@ -580,26 +621,13 @@ export class ChatController {
     if (focused && this.model.clearUnread()) this.#updateTitle();
   }
 
-  /** The chat's name, else its address; undefined outside a chat. */
-  #where() {
-    const { session } = this.model;
-    return session?.chatName || session?.server?.replace(/^https?:\/\//, '').replace(/\/$/, '');
-  }
-
   #updateTitle() {
-    const where = this.#where();
+    const where = this.model.session?.server?.replace(/^https?:\/\//, '').replace(/\/$/, '');
     const base = where ? `Confab — ${where}` : 'Confab';
     const { unread } = this.model;
     const title = unread ? `(${unread}) ${base}` : base;
     this.view.setTitle(title);
     this.transport.setTitle(title);
-    this.#updateTray();
-  }
-
-  /** The tray menu's connection line, and whether closing the window keeps Confab in the tray. */
-  #updateTray() {
-    if (!this.transport.setTrayStatus) return;
-    this.transport.setTrayStatus(trayStatus(this.model.status?.state, this.#where()), Boolean(this.model.session));
   }
 
   #typingActivity(text) {
@@ -638,6 +666,8 @@ export class ChatController {
         }
       },
       onForget: async (entry) => {
+        // Its saved password, trusted certificate and the conversation stored here go too: ask first.
+        if (!(await this.view.confirmForget(entry))) return;
         await this.transport.forgetServer(entry.server).catch(() => {});
         this.#renderRecent(await this.transport.recentServers());
       },
