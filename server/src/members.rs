@@ -119,6 +119,11 @@ impl Member {
                 }
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
+            // Still connected after the grace (a client that answers pings but never reads): its
+            // queue would stay held for as long as it lives.
+            if socket.connected() {
+                socket.close_transport();
+            }
         });
     }
 }
