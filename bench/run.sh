@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Benchmark: confab-server (chat log in memory, and durable in SQLite) against the Node socket.io
 # reference server, same run, alternating.
-#   bash bench/run.sh                 # every scenario, 3 repeats (~5 min on 2 cores: 305 s on 2026-12-02)
+#   bash bench/run.sh                 # every scenario, 3 servers, 3 repeats (~8 min on 2 cores: 7 min 44 s on 2026-12-02)
 #   bash bench/run.sh --quick         # one short repeat (~1.5 min), to check that everything works
 #   bash bench/run.sh --only fanout,saturation --repeats 5 --duration 10
 #   bash bench/run.sh --servers confab,node --out /tmp/table.md
 # Clusters: 3 confab-server nodes on one Redis against 3 Node socket.io processes on
 # @socket.io/redis-adapter, a private redis-server per run (Debian's redis-server package):
-#   bash bench/run.sh cluster         # saturation and fan-out over 3 nodes, 3 repeats
+#   bash bench/run.sh cluster         # saturation and fan-out over 3 nodes, 3 repeats (~2.5 min)
 #   bash bench/run.sh cluster --quick --servers node-cluster
 # The chat under attack (confab-server only, no Node needed; docs/PERFORMANCE.md):
 #   bash bench/run.sh attack          # every attack once, 8 s each (~1.5 min)
