@@ -19,17 +19,17 @@ fn main() {
         "copy_text",
         "has_saved_password",
         "load_older",
-        "get_settings",
-        "set_settings",
-        "watch_desktop",
-        "set_tray_status",
-        "share_join_url",
         "upload_file",
         "cancel_upload",
         "file_image",
         "save_file",
         "local_history",
         "search_messages",
+        "get_settings",
+        "set_settings",
+        "watch_desktop",
+        "set_tray_status",
+        "share_join_url",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)).expect("tauri-build failed");
 }

@@ -65,7 +65,16 @@ mod tests {
     use crate::client::ChatMessage;
 
     fn line(text: &str) -> ChatMessage {
-        ChatMessage { id: None, ts: 0, from: "a".into(), message: text.into(), kind: None, name: None, to: None, attachment: None }
+        ChatMessage {
+            id: None,
+            ts: 0,
+            from: "a".into(),
+            message: text.into(),
+            kind: None,
+            name: None,
+            to: None,
+            attachment: None,
+        }
     }
 
     #[test]

@@ -12,8 +12,8 @@ use tokio::sync::{mpsc, oneshot, Mutex};
 
 use crate::bridge::forward_events;
 use crate::desktop::{Desktop, DesktopEvent};
-use crate::settings::Settings;
 use crate::local_log::{Conversation, LocalHistory, SearchHit, StoredPage};
+use crate::settings::Settings;
 use confab_protocol::{now_ms, Limits};
 
 use crate::client::{
@@ -712,10 +712,8 @@ pub async fn upload_file(
     let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     let name = percent_encoding::percent_decode_str(&header("x-confab-file-name")).decode_utf8_lossy().into_owned();
     let (mime, upload) = (header("x-confab-file-type"), header("x-confab-upload"));
-    let progress: Option<Channel<UploadProgress>> = header("x-confab-progress")
-        .parse::<tauri::ipc::JavaScriptChannelId>()
-        .ok()
-        .map(|id| id.channel_on(webview));
+    let progress: Option<Channel<UploadProgress>> =
+        header("x-confab-progress").parse::<tauri::ipc::JavaScriptChannelId>().ok().map(|id| id.channel_on(webview));
     let tauri::ipc::InvokeBody::Raw(body) = request.body() else {
         return Err(FileError::Network("the page sent no file".into()));
     };
@@ -747,7 +745,11 @@ pub fn cancel_upload(state: State<'_, AppState>, upload: String) {
 /// An image of the chat (an attachment's `thumbnail`, or its `url` for the larger view) as a
 /// `data:` URL of type `mime`: the webview's CSP allows images from itself and `data:` only.
 #[tauri::command]
-pub async fn file_image(state: State<'_, AppState>, url: String, mime: String) -> std::result::Result<String, FileError> {
+pub async fn file_image(
+    state: State<'_, AppState>,
+    url: String,
+    mime: String,
+) -> std::result::Result<String, FileError> {
     file_server(&state).await?.image_data_url(&url, &mime).await
 }
 
@@ -778,5 +780,9 @@ pub async fn save_file(
 fn safe_file_name(name: &str) -> String {
     let cleaned: String = name.chars().map(|c| if c == '/' || c == '\\' || c.is_control() { '_' } else { c }).collect();
     let cleaned = cleaned.trim().trim_start_matches('.').to_owned();
-    if cleaned.is_empty() { "file".to_owned() } else { cleaned }
+    if cleaned.is_empty() {
+        "file".to_owned()
+    } else {
+        cleaned
+    }
 }

@@ -51,10 +51,10 @@ pub fn run() {
         .manage(commands::AppState::default())
         .setup(|app| {
             lifecycle::quit_on_signals(app.handle());
-            desktop::setup(app.handle());
             // Opened before the window asks for it; a few milliseconds (measured in local_log's tests).
             use tauri::Manager;
             app.manage(local_log::LocalHistory::open_in(app.path().app_data_dir().ok().as_deref()));
+            desktop::setup(app.handle());
             Ok(())
         })
         .on_window_event(desktop::on_window_event)

@@ -4,6 +4,8 @@
 import { plainHttpRemote } from './address.js';
 import { SEARCH_DELAY_MS, SearchModel, findLine } from './search.js';
 import { charCount, nameRefusalText, validateName } from './protocol.js';
+import { trayStatus } from './desktop.js';
+import { normalizeSettings, themeAttribute } from './settings.js';
 
 // Stop-typing notice after this much quiet in the input.
 const TYPING_IDLE_MS = 3000;
@@ -49,6 +51,7 @@ export class ChatController {
 
     transport.onEvents((events) => this.#onEvents(events));
     view.bindConnect((values) => this.connect(values));
+    view.bindCancelConnect(() => this.cancelConnect());
     // Another server or name: the saved password was for the one picked.
     view.bindCredentialsEdited(() => this.#dropSavedPassword());
     view.bindSend((text) => this.send(text));
@@ -76,6 +79,7 @@ export class ChatController {
     view.bindHost((values) => this.host(values));
     view.bindStopHosting(() => this.stopHosting());
     view.bindFocusChange((focused) => this.#setFocused(focused));
+    view.bindSettings(() => this.openSettings(), (values) => this.changeSettings(values));
     // Typing notices go stale without a word from the server: refresh the line every second.
     setInterval(() => {
       if (this.model.anyoneTyping()) this.view.renderTyping(this.model.typingNames());
@@ -91,10 +95,75 @@ export class ChatController {
     // Hosting and discovery exist in the desktop app only (a browser page cannot run a server);
     // saved passwords need the OS keyring: desktop app only too.
     this.view.setCapabilities({ hosting: Boolean(this.transport.host), rememberPasswords: Boolean(this.transport.hasSavedPassword) });
+    await this.#startDesktop();
     if (this.transport.watchNearby) {
       this.#renderNearby();
       this.transport.watchNearby((event) => this.#onNearby(event));
     }
+  }
+
+  /** Settings, theme and desktop events (confab:// links, notification clicks): desktop app only. */
+  async #startDesktop() {
+    if (this.transport.getSettings) {
+      this.settings = normalizeSettings(await this.transport.getSettings().catch(() => null));
+      this.view.applyTheme(themeAttribute(this.settings.theme));
+      this.view.setSettingsAvailable(true);
+    }
+    if (this.transport.watchDesktop) await this.transport.watchDesktop((event) => this.#onDesktop(event)).catch(() => {});
+  }
+
+  openSettings() {
+    if (this.settings) this.view.showSettings(this.settings);
+  }
+
+  /** A change in the settings panel: in force at once (the theme too), saved by the app. */
+  async changeSettings(values) {
+    this.settings = normalizeSettings(values);
+    this.view.applyTheme(themeAttribute(this.settings.theme));
+    try {
+      await this.transport.setSettings(this.settings);
+      this.view.showSettingsError('');
+    } catch (error) {
+      this.view.showSettingsError(error.message);
+    }
+  }
+
+  #onDesktop(event) {
+    if (event.type === 'join') return this.#joinLink(event.server);
+    if (event.type === 'badLink') {
+      return this.model.session ? this.view.showBannerNote(event.message) : this.view.showConnectError({ code: 'bad_link', message: event.message });
+    }
+    if (event.type === 'opened' && this.model.session) {
+      this.view.scrollToBottom();
+      this.view.focusDraft();
+    }
+  }
+
+  /**
+   * A confab://join link: the connect screen filled in with its server, and a question before
+   * joining (a link never joins by itself). In a chat, joining leaves it; a hosted chat is not left
+   * this way (Stop hosting first).
+   */
+  async #joinLink(server) {
+    if (this.hostInfo) return this.view.showBannerNote(`A link asks to join ${server}: stop hosting first.`);
+    const leaving = Boolean(this.model.session) || this.connecting;
+    if (!leaving) this.#showLinkServer(server);
+    if (!(await this.view.confirmJoinLink(server, { leaving }))) return;
+    if (this.connecting) await this.cancelConnect();
+    if (this.model.session) {
+      this.#stopTyping();
+      await this.transport.disconnect().catch(() => {});
+      await this.#backToConnect({ username: this.model.session.name });
+    }
+    this.#showLinkServer(server);
+    if (this.view.needsName()) return;
+    await this.connect(this.view.connectValues());
+  }
+
+  #showLinkServer(server) {
+    this.#dropSavedPassword(); // it was for another server
+    this.view.showConnect();
+    this.view.fillServer(server);
   }
 
   async openHost() {
@@ -130,7 +199,9 @@ export class ChatController {
       const session = await this.transport.connect({ server: info.localUrl, username: values.hostName, password: values.password });
       this.hostInfo = info;
       this.#enterChat(session);
-      this.view.showHostingBar(info, { onCopy: (url) => this.transport.copyText(url) });
+      const shared = info.joinUrls[0] ?? info.localUrl;
+      const share = this.transport.shareJoinUrl ? { ...(await this.transport.shareJoinUrl(shared).catch(() => null)), url: shared } : null;
+      this.view.showHostingBar(info, { onCopy: (url) => this.transport.copyText(url), share: share?.link ? share : null });
     } catch (error) {
       // The chat runs but we could not join it (a name the server refuses, ...): do not leave it running.
       this.connecting = false;
@@ -206,7 +277,7 @@ export class ChatController {
     const saved = Boolean(this.savedFor && this.savedFor.server === values.server && this.savedFor.username === values.username);
     const useSavedPassword = saved && !values.password;
     if ((values.password || useSavedPassword) && !(await this.#plainHttpAgreed(values.server))) return;
-    this.view.setConnecting(true);
+    this.view.setConnecting(true, { server: values.server });
     this.connecting = true;
     this.early = [];
     const attempt = ++this.joinAttempt;
@@ -481,10 +552,14 @@ export class ChatController {
     const { session } = this.model;
     if (changes.session) {
       this.view.renderSession(session);
+      this.#updateTitle(); // the chat's name may have come with it
       this.#renderCounter(this.view.draft()); // the limit may have changed
     }
     if (changes.older || changes.session) this.view.renderOlder(this.model.older);
-    if (changes.status) this.view.renderStatus(this.model.status, this.model.pendingCount());
+    if (changes.status) {
+      this.view.renderStatus(this.model.status, this.model.pendingCount());
+      this.#updateTray();
+    }
     if (changes.users) this.view.renderUsers(this.model.users, this.model.features, session.name);
     if (changes.typing) this.view.renderTyping(this.model.typingNames());
     if (changes.conversations) this.#renderConversations();
@@ -611,9 +686,12 @@ export class ChatController {
     if (this.focused || !chat.length) return;
     this.model.countUnread(chat.length);
     this.#updateTitle();
-    const latest = chat[chat.length - 1];
-    if (chat.length === 1) this.transport.notify(who(latest), gist(latest));
-    else this.transport.notify(`${chat.length} new messages`, `${who(latest)}: ${gist(latest)}`);
+    // A mention is what the notification shows, and it is notified even with notifications off.
+    const mentioned = chat.filter((line) => line.mention);
+    const latest = mentioned.at(-1) ?? chat[chat.length - 1];
+    const mention = { mention: mentioned.length > 0 };
+    if (chat.length === 1) this.transport.notify(who(latest), gist(latest), mention);
+    else this.transport.notify(`${chat.length} new messages`, `${who(latest)}: ${gist(latest)}`, mention);
   }
 
   #setFocused(focused) {
@@ -621,13 +699,26 @@ export class ChatController {
     if (focused && this.model.clearUnread()) this.#updateTitle();
   }
 
+  /** The chat's name, else its address; undefined outside a chat. */
+  #where() {
+    const { session } = this.model;
+    return session?.chatName || session?.server?.replace(/^https?:\/\//, '').replace(/\/$/, '');
+  }
+
   #updateTitle() {
-    const where = this.model.session?.server?.replace(/^https?:\/\//, '').replace(/\/$/, '');
+    const where = this.#where();
     const base = where ? `Confab — ${where}` : 'Confab';
     const { unread } = this.model;
     const title = unread ? `(${unread}) ${base}` : base;
     this.view.setTitle(title);
     this.transport.setTitle(title);
+    this.#updateTray();
+  }
+
+  /** The tray menu's connection line, and whether closing the window keeps Confab in the tray. */
+  #updateTray() {
+    if (!this.transport.setTrayStatus) return;
+    this.transport.setTrayStatus(trayStatus(this.model.status?.state, this.#where()), Boolean(this.model.session));
   }
 
   #typingActivity(text) {

@@ -3,9 +3,9 @@
 // getters and changed only through methods.
 
 import { ANNOUNCEMENT_KINDS, DEFAULT_LIMITS, SERVER_NAME, charCount, checkText } from './protocol.js';
-import { mentions } from './desktop.js';
 import { Conversations, ROOM, conversationOf, peerOf } from './conversations.js';
 import { Uploads, captionOf, fileProblem, readAttachment } from './files.js';
+import { mentions } from './desktop.js';
 
 // Older lines are dropped from memory and from the page; a busy room must not grow without bound.
 const MAX_LINES = 3000;

@@ -94,11 +94,11 @@ export class ChatView {
   #unseen = 0; // lines added while the user was scrolled up
   #savedPassword = false; // the connect form says a saved password will be used
   #older = null; // the "load older" control: the first item of the message list, made on first use
-  #hits = []; // the search results shown, by their index in the list
   #lineOf = new WeakMap(); // line element → its line, for day separators and grouping
   #layout; // MutationObserver of the message list: lines added or removed anywhere get laid out
   #today = null; // the day the separators' labels were made for
   #slowJoin = null; // timer of the "no answer yet" text while joining
+  #hits = []; // the search results shown, by their index in the list
 
   constructor() {
     const ids = ['connect-screen', 'chat-screen', 'connect-form', 'server', 'username', 'password', 'remember',
@@ -114,16 +114,16 @@ export class ChatView {
       'trust-cert-join', 'trust-cert-cancel', 'cert-changed', 'cert-changed-text', 'cert-changed-expected',
       'cert-changed-presented', 'cert-changed-presented-label', 'cert-changed-confirm', 'cert-changed-replace',
       'cert-changed-cancel'];
-    ids.push('conversation-list', 'conversation-name', 'uploads', 'attach-button', 'attach-input', 'drop-zone', 'image-view',
-      'image-view-img', 'image-view-name', 'image-view-close');
-    // The local history: search in the header, its results, and "Forget" asking first.
-    ids.push('search-form', 'search-input', 'search-results', 'search-status', 'search-list', 'forget-server',
-      'forget-server-name', 'forget-server-cancel', 'forget-server-forget');
     ids.push('chat-title', 'connect-progress', 'connect-cancel', 'people-toggle', 'people-toggle-count', 'people-stale', 'nearby-status');
     // The desktop conventions: settings, confab:// links, the hosting bar's QR code and app link.
     ids.push('settings-open', 'chat-settings', 'settings', 'settings-form', 'setting-notifications', 'setting-sound',
       'setting-keep-in-tray', 'settings-error', 'join-link', 'join-link-server', 'join-link-leave', 'join-link-join',
       'join-link-cancel', 'hosting-share', 'hosting-qr', 'hosting-link', 'copy-link');
+    ids.push('conversation-list', 'conversation-name', 'uploads', 'attach-button', 'attach-input', 'drop-zone', 'image-view',
+      'image-view-img', 'image-view-name', 'image-view-close');
+    // The local history: search in the header, its results, and "Forget" asking first.
+    ids.push('search-form', 'search-input', 'search-results', 'search-status', 'search-list', 'forget-server',
+      'forget-server-name', 'forget-server-cancel', 'forget-server-forget');
     // 'connect-screen' → connectScreen
     this.#el = Object.fromEntries(ids.map((id) => [id.replace(/-(\w)/g, (_, c) => c.toUpperCase()), $(id)]));
     const e = this.#el;
@@ -150,13 +150,13 @@ export class ChatView {
     e.certChangedCancel.addEventListener('click', () => e.certChanged.close('cancel'));
     e.joinLinkJoin.addEventListener('click', () => e.joinLink.close('join'));
     e.joinLinkCancel.addEventListener('click', () => e.joinLink.close('cancel'));
+    e.peopleToggle.addEventListener('click', () => this.#showPeoplePanel(e.peopleToggle.getAttribute('aria-expanded') !== 'true'));
     e.forgetServerForget.addEventListener('click', () => e.forgetServer.close('forget'));
     e.forgetServerCancel.addEventListener('click', () => e.forgetServer.close('cancel'));
-    this.#filesView = new FilesView(e);
-    this.#conversationsView = new ConversationsView(e);
-    e.peopleToggle.addEventListener('click', () => this.#showPeoplePanel(e.peopleToggle.getAttribute('aria-expanded') !== 'true'));
     this.#layout = new MutationObserver((records) => this.#layOut(records));
     this.#layout.observe(e.messages, { childList: true });
+    this.#filesView = new FilesView(e);
+    this.#conversationsView = new ConversationsView(e);
     setInterval(() => this.#relabelDays(), DAY_CHECK_MS);
   }
 
@@ -167,11 +167,6 @@ export class ChatView {
   }
 
   /** Cancel while joining. */
-  bindCancelConnect(handler) {
-    this.#el.connectCancel.addEventListener('click', handler);
-  }
-
-  /** Enter sends, Shift+Enter is a new line; never while an input method is composing. */
   /** Settings: `onOpen` when asked for, `onChange(values)` at each change in the panel. */
   bindSettings(onOpen, onChange) {
     const e = this.#el;
@@ -180,6 +175,11 @@ export class ChatView {
     e.settingsForm.addEventListener('change', () => onChange(this.settingsValues()));
   }
 
+  bindCancelConnect(handler) {
+    this.#el.connectCancel.addEventListener('click', handler);
+  }
+
+  /** Enter sends, Shift+Enter is a new line; never while an input method is composing. */
   bindSend(handler) {
     const { input } = this.#el;
     onSubmit(this.#el.sendForm, () => handler(input.value));
@@ -1044,55 +1044,6 @@ export class ChatView {
     return node;
   }
 
-  // ---- conversations (§2.10) and files (§2.11) ----
-
-  /** `handler({ key })` from the conversations list, `handler({ name })` from a name in the online list. */
-  bindOpenConversation(handler) {
-    this.#conversationsView.bindOpen(handler);
-  }
-
-  /** The conversations beside the chat ([{ key, name, unread, current }]) and the one shown (`peer`, null: the room). */
-  renderConversations(list, peer) {
-    this.#conversationsView.render(list);
-    this.#conversationsView.showCurrent(peer);
-  }
-
-  /** Another conversation: its lines replace the ones shown, at the bottom. */
-  showConversation(lines, peer) {
-    const e = this.#el;
-    e.messages.replaceChildren();
-    this.#nodes.clear();
-    this.#hideJump();
-    this.#conversationsView.showCurrent(peer);
-    this.addLines(lines, { forceScroll: true });
-    // Below 640 px the list is a panel over the chat: it closes once a conversation is picked.
-    e.people.classList.remove('open');
-    e.peopleToggle?.setAttribute('aria-expanded', 'false');
-    e.input.focus();
-  }
-
-  /** `handler(files)`: chosen with Attach, dropped on the chat, or pasted (images). */
-  bindAttach(handler) {
-    this.#filesView.bindAttach(handler);
-  }
-
-  bindUploadActions(handlers) {
-    this.#filesView.bindUploadActions(handlers);
-  }
-
-  /** Where images and downloads come from (the transport's): { image, href, onSave }. */
-  bindAttachments(sources) {
-    this.#filesView.bindAttachments(sources);
-  }
-
-  renderFiles(files) {
-    this.#filesView.renderFiles(files);
-  }
-
-  renderUploads(uploads) {
-    this.#filesView.renderUploads(uploads);
-  }
-
   /**
    * Day separators and grouping for lines added or removed by any code (MutationObserver records):
    * each added line and whatever follows a change is laid out again against what is before it.
@@ -1171,6 +1122,55 @@ export class ChatView {
     const e = this.#el;
     e.peopleToggle.setAttribute('aria-expanded', String(open));
     e.people.classList.toggle('open', open);
+  }
+
+  // ---- conversations (§2.10) and files (§2.11) ----
+
+  /** `handler({ key })` from the conversations list, `handler({ name })` from a name in the online list. */
+  bindOpenConversation(handler) {
+    this.#conversationsView.bindOpen(handler);
+  }
+
+  /** The conversations beside the chat ([{ key, name, unread, current }]) and the one shown (`peer`, null: the room). */
+  renderConversations(list, peer) {
+    this.#conversationsView.render(list);
+    this.#conversationsView.showCurrent(peer);
+  }
+
+  /** Another conversation: its lines replace the ones shown, at the bottom. */
+  showConversation(lines, peer) {
+    const e = this.#el;
+    e.messages.replaceChildren();
+    this.#nodes.clear();
+    this.#hideJump();
+    this.#conversationsView.showCurrent(peer);
+    this.addLines(lines, { forceScroll: true });
+    // Below 640 px the list is a panel over the chat: it closes once a conversation is picked.
+    e.people.classList.remove('open');
+    e.peopleToggle?.setAttribute('aria-expanded', 'false');
+    e.input.focus();
+  }
+
+  /** `handler(files)`: chosen with Attach, dropped on the chat, or pasted (images). */
+  bindAttach(handler) {
+    this.#filesView.bindAttach(handler);
+  }
+
+  bindUploadActions(handlers) {
+    this.#filesView.bindUploadActions(handlers);
+  }
+
+  /** Where images and downloads come from (the transport's): { image, href, onSave }. */
+  bindAttachments(sources) {
+    this.#filesView.bindAttachments(sources);
+  }
+
+  renderFiles(files) {
+    this.#filesView.renderFiles(files);
+  }
+
+  renderUploads(uploads) {
+    this.#filesView.renderUploads(uploads);
   }
 
   #nearBottom() {

@@ -20,6 +20,9 @@ pub struct Seen {
     order: VecDeque<Entry>,
     /// The greatest id shown since the last `clear` (this run of the server's ids).
     newest: Option<u64>,
+    /// The server's run (`welcome.run`) these ids belong to: kept across failed reconnect attempts,
+    /// so one that fails before the server's `welcome` does not make the next one forget it.
+    run: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -85,6 +88,16 @@ impl Seen {
     /// The last id shown in this run, where a catch-up goes on from.
     pub fn newest_id(&self) -> Option<u64> {
         self.newest
+    }
+
+    /// The run of the seen ids (`None`: not known yet).
+    pub fn run(&self) -> Option<&str> {
+        self.run.as_deref()
+    }
+
+    /// What is shown from now on is of `run` (forget the seen messages first when it is another).
+    pub fn set_run(&mut self, run: String) {
+        self.run = Some(run);
     }
 }
 
@@ -254,8 +267,10 @@ mod tests {
             seen.insert(&ChatMessage::chat("bob".into(), "x".into(), id, 1));
         }
         assert_eq!(seen.newest_id(), Some(9));
+        seen.set_run("a".into());
+        assert_eq!(seen.run(), Some("a"));
         seen.clear();
-        assert_eq!(seen.newest_id(), None);
+        assert_eq!((seen.newest_id(), seen.run()), (None, None));
     }
 
     #[test]

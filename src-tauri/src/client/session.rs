@@ -11,8 +11,8 @@ use tokio::time::timeout;
 
 use super::address::normalize_server_url;
 use super::catch_up::Seen;
-use super::error::{ClientError, Result};
 use super::certificate::Trust;
+use super::error::{ClientError, Result};
 use super::events::{ClientEvent, ConnectOptions, Features};
 use super::history::OlderPage;
 use super::outbox::{MessageExtras, Outbox};
@@ -78,7 +78,8 @@ impl ChatClient {
         let live = supervisor.establish().await?;
         let (features, chat_name) = (supervisor.features, supervisor.chat_name.clone());
         let task = tokio::spawn(supervisor.run(live));
-        let client = ChatClient { server, name, features, chat_name, commands, outbox, limits, files, trust, shutdown, task };
+        let client =
+            ChatClient { server, name, features, chat_name, commands, outbox, limits, files, trust, shutdown, task };
         Ok((client, events_rx))
     }
 

@@ -23,6 +23,9 @@ use super::history::{self, OlderPage};
 use super::outbox::{Outbox, Outgoing};
 use super::socket::{self, Incoming, PendingAck};
 
+/// The status detail while the missed messages are fetched page by page (docs/PROTOCOL.md §4.5).
+const CATCHING_UP: &str = "Fetching the messages you missed…";
+
 /// Requests from the handle to the supervisor.
 pub enum Command {
     /// The outbox has something new.
@@ -161,7 +164,8 @@ impl Supervisor {
         where_: &str,
     ) -> Result<()> {
         let t = self.timing.clone();
-        let previous_run = self.run.take();
+        // This connection's run is unknown until its `welcome`; the seen messages keep theirs.
+        self.run = None;
         // The token was the old connection's: the server gives a new one after this register.
         self.files.send_replace(None);
         // 1. The server's socket.io CONNECT (or CONNECT_ERROR: the password check).
@@ -234,7 +238,7 @@ impl Supervisor {
         // The session (and its run) first, so the UI files what follows under it.
         self.emit_session();
         if let Some(history) = history {
-            let same_run = previous_run.as_deref().zip(self.run.as_deref()).map(|(before, now)| before == now);
+            let same_run = self.seen.run().zip(self.run.as_deref()).map(|(before, now)| before == now);
             self.catch_up(socket, history, same_run).await?;
         }
         if let Some(args) = own_join {
@@ -252,12 +256,19 @@ impl Supervisor {
         pushed: Vec<ChatMessage>,
         mut same_run: Option<bool>,
     ) -> Result<()> {
-        if let Some(start) = catch_up_start(self.seen.newest_id(), same_run, &pushed) {
-            if same_run == Some(false) {
-                // Forgotten once: every page after this one is of the same (new) run.
-                self.seen.clear();
-                same_run = Some(true);
-            }
+        let start = catch_up_start(self.seen.newest_id(), same_run, &pushed);
+        if same_run == Some(false) {
+            // Forgotten once: every page after this one is of the same (new) run.
+            self.seen.clear();
+            same_run = Some(true);
+        }
+        // From here on what is shown is of this run, even if this attempt fails half-way.
+        if let Some(run) = self.run.clone() {
+            self.seen.set_run(run);
+        }
+        if let Some(start) = start {
+            // Still not live (the outbox waits), but not lost either: say what takes the time.
+            self.status(ConnectionState::Reconnecting, 0, None, Some(CATCHING_UP.to_owned()));
             let stop = pushed.first().and_then(|m| m.id).unwrap_or(u64::MAX);
             let mut after = start;
             loop {

@@ -15,7 +15,13 @@
 //       connection_refused, timeout, no_saved_password, keyring_unavailable, keyring_failed,
 //       untrusted_certificate (+ fingerprint), certificate_changed (+ expected, presented,
 //       announced), tls, …)
-//   send(text) → Promise<localId>        the message is pending until a 'delivered' event
+//   send(text, { to, attachment }) → Promise<localId>   the message is pending until a 'delivered'
+//       event; to: private to that name (§2.10); attachment: the id of an uploaded file (§2.11)
+//   upload(file, { onProgress(sent, total) }) → { done: Promise<{ id, name, size, type, width,
+//       height }>, cancel() }; done rejects { code: 'cancelled' | 'too_large' | …, message }
+//   imageSource(attachment, 'thumbnail' | 'full') → Promise<src>  (a data: URL in the app)
+//   downloadHref(attachment) → a link to download it (browser page), or null: then
+//   saveFile(attachment) → Promise<path | null>   the system save dialog and the download (app)
 //   rejoin(name) → Promise<{ name }>     after a 'nameTaken' status: register again with this name
 //       (the same or another); rejects { code, message } like connect. Pending messages stay queued
 //       and are sent once registered.

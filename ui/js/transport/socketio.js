@@ -22,6 +22,8 @@ const NAME_RETRY_EVERY_MS = 1000;
 const EXTENDED = Object.freeze({ history: true, presence: true, acks: true });
 const SEED = Object.freeze({ history: false, presence: false, acks: false });
 
+// The status detail while the missed messages are fetched page by page (PROTOCOL.md §4.5).
+const CATCHING_UP = 'Fetching the messages you missed…';
 // The most messages one history page holds (PROTOCOL.md §2.2).
 const HISTORY_PAGE = 200;
 const NOT_CONNECTED = { code: 'not_connected', message: 'Not connected to a chat.' };
@@ -281,6 +283,8 @@ class Session {
     this.seenRun = this.run ?? this.seenRun;
     this.#pushSession();
     if (start !== null) {
+      // Still not live (the outbox waits), but not lost either: say what takes the time.
+      this.push({ type: 'status', state: 'reconnecting', attempt: 0, retryInMs: 0, detail: CATCHING_UP });
       const connection = this.connection;
       try {
         await this.#fetchMissed(start, history[0].id, sameRun);
