@@ -188,6 +188,9 @@ describe('Saved passwords in the OS keyring', () => {
 
     const entry = await recentPick(where);
     await entry.findElement(By.css('.forget')).click();
+    // Forget asks first (it also deletes the conversation kept on this computer).
+    await visible('#forget-server');
+    await driver.findElement(By.id('forget-server-forget')).click();
     await waitFor('the keyring item to go', () => !keyringItems().includes(`keeper@http://${where}`));
     await waitFor('the entry to leave the list', async () =>
       !(await driver.executeScript("return document.getElementById('recent-list').textContent")).includes(where),
