@@ -29,7 +29,7 @@ use socketioxide::{extract::SocketRef, socket::Sid};
 
 use crate::{
     chat::Post,
-    files::{self, Audience as FileAudience, Files},
+    files::{self, Files},
     handlers::RegisterReply,
     members::{encode_event, Audience, Member, Members},
     store::{Page, Store, StoreError},
@@ -160,20 +160,9 @@ impl Room {
                 state.members.get(sid).map(|m| (sid, m.name.clone()))
             }
         };
-        let sender_key = names::fold(&from);
-        let file = match post.attachment.as_deref() {
-            None => None,
-            Some(id) => Some(files::claim(
-                self.files.as_deref(),
-                id,
-                &sender_key,
-                FileAudience::of(&sender_key, addressee.as_ref().map(|(_, to)| &**to)),
-            )?),
-        };
-        let text = match &file {
-            Some(meta) => files::readable_line(&text, meta),
-            None => text,
-        };
+        let recipient = addressee.as_ref().map(|(_, to)| &**to);
+        let (text, file) =
+            files::attach(self.files.as_deref(), text, post.attachment.as_deref(), &names::fold(&from), recipient)?;
         // The id is taken only once the message is stored: a refused one leaves no gap.
         let id = state.last_id + 1;
         let (mut message, audience) = match addressee {

@@ -44,7 +44,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::{
     chat::Post,
-    files::{self, Audience as FileAudience, Blobs, FileLimits, FileMeta, Files},
+    files::{self, Blobs, FileLimits, FileMeta, Files},
     handlers::{refuse, RegisterReply},
     history::{History, Page},
     members::{encode_event, Audience, Member, Members},
@@ -273,20 +273,9 @@ impl ClusterRoom {
                     Some((state.users.get(&key).ok_or(RefusalCode::UnknownRecipient)?.clone(), key))
                 }
             };
+            let recipient = to.as_ref().map(|(name, _)| &**name);
             let sender = names::fold(&member.name);
-            let file = match attachment.as_deref() {
-                None => None,
-                Some(id) => Some(files::claim(
-                    self.files.as_deref(),
-                    id,
-                    &sender,
-                    FileAudience::of(&sender, to.as_ref().map(|(name, _)| &**name)),
-                )?),
-            };
-            let text = match &file {
-                Some(meta) => files::readable_line(&text, meta),
-                None => text,
-            };
+            let (text, file) = files::attach(self.files.as_deref(), text, attachment.as_deref(), &sender, recipient)?;
             Ok((member.name.clone(), text, to, file))
         })();
         match checked {

@@ -174,10 +174,19 @@ pub fn check_caption(caption: &str, with_file: bool, limits: &Limits) -> Result<
     }
 }
 
-/// Claims the file `id` for a message of `sender` (a folded name) to `audience`, on a server that
-/// takes files.
-pub fn claim(files: Option<&Files>, id: &str, sender: &str, audience: Audience) -> Result<FileMeta, RefusalCode> {
-    files.ok_or(RefusalCode::UnknownFile)?.claim(id, sender, audience)
+/// A message's text and file: without `attachment`, the caption as it is; with one, the file claimed
+/// for `sender` (a folded name) and its `recipient` (a private message's addressee, else the room),
+/// and the readable line about it.
+pub fn attach(
+    files: Option<&Files>,
+    caption: String,
+    attachment: Option<&str>,
+    sender: &str,
+    recipient: Option<&str>,
+) -> Result<(String, Option<FileMeta>), RefusalCode> {
+    let Some(id) = attachment else { return Ok((caption, None)) };
+    let meta = files.ok_or(RefusalCode::UnknownFile)?.claim(id, sender, Audience::of(sender, recipient))?;
+    Ok((readable_line(&caption, &meta), Some(meta)))
 }
 
 /// The readable line a plain client shows for a file: the caption, then `📎 name (size) URL`.
