@@ -69,7 +69,10 @@ pub fn validate(raw: &str, max_chars: usize) -> Result<&str, NameRefusal> {
 /// confusables: Cyrillic `Ѕerver`, `pаypal` with a Cyrillic а) collide. Folded before and after the
 /// skeleton, since the skeleton maps some letters to upper-case prototypes.
 pub fn fold(name: &str) -> String {
-    let folded = caseless::default_case_fold_str(&name.nfkc().collect::<String>());
+    // std's lower-casing first: its Unicode tables are newer than caseless's, so letters of scripts
+    // cased only recently (Beria Erfe `𖺠`/`𖺻`, Unicode 17) fold together too.
+    let lowered = name.nfkc().collect::<String>().to_lowercase();
+    let folded = caseless::default_case_fold_str(&lowered);
     let skeleton: String = skeleton(&folded).collect();
     caseless::default_case_fold_str(&skeleton).nfkc().collect()
 }
@@ -131,5 +134,11 @@ mod tests {
     fn folding_ignores_letter_case() {
         assert_eq!(fold("ÉLodie"), fold("élodie"));
         assert_ne!(fold("alice"), fold("alicia"));
+    }
+
+    #[test]
+    fn folding_knows_the_letter_cases_std_knows() {
+        // Found by the property test: caseless's tables predate this script's case pairs.
+        assert_eq!(fold("\u{16EBB}"), fold("\u{16EA0}"));
     }
 }
