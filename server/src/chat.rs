@@ -7,7 +7,6 @@ use confab_protocol::{event, HistoryRequest, Limits, RefusalCode};
 use socketioxide::{
     extract::{AckSender, SocketRef},
     socket::Sid,
-    SendError, SocketError,
 };
 
 use crate::{
@@ -57,17 +56,9 @@ impl Chat {
     /// Handles `message` (to everyone, or privately `to` one user): the sender gets the stored
     /// message (with its id) or the refusal in its ack.
     pub fn post(&self, socket: &SocketRef, post: Post, ack: AckSender) {
-        let room = match self {
-            Self::Cluster(room) => return room.post(socket, post, ack),
-            Self::Single(room) => room,
-        };
-        match room.post(socket.id, post) {
-            Ok(delivered) => {
-                if let Err(SendError::Socket(SocketError::InternalChannelFull)) = ack.send(&*delivered) {
-                    room.evict(socket.id);
-                }
-            }
-            Err(code) => refuse(socket, room.limits(), ack, event::MESSAGE, code),
+        match self {
+            Self::Single(room) => room.post(socket, post, ack),
+            Self::Cluster(room) => room.post(socket, post, ack),
         }
     }
 

@@ -43,6 +43,11 @@ impl Page {
         }
     }
 
+    /// The same page, without anything from `before` on.
+    pub fn below(self, before: u64) -> Self {
+        Self { before: self.before.min(before), ..self }
+    }
+
     /// The same page as `viewer` (a folded name) may see it.
     pub fn seen_by(self, viewer: &str) -> Self {
         Self { viewer: Some(viewer.into()), ..self }

@@ -42,6 +42,9 @@ pub struct Member {
     /// (finding 3: alternating notices filled everyone's queue).
     typing_notices: DefaultDirectRateLimiter,
     typing: TypingState,
+    /// Whether room traffic reaches it: not between a registration and its join announcement, while
+    /// what was sequenced before it is still being written (its history holds that).
+    pub receiving: bool,
 }
 
 /// What was last relayed about this user's typing, to drop repeats.
@@ -67,7 +70,13 @@ impl Member {
             )),
             typing_notices: direct_limiter(TYPING_PER_SECOND, TYPING_BURST),
             typing: TypingState::default(),
+            receiving: true,
         }
+    }
+
+    /// The same member, receiving no room traffic until it is welcomed.
+    pub fn waiting(self) -> Self {
+        Self { receiving: false, ..self }
     }
 
     /// Whether one more chat message fits the flood control.
@@ -174,8 +183,9 @@ impl Members {
         self.by_sid.len()
     }
 
-    pub fn names(&self) -> impl Iterator<Item = &Arc<str>> {
-        self.by_sid.values().map(|m| &m.name)
+    /// The names whose join was announced (newcomers still waiting for theirs are not online yet).
+    pub fn online(&self) -> impl Iterator<Item = &Arc<str>> {
+        self.by_sid.values().filter(|m| m.receiving).map(|m| &m.name)
     }
 
     /// The member holding the name that folds to `key`.
@@ -185,11 +195,12 @@ impl Members {
 
     /// Queues `packet` for `audience`; returns the members whose queue was full.
     pub fn send(&self, packet: &Value, audience: Audience) -> Vec<Sid> {
-        let full = |(sid, member): (&Sid, &Member)| match member.socket.send_raw(packet.clone()) {
-            Err(SocketError::InternalChannelFull) => Some(*sid),
-            // A closed socket is about to run its disconnect handler, which announces it.
-            _ => None,
-        };
+        let full =
+            |(sid, member): (&Sid, &Member)| match member.receiving.then(|| member.socket.send_raw(packet.clone())) {
+                Some(Err(SocketError::InternalChannelFull)) => Some(*sid),
+                // A closed socket is about to run its disconnect handler, which announces it.
+                _ => None,
+            };
         match audience {
             Audience::AllBut(except) => {
                 self.by_sid.iter().filter(|(sid, _)| Some(**sid) != except).filter_map(full).collect()
@@ -202,7 +213,7 @@ impl Members {
     /// Queues a packet that may be missed (a typing notice) for every member except `except`: a
     /// member whose queue is half full does not get it, and is never evicted for it.
     pub fn send_best_effort(&self, packet: &Value, except: Option<Sid>) {
-        for (_, member) in self.by_sid.iter().filter(|(sid, _)| Some(**sid) != except) {
+        for (_, member) in self.by_sid.iter().filter(|(sid, m)| Some(**sid) != except && m.receiving) {
             let _missed = member.socket.send_raw_best_effort(packet.clone());
         }
     }

@@ -8,36 +8,90 @@
 //! channel sends), and a room message is encoded once for all members, so the lock is held only for
 //! a little memory work per member.
 //!
-//! Every sequenced message goes to the chat log ([`Store`]) under the same lock, before anyone sees
-//! it: a chat message is stored, then delivered and acknowledged (an ack means it survives a crash),
-//! and one the log cannot take is refused `unavailable`, without using up an id. Announcements are
-//! stored too (ids go on after a restart from the last stored one), but they cannot be refused: one
-//! the log cannot take is still delivered, and written ahead of the next message once the log works
-//! again.
+//! Every sequenced message goes to the chat log ([`Store`]) before anyone sees it: a chat message is
+//! stored, then delivered and acknowledged (an ack means it survives a crash), and one the log cannot
+//! take is refused `unavailable`, without using up an id. Group commit: whatever arrives while the log
+//! writes one transaction goes into the next one, written by the same caller (the leader), so the
+//! room's lock is never held during a write and a busy room pays one write per batch, not per
+//! message ([`batch`]). Announcements are stored too (ids go on after a restart from the last stored
+//! one), but they cannot be refused: one the log cannot take is still delivered, and written ahead of
+//! the next batch once the log works again.
+
+mod batch;
+mod commit;
 
 use std::{
-    collections::VecDeque,
-    sync::{Arc, Mutex, MutexGuard, PoisonError},
+    ops::Deref,
+    sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError},
+    thread::JoinHandle,
 };
 
 use confab_protocol::{
     event,
     limits::{HISTORY_PAGE_BYTES, HISTORY_PAGE_MESSAGES},
-    names, now_ms, AnnouncementKind, ChatMessage, HistoryRequest, Limits, RefusalCode,
+    names, AnnouncementKind, ChatMessage, HistoryRequest, Limits, RefusalCode,
 };
-use socketioxide::{extract::SocketRef, socket::Sid};
+use socketioxide::{
+    extract::{AckSender, SocketRef},
+    socket::Sid,
+};
 
+use self::batch::{Draft, Pending};
 use crate::{
     chat::Post,
     files::{self, Files},
-    handlers::RegisterReply,
+    handlers::{refuse, RegisterReply},
     members::{encode_event, Audience, Member, Members},
-    store::{Page, Store, StoreError},
+    store::{Page, Store},
 };
 
-/// The single room of a Confab server.
+/// The single room of a Confab server: its [`Core`], and the thread that writes a log on disk.
 pub struct Room {
+    core: Arc<Core>,
+    /// Writes a log on disk off the sockets' tasks (their next events wait for nothing); `None`
+    /// for a log in memory, which each caller writes itself.
+    writer: Option<JoinHandle<()>>,
+}
+
+impl Room {
+    /// A room on `store`, taking files when `files` is set (protocol §2.11): ids go on after the
+    /// last one stored.
+    pub fn new(store: Box<dyn Store>, limits: Limits, files: Option<Arc<Files>>) -> Self {
+        let threaded = store.touches_disk();
+        let core = Arc::new(Core::new(store, limits, files, threaded));
+        let writer = threaded.then(|| commit::spawn_writer(core.clone()));
+        Self { core, writer }
+    }
+}
+
+impl Deref for Room {
+    type Target = Core;
+
+    fn deref(&self) -> &Core {
+        &self.core
+    }
+}
+
+impl Drop for Room {
+    fn drop(&mut self) {
+        self.core.close();
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+    }
+}
+
+/// The room's state and log, shared with its writer thread.
+pub struct Core {
     state: Mutex<RoomState>,
+    /// The chat log, locked on its own: a commit holds it, never the room.
+    store: Mutex<Box<dyn Store>>,
+    /// Wakes the writer thread: something is pending, or the room closed.
+    wake: Condvar,
+    /// Signalled when a leader has written and delivered everything pending.
+    idle: Condvar,
+    /// A writer thread writes the log (one on disk); else each caller does.
+    threaded: bool,
     limits: Limits,
     /// The run of the id sequence (protocol §2.1), the store's: ids start again at 1 in a new one.
     run: String,
@@ -49,38 +103,43 @@ pub struct Room {
 struct RoomState {
     /// Registered sockets in order of joining: the recipients of room traffic.
     members: Members,
-    /// The chat log: history is served from it.
-    store: Box<dyn Store>,
-    /// Announcements delivered while the log failed, written ahead of the next message that is.
+    /// Messages for the next commit, in order of arrival.
+    pending: Vec<Pending>,
+    /// A leader is writing a batch: it also takes whatever is pending when it is done.
+    committing: bool,
+    /// Announcements delivered while the log failed, written ahead of the next batch.
     unstored: Vec<Arc<ChatMessage>>,
     /// The id of the last sequenced message; ids start at 1.
     last_id: u64,
+    /// The id of the last message handed to members. History stops there: what comes after it is
+    /// on its way to every member, a newcomer included.
+    delivered_id: u64,
     /// Set once the server is stopping: no registrations, no leave announcements.
     closed: bool,
 }
 
-impl Room {
-    /// A room on `store`: ids go on after the last one stored there.
-    pub fn new(store: Box<dyn Store>, limits: Limits) -> Self {
+impl Core {
+    fn new(store: Box<dyn Store>, limits: Limits, files: Option<Arc<Files>>, threaded: bool) -> Self {
         let run = store.run().to_owned();
         let last_id = store.last_id();
         Self {
             state: Mutex::new(RoomState {
                 members: Members::default(),
-                store,
+                pending: Vec::new(),
+                committing: false,
                 unstored: Vec::new(),
                 last_id,
+                delivered_id: last_id,
                 closed: false,
             }),
+            store: Mutex::new(store),
+            wake: Condvar::new(),
+            idle: Condvar::new(),
+            threaded,
             limits,
             run,
-            files: None,
+            files,
         }
-    }
-
-    /// The same room, taking files (protocol §2.11).
-    pub fn with_files(self, files: Option<Arc<Files>>) -> Self {
-        Self { files, ..self }
     }
 
     pub fn files(&self) -> Option<Arc<Files>> {
@@ -100,6 +159,10 @@ impl Room {
         // A panic while holding the lock cannot leave the maps half-updated in a way that matters
         // more than refusing every later client would, so keep serving.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn store(&self) -> MutexGuard<'_, Box<dyn Store>> {
+        self.store.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The limits this room enforces (and tells every client in `welcome`).
@@ -123,31 +186,58 @@ impl Room {
             return;
         };
 
-        // Order on the newcomer's connection: the answer, history, users, then its own join announcement.
+        // Order on the newcomer's connection: the answer, then (once every message before its join
+        // is delivered) history, users, and its own join announcement. Until then it gets no room
+        // traffic: what is sequenced before its join is in its history, the rest comes after.
         if reply.send(socket, true).is_err() {
             return;
         }
-        let newest = state.store.page(&Page::newest(HISTORY_PAGE_MESSAGES, HISTORY_PAGE_BYTES).seen_by(&key));
-        let newest = newest.unwrap_or_else(|error| {
+        state.members.insert(key, Member::new(name.clone(), socket.clone(), &self.limits).waiting());
+        tracing::info!(sid = %socket.id, %name, "registered");
+        let join = Pending::Announcement { kind: AnnouncementKind::Join, name: Some(name), newcomer: Some(socket.id) };
+        state.pending.push(join);
+        drop(self.flush(state));
+    }
+
+    /// Right before `sid`'s join announcement `join_id` goes out: its history (the newest messages
+    /// before its join), the online list and its file token; room traffic from then on.
+    fn welcome(&self, state: &mut RoomState, sid: Sid, join_id: u64) {
+        let Some(member) = state.members.get(sid) else { return }; // gone already: its leave follows
+        let (socket, name) = (member.socket.clone(), member.name.clone());
+        let newest = Page::newest(HISTORY_PAGE_MESSAGES, HISTORY_PAGE_BYTES).below(join_id);
+        let newest = self.store().page(&newest.seen_by(&names::fold(&name))).unwrap_or_else(|error| {
             tracing::error!(%error, "cannot read the newest messages for a newcomer");
             Vec::new()
         });
         let _ = socket.emit(event::HISTORY, &newest);
-        state.members.insert(key, Member::new(name.clone(), socket.clone(), &self.limits));
-        let users: Vec<&Arc<str>> = state.members.names().collect();
+        if let Some(member) = state.members.get_mut(sid) {
+            member.receiving = true;
+        }
+        let users: Vec<&Arc<str>> = state.members.online().collect();
         let _ = socket.emit(event::USERS, &users);
         if let Some(files) = &self.files {
-            let _ = socket.emit(event::FILES, &files.offer(socket.id, &name));
+            let _ = socket.emit(event::FILES, &files.offer(sid, &name));
         }
-        tracing::info!(sid = %socket.id, %name, "registered");
-        state.announce(AnnouncementKind::Join, Some(name));
     }
 
-    /// Handles `message` (protocol §1.2): stores it, delivers it to every other member (or, sent
-    /// `to` someone, to that one member only: §2.10) and returns what was delivered, for the
-    /// sender's ack.
-    pub fn post(&self, sender: Sid, post: Post) -> Result<Arc<ChatMessage>, RefusalCode> {
+    /// Handles `message` (protocol §1.2): once it is stored, delivers it to every other member (or,
+    /// sent `to` someone, to that one member only: §2.10) and acks it to the sender with its id.
+    pub fn post(&self, socket: &SocketRef, post: Post, ack: AckSender) {
         let mut state = self.state();
+        match self.draft(&state, socket.id, post) {
+            Ok(draft) => {
+                state.pending.push(Pending::Chat { draft: Box::new(draft), sender: socket.clone(), ack });
+                drop(self.flush(state));
+            }
+            Err(code) => {
+                drop(state);
+                refuse(socket, &self.limits, ack, event::MESSAGE, code);
+            }
+        }
+    }
+
+    /// Checks a post of `sender` and claims its file.
+    fn draft(&self, state: &RoomState, sender: Sid, post: Post) -> Result<Draft, RefusalCode> {
         let member = state.members.get(sender).ok_or(RefusalCode::NotRegistered)?;
         let text = post.text.ok_or(RefusalCode::InvalidPayload)?;
         files::check_caption(&text, post.attachment.is_some(), &self.limits)?;
@@ -163,29 +253,11 @@ impl Room {
         let recipient = addressee.as_ref().map(|(_, to)| &**to);
         let (text, file) =
             files::attach(self.files.as_deref(), text, post.attachment.as_deref(), &names::fold(&from), recipient)?;
-        // The id is taken only once the message is stored: a refused one leaves no gap.
-        let id = state.last_id + 1;
-        let (mut message, audience) = match addressee {
-            None => (ChatMessage::chat(from, text.into(), id, now_ms()), Audience::AllBut(Some(sender))),
-            Some((sid, to)) => {
-                let audience = if sid == sender { Audience::Nobody } else { Audience::Only(sid) };
-                (ChatMessage::private(from, to, text.into(), id, now_ms()), audience)
-            }
+        let (to, audience) = match addressee {
+            None => (None, Audience::AllBut(Some(sender))),
+            Some((sid, to)) => (Some(to), if sid == sender { Audience::Nobody } else { Audience::Only(sid) }),
         };
-        message.attachment = file.as_ref().map(|meta| Arc::new(meta.attachment.clone()));
-        let message = Arc::new(message);
-        if let Err(error) = state.persist(&message) {
-            tracing::error!(%error, "message refused: the chat log cannot take it");
-            if let (Some(files), Some(meta)) = (&self.files, file) {
-                files.unclaim(meta);
-            }
-            return Err(RefusalCode::Unavailable);
-        }
-        state.last_id = id;
-        if let (Some(files), Some(meta)) = (&self.files, file) {
-            files.sent(meta);
-        }
-        Ok(state.broadcast(message, audience))
+        Ok(Draft { text: text.into(), from, to, audience, file })
     }
 
     /// Handles `typing` (protocol §2.3): relays changes, and repeats of `true` at most once a second.
@@ -202,8 +274,8 @@ impl Room {
         let state = self.state();
         let Some(member) = state.members.get(requester) else { return Ok(Vec::new()) };
         member.may_request()?;
-        let page = Page::requested(&request, &names::fold(&member.name));
-        let page = state.store.page(&page).map_err(|error| {
+        let page = Page::requested(&request, &names::fold(&member.name)).below(state.delivered_id + 1);
+        let page = self.store().page(&page).map_err(|error| {
             tracing::error!(%error, "history refused: the chat log cannot be read");
             RefusalCode::Unavailable
         })?;
@@ -216,7 +288,7 @@ impl Room {
         let state = self.state();
         let Some(member) = state.members.get(requester) else { return Ok(Vec::new()) };
         member.may_request()?;
-        Ok(state.members.names().cloned().collect())
+        Ok(state.members.online().cloned().collect())
     }
 
     /// A socket went away: free its name and tell the others (protocol §1.3).
@@ -227,33 +299,29 @@ impl Room {
         }
         if let Some(member) = state.members.remove(sid) {
             tracing::info!(%sid, name = %member.name, "left");
-            state.announce(AnnouncementKind::Leave, Some(member.name));
+            state.pending.push(Pending::announcement(AnnouncementKind::Leave, member.name));
+            drop(self.flush(state));
         }
     }
 
-    /// A member could not take its own ack: it is too slow for the room (protocol §2.6).
-    pub fn evict(&self, sid: Sid) {
-        let mut state = self.state();
-        if let Some(member) = state.members.remove(sid) {
-            let name = member.name.clone();
-            member.disconnect_too_slow();
-            state.announce(AnnouncementKind::Leave, Some(name));
-        }
-    }
-
-    /// The server is stopping: announce it to everyone and refuse everything from now on.
+    /// The server is stopping: announce it to everyone, write what is pending, and refuse everything
+    /// from now on.
     pub fn close(&self) {
         let mut state = self.state();
         if state.closed {
             return;
         }
-        state.announce(AnnouncementKind::Shutdown, None);
         state.closed = true;
+        state.pending.push(Pending::Announcement { kind: AnnouncementKind::Shutdown, name: None, newcomer: None });
+        let mut state = self.flush(state);
+        while state.committing || !state.pending.is_empty() {
+            state = self.idle.wait(state).unwrap_or_else(PoisonError::into_inner);
+        }
         state.members.clear();
         if !state.unstored.is_empty() {
             tracing::error!(count = state.unstored.len(), "announcements never reached the chat log");
         }
-        state.store.close();
+        self.store().close();
     }
 
     /// Whether `sid` holds a name.
@@ -268,58 +336,24 @@ impl Room {
 }
 
 impl RoomState {
-    fn next_id(&mut self) -> u64 {
-        self.last_id += 1;
-        self.last_id
-    }
-
-    fn announce(&mut self, kind: AnnouncementKind, name: Option<Arc<str>>) {
-        let announcement = self.announcement(kind, name);
-        self.broadcast(announcement, Audience::AllBut(None));
-    }
-
-    /// The next announcement, stored (or kept to be stored later: it goes out either way).
-    fn announcement(&mut self, kind: AnnouncementKind, name: Option<Arc<str>>) -> Arc<ChatMessage> {
-        let id = self.next_id();
-        let announcement = Arc::new(ChatMessage::announcement(kind, name, id, now_ms()));
-        if let Err(error) = self.persist(&announcement) {
-            tracing::error!(%error, id, "an announcement goes out before it is stored");
-            self.unstored.push(announcement.clone());
+    /// Removes a member too slow for the room (protocol §2.6); its leave announcement is pending.
+    fn evict(&mut self, sid: Sid) {
+        if let Some(member) = self.members.remove(sid) {
+            let name = member.name.clone();
+            member.disconnect_too_slow();
+            self.pending.push(Pending::announcement(AnnouncementKind::Leave, name));
         }
-        announcement
-    }
-
-    /// Stores `message` in the chat log, after the announcements that are waiting for it.
-    fn persist(&mut self, message: &Arc<ChatMessage>) -> Result<(), StoreError> {
-        self.unstored.push(message.clone());
-        let stored = self.store.append(&self.unstored);
-        if stored.is_ok() && self.unstored.len() > 1 {
-            tracing::info!(count = self.unstored.len() - 1, "the chat log works again: waiting announcements stored");
-        }
-        match stored {
-            Ok(()) => self.unstored.clear(),
-            Err(_) => drop(self.unstored.pop()),
-        }
-        stored
     }
 
     /// Hands `message` (stored already) to `audience`. A member whose queue is full is evicted, and
-    /// its leave announcement is sequenced right after, so nobody ever misses a message silently.
-    fn broadcast(&mut self, message: Arc<ChatMessage>, audience: Audience) -> Arc<ChatMessage> {
-        let mut queue = VecDeque::from([(message.clone(), audience)]);
-        while let Some((message, audience)) = queue.pop_front() {
-            let Some(packet) = encode_event(event::MESSAGE, &*message) else {
-                tracing::error!(id = ?message.id, "cannot serialize a chat message");
-                continue;
-            };
-            for sid in self.members.send(&packet, audience) {
-                let Some(member) = self.members.remove(sid) else { continue };
-                let name = member.name.clone();
-                member.disconnect_too_slow();
-                let leave = self.announcement(AnnouncementKind::Leave, Some(name));
-                queue.push_back((leave, Audience::AllBut(None)));
-            }
+    /// its leave announcement goes into the next batch, so nobody ever misses a message silently.
+    fn broadcast(&mut self, message: &ChatMessage, audience: Audience) {
+        let Some(packet) = encode_event(event::MESSAGE, message) else {
+            tracing::error!(id = ?message.id, "cannot serialize a chat message");
+            return;
+        };
+        for sid in self.members.send(&packet, audience) {
+            self.evict(sid);
         }
-        message
     }
 }

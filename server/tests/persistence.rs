@@ -10,6 +10,7 @@ use std::{collections::BTreeMap, path::Path, time::Duration};
 use confab_server::{ServerConfig, StoreConfig};
 use serde_json::{json, Value};
 use support::{
+    polling::Polling,
     process::{command, refused_start, Frames, ServerProcess},
     raw, start_server,
 };
@@ -90,6 +91,46 @@ async fn every_acknowledged_message_survives_sigkill_and_ids_go_on_after_it() {
     let next = bob.call("message", json!({ "message": "after the crash" })).await;
     assert_eq!(id(&next), last + 2);
     assert!(!server.stderr().contains("ERROR"), "{}", server.stderr());
+}
+
+/// Group commit: what arrives while the log writes one transaction goes into the next one together
+/// (the server says so at trace level: `batch committed messages=N`), and each message is still
+/// acked with an id of its own, in id order. One long-polling request carries the whole burst, so
+/// its messages reach the room at once.
+#[tokio::test]
+async fn messages_that_arrive_while_the_log_writes_share_its_next_transaction() {
+    const BURST: usize = 300;
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = command(&data_dir_args(dir.path()));
+    server.env("RUST_LOG", "warn,confab_server::room=trace").env("NO_COLOR", "1");
+    let server = ServerProcess::start_command(server);
+    let (mut reader, _, _) = Frames::join(server.addr, "reader").await;
+    let mut sender = Polling::join(server.addr, "sender").await;
+    let burst: Vec<String> =
+        (0..BURST).map(|n| format!("42{}{}", n + 10, json!(["message", { "message": format!("line {n}") }]))).collect();
+    sender.post(&burst.join("\u{1e}")).await;
+    let mut ids = Vec::new();
+    while ids.len() < BURST {
+        let packet = sender.next().await;
+        let Some(ack) = packet.strip_prefix("43") else { continue };
+        let args: Value = serde_json::from_str(ack.trim_start_matches(|c: char| c.is_ascii_digit())).unwrap();
+        ids.push(id(&args[0]));
+    }
+    assert!(ids.windows(2).all(|pair| pair[0] + 1 == pair[1]), "acked in id order, no gap: {ids:?}");
+    let delivered: Vec<u64> = reader.chat_lines(BURST).await.iter().map(id).collect();
+    assert_eq!(delivered, ids, "the room got them in the same order");
+
+    // Everything sequenced (two joins, the burst) was logged before it was acked.
+    let expected = BURST + 2;
+    let sizes: Vec<usize> = server
+        .stderr()
+        .lines()
+        .filter(|line| line.contains("batch committed"))
+        .filter_map(|line| line.rsplit("messages=").next()?.trim().parse().ok())
+        .collect();
+    assert_eq!(sizes.iter().sum::<usize>(), expected, "{sizes:?}");
+    assert!(sizes.len() < expected, "no two messages shared a transaction: {sizes:?}");
+    eprintln!("{expected} messages in {} transactions, the largest of {}", sizes.len(), sizes.iter().max().unwrap());
 }
 
 #[tokio::test]

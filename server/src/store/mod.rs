@@ -78,7 +78,7 @@ impl StoreConfig {
                 Some(Files::new(blobs, file_limits, password))
             }
         };
-        Ok(Chat::Single(Box::new(Room::new(store, limits).with_files(files))))
+        Ok(Chat::Single(Box::new(Room::new(store, limits, files))))
     }
 }
 
@@ -96,6 +96,11 @@ pub(crate) trait Store: Send {
 
     /// The chat messages (never announcements) of `page`, oldest first.
     fn page(&self, page: &Page) -> Result<Vec<Arc<ChatMessage>>, StoreError>;
+
+    /// Whether a write waits for the disk: then a thread of its own writes (group commit).
+    fn touches_disk(&self) -> bool {
+        false
+    }
 
     /// Lets go of the log's files (the server is stopping); later calls fail.
     fn close(&mut self);

@@ -4,7 +4,7 @@
 //! frames are written to the `-wal` file (a `write`, no `fsync`): it is in the kernel then, so it
 //! survives the server being killed (SIGKILL, a panic, the OOM killer), which is what an ack
 //! promises. It does not survive a power loss or a kernel crash until the next checkpoint syncs
-//! the files; `synchronous=FULL` would, at one `fsync` per message under the room's lock.
+//! the files; `synchronous=FULL` would, at one `fsync` per transaction (a batch: group commit).
 //!
 //! One server at a time: the file is opened in exclusive locking mode, so a second server on the
 //! same data directory (or anyone else writing to it) is refused at start. With that mode the WAL
@@ -214,6 +214,10 @@ impl Store for SqliteStore {
 
     fn last_id(&self) -> u64 {
         self.last_id
+    }
+
+    fn touches_disk(&self) -> bool {
+        true
     }
 
     fn append(&mut self, messages: &[Arc<ChatMessage>]) -> Result<(), StoreError> {

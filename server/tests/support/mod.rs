@@ -1,6 +1,7 @@
 //! Test harness: a real server on 127.0.0.1:0 and real clients (rust_socketio, raw websockets).
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod polling;
 pub mod process;
 pub mod raw;
 pub mod redis;
