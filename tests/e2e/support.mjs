@@ -4,12 +4,13 @@
 // socket.io client as the other person (confab-style or seed-style register), and waits, queries and
 // actions on the page. Not a test file itself (node --test skips it).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { readdir, readlink, writeFile } from 'node:fs/promises';
+import { readdir, readlink } from 'node:fs/promises';
 import net from 'node:net';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { Builder, By, Capabilities, Key, until } from 'selenium-webdriver';
 import { io } from 'socket.io-client';
 
@@ -18,6 +19,8 @@ import { io } from 'socket.io-client';
 export const grouped = (fingerprint) => fingerprint.replace(/:/g, '').match(/.{4}/g).join(' ');
 /** As a fingerprint is laid out in the app: two lines of 8 groups. */
 export const twoLines = (fingerprint) => [grouped(fingerprint).slice(0, 39), grouped(fingerprint).slice(40)];
+
+const execFileAsync = promisify(execFile);
 
 export const SEED_SERVER = fileURLToPath(new URL('../seed-server/server.mjs', import.meta.url));
 
@@ -222,8 +225,10 @@ export function e2e({ wait, driver, shots }) {
   const received = (socket, text) =>
     waitFor(`JS client to receive ${JSON.stringify(text)}`, () => socket.received.find((m) => m.message === text));
 
+  // The X display's own picture (ImageMagick's import): WebKitWebDriver's screenshot waits for a
+  // presentation update that can take a minute, or never come, while a modal <dialog> is open.
   async function screenshot(name) {
-    await writeFile(`${shots}${name}.png`, await driver().takeScreenshot(), 'base64');
+    await execFileAsync('import', ['-window', 'root', `${shots}${name}.png`], { timeout: 10_000 });
   }
 
   /** Polls `check` until it returns something truthy (returned); fails after `ms` (default `wait`). */

@@ -172,6 +172,9 @@ describe('Trusting the certificate of an https chat server', () => {
       ),
     );
     await forget.click();
+    // Forget asks first (it also deletes the conversation kept on this computer).
+    await visible('#forget-server');
+    await driver.findElement(By.id('forget-server-forget')).click();
     await waitFor('the pin to be gone', async () => (await pins())[key] === undefined);
     await join(url, 'tofu', 'pw');
     await visible('#trust-cert');

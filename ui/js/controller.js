@@ -603,13 +603,13 @@ export class ChatController {
     this.view.showBannerNote(`Not connected: ${error.message} This is the conversation as this computer saved it; Leave, then Join to try again.`);
   }
 
-  /** The join failed in a way the form must show (a password, a name...): back to it. */
+  /** The join failed in a way the form must show (a password, a name...): back to it, as it was typed. */
   #leaveStored(values) {
     this.chats += 1;
     this.closeSearch();
     this.model.reset();
     this.#updateTitle();
-    this.view.showConnect({ server: values.server, username: values.username });
+    this.view.showConnect({ server: values.server, username: values.username, password: values.password });
   }
 
   /** Older lines from the local store ("load older" goes there before asking the server). */

@@ -324,7 +324,8 @@ export class ChatView {
 
   // ---- connect screen ----
 
-  showConnect({ server = '', username = '' } = {}) {
+  /** The connect form; `password` only when a join failed and the form goes back to what was typed. */
+  showConnect({ server = '', username = '', password = '' } = {}) {
     const e = this.#el;
     e.chatScreen.hidden = true;
     e.hostScreen.hidden = true;
@@ -333,7 +334,7 @@ export class ChatView {
     e.connectScreen.hidden = false;
     if (server) e.server.value = server;
     if (username) e.username.value = username;
-    e.password.value = '';
+    e.password.value = password;
     this.#renderSavedPassword();
     this.setConnecting(false);
     (e.server.value ? e.username : e.server).focus();
