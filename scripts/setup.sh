@@ -19,7 +19,7 @@ as_root() {
 app_packages=(build-essential pkg-config curl wget file libwebkit2gtk-4.1-dev libxdo-dev libssl-dev
   libayatana-appindicator3-dev librsvg2-dev)
 test_packages=(xvfb xauth x11-utils webkit2gtk-driver imagemagick dbus dbus-x11 gnome-keyring
-  libsecret-tools chromium iproute2 python3-venv procps redis-server faketime)
+  libsecret-tools chromium iproute2 python3-venv procps redis-server faketime xdotool)
 
 install_packages() {
   local missing=()

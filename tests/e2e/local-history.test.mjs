@@ -5,6 +5,7 @@
 // the stored conversation too. Also measures the cold start with 5000 stored messages.
 // Started by tests/e2e/run.sh (display, tauri-driver, a throwaway XDG data dir shared by the files).
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { By, Key } from 'selenium-webdriver';
@@ -23,6 +24,11 @@ const { startProcess, person, waitFor, screenshot, texts, line, visible, statusI
   shots: SHOTS,
 });
 
+/** The last burst line is in the app's local store (its SQLite file, read beside the running app). */
+const burstStored = () =>
+  execFileSync('python3', ['-c', `import sqlite3, sys
+print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM messages WHERE text = ?", (sys.argv[2],)).fetchone()[0])`,
+    `${process.env.XDG_DATA_HOME}/chat.confab.app/history.sqlite3`, burstLine(BURST)], { encoding: 'utf8' }).trim() !== '0';
 const burstLine = (i) => `m${String(i).padStart(4, '0')}`;
 /** The burst lines on the page, in order. */
 const burstShown = async () => (await texts('#messages li .text')).filter((text) => /^m\d{4}$/.test(text));
@@ -62,8 +68,8 @@ describe('Confab desktop app: local history and search', () => {
     for (let i = 1; i < BURST; i += 1) peer.emit('message', { from: 'peer', message: burstLine(i) });
     await peer.timeout(WAIT).emitWithAck('message', { from: 'peer', message: burstLine(BURST) });
     await waitFor('the burst in the window', async () => (await burstShown()).at(-1) === burstLine(BURST), 60_000);
-    // The store is written on its own thread, within milliseconds; leave it a moment before quitting.
-    await new Promise((r) => setTimeout(r, 1000));
+    // The store is written on its own thread: quitting kills the app, so wait until it has them all.
+    await waitFor('the burst in the local store', burstStored, 60_000);
     await driver.quit();
     driver = null;
     peer.close();
