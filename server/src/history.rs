@@ -107,20 +107,21 @@ impl History {
         history
     }
 
-    /// Keeps `message`, forgetting the oldest one when full. Ids must be pushed in increasing order.
-    pub fn push(&mut self, message: Arc<ChatMessage>) {
+    /// Keeps `message`, forgetting the oldest one when full (returned). Ids must be pushed in
+    /// increasing order.
+    pub fn push(&mut self, message: Arc<ChatMessage>) -> Option<Arc<ChatMessage>> {
         let id = message.id.unwrap_or_default();
         debug_assert!(self.messages.back().is_none_or(|last| last.id < message.id));
         if self.capacity == 0 {
             self.complete_from = id + 1;
-            return;
+            return Some(message);
         }
-        if self.messages.len() == self.capacity {
-            if let Some(gone) = self.messages.pop_front() {
-                self.complete_from = gone.id.unwrap_or_default() + 1;
-            }
+        let gone = (self.messages.len() == self.capacity).then(|| self.messages.pop_front()).flatten();
+        if let Some(gone) = &gone {
+            self.complete_from = gone.id.unwrap_or_default() + 1;
         }
         self.messages.push_back(message);
+        gone
     }
 
     /// Where the messages matching `page` are held: ids are increasing, so binary search finds them.

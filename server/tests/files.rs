@@ -8,7 +8,7 @@ use std::{net::SocketAddr, time::Duration};
 use confab_server::{cluster::ClusterConfig, ServerConfig, StoreConfig};
 use reqwest::{header, StatusCode};
 use serde_json::{json, Value};
-use support::{process::Frames, redis::RedisServer, start_server, TestClient};
+use support::{process::Frames, redis::RedisServer, start_server, unlimited, TestClient, WAIT};
 
 /// A registered client with its file token.
 struct User {
@@ -280,6 +280,31 @@ async fn files_stay_with_the_log_across_a_restart_and_the_quota_removes_the_olde
     let status = |i: usize| get(addr, sent[i]["url"].as_str().unwrap(), None);
     assert_eq!(status(0).await.status(), StatusCode::GONE, "the oldest made room");
     assert!(status(2).await.bytes().await.unwrap() == noise(1024 * 1024));
+    server.stop().await.unwrap();
+}
+
+/// A log in memory keeps only the newest `history_capacity` messages: a file whose message left it
+/// goes too (its download answers `410 gone`), the newer ones stay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_whose_message_left_the_history_is_removed() {
+    let server = start_server(ServerConfig { history_capacity: 2, ..unlimited() }).await;
+    let addr = server.local_addr();
+    let alice = User::join(addr, "alice").await;
+    let mut sent = Vec::new();
+    for i in 0..3 {
+        let attachment = alice.uploaded(addr, &format!("part{i}"), "application/octet-stream", noise(1000)).await;
+        alice.send(&attachment, json!({})).await;
+        sent.push(attachment);
+    }
+    let status = |i: usize| get(addr, sent[i]["url"].as_str().unwrap(), None);
+    let deadline = std::time::Instant::now() + WAIT;
+    while status(0).await.status() != StatusCode::GONE && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(status(0).await.status(), StatusCode::GONE, "the first message left the history of two");
+    for i in 1..3 {
+        assert!(status(i).await.bytes().await.unwrap() == noise(1000), "part{i} is still in the history");
+    }
     server.stop().await.unwrap();
 }
 

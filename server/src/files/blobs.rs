@@ -232,6 +232,30 @@ impl Blobs {
     }
 
     /// Forgets a file entirely (an upload never sent).
+    /// Deletes a file's bytes (its message left the history); its record stays, so downloads answer `410`.
+    pub async fn expire(&self, id: &str) -> Result<(), BlobError> {
+        match self {
+            Self::Folder { dir, index, .. } => {
+                index.lock().unwrap_or_else(PoisonError::into_inner).stored.remove(id);
+                remove_file_if_present(dir.join(id)).await?;
+                remove_file_if_present(dir.join(format!("{id}.thumb"))).await
+            }
+            Self::Redis(manager) => {
+                let mut redis = manager.clone();
+                let removed: u64 = redis.zrem(FILES, id).await?;
+                if removed > 0 {
+                    let size = match redis.get::<_, Option<String>>(redis_key(id, "meta")).await? {
+                        Some(json) => serde_json::from_str::<FileMeta>(&json)?.attachment.size,
+                        None => 0,
+                    };
+                    let () = redis.del(&[redis_key(id, "bytes"), redis_key(id, "thumb")]).await?;
+                    let _: i64 = redis.decr(FILES_BYTES, size).await?;
+                }
+                Ok(())
+            }
+        }
+    }
+
     pub async fn remove(&self, id: &str) -> Result<(), BlobError> {
         match self {
             Self::Folder { dir, index, .. } => {

@@ -160,6 +160,19 @@ impl Files {
         });
     }
 
+    /// Files whose messages left the history: their bytes go (downloads answer `410`), soon after.
+    pub fn expire(self: &Arc<Self>, ids: Vec<String>) {
+        let files = self.clone();
+        tokio::spawn(async move {
+            for id in ids {
+                match files.blobs.expire(&id).await {
+                    Ok(()) => tracing::info!(id, "a file's message left the history: the file is removed"),
+                    Err(error) => tracing::error!(%error, id, "a file whose message left the history was not removed"),
+                }
+            }
+        });
+    }
+
     /// The room password, for HTTP Basic downloads of room files.
     fn password(&self) -> Option<&str> {
         self.password.as_deref()

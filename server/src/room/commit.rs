@@ -67,7 +67,13 @@ impl Core {
             let rows: Vec<Arc<ChatMessage>> =
                 state.unstored.iter().cloned().chain(batch.iter().map(|item| item.message.clone())).collect();
             drop(state);
-            let stored = self.store().append(&rows);
+            let (stored, forgotten) = {
+                let mut store = self.store();
+                (store.append(&rows), store.forgotten_files())
+            };
+            if let (Some(files), false) = (&self.files, forgotten.is_empty()) {
+                files.expire(forgotten);
+            }
             state = self.state();
             match stored {
                 Ok(()) => {

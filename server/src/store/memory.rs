@@ -13,11 +13,13 @@ pub struct MemoryStore {
     run: String,
     last_id: u64,
     history: History,
+    /// Files of messages the history forgot since the last [`Store::forgotten_files`].
+    forgotten_files: Vec<String>,
 }
 
 impl MemoryStore {
     pub fn new(capacity: usize) -> Self {
-        Self { run: super::new_run(), last_id: 0, history: History::new(capacity) }
+        Self { run: super::new_run(), last_id: 0, history: History::new(capacity), forgotten_files: Vec::new() }
     }
 }
 
@@ -34,7 +36,8 @@ impl Store for MemoryStore {
         for message in messages {
             self.last_id = message.id.unwrap_or(self.last_id);
             if message.kind.is_none() {
-                self.history.push(message.clone());
+                let gone = self.history.push(message.clone());
+                self.forgotten_files.extend(gone.and_then(|m| m.attachment.as_ref().map(|a| a.id.clone())));
             }
         }
         Ok(())
@@ -42,6 +45,10 @@ impl Store for MemoryStore {
 
     fn page(&self, page: &Page) -> Result<Vec<Arc<ChatMessage>>, StoreError> {
         Ok(self.history.page(page))
+    }
+
+    fn forgotten_files(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.forgotten_files)
     }
 
     fn close(&mut self) {}

@@ -97,6 +97,12 @@ pub(crate) trait Store: Send {
     /// The chat messages (never announcements) of `page`, oldest first.
     fn page(&self, page: &Page) -> Result<Vec<Arc<ChatMessage>>, StoreError>;
 
+    /// The files of messages that left this log since the last call (a log that keeps only the
+    /// newest messages): their bytes go too (issue 13: files follow the history).
+    fn forgotten_files(&mut self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Whether a write waits for the disk: then a thread of its own writes (group commit).
     fn touches_disk(&self) -> bool {
         false
