@@ -20,11 +20,7 @@
 mod batch;
 mod commit;
 
-use std::{
-    ops::Deref,
-    sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError},
-    thread::JoinHandle,
-};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use confab_protocol::{
     event,
@@ -45,53 +41,13 @@ use crate::{
     store::{Page, Store},
 };
 
-/// The single room of a Confab server: its [`Core`], and the thread that writes a log on disk.
+/// The single room of a Confab server.
 pub struct Room {
-    core: Arc<Core>,
-    /// Writes a log on disk off the sockets' tasks (their next events wait for nothing); `None`
-    /// for a log in memory, which each caller writes itself.
-    writer: Option<JoinHandle<()>>,
-}
-
-impl Room {
-    /// A room on `store`, taking files when `files` is set (protocol §2.11): ids go on after the
-    /// last one stored.
-    pub fn new(store: Box<dyn Store>, limits: Limits, files: Option<Arc<Files>>) -> Self {
-        let threaded = store.touches_disk();
-        let core = Arc::new(Core::new(store, limits, files, threaded));
-        let writer = threaded.then(|| commit::spawn_writer(core.clone()));
-        Self { core, writer }
-    }
-}
-
-impl Deref for Room {
-    type Target = Core;
-
-    fn deref(&self) -> &Core {
-        &self.core
-    }
-}
-
-impl Drop for Room {
-    fn drop(&mut self) {
-        self.core.close();
-        if let Some(writer) = self.writer.take() {
-            let _ = writer.join();
-        }
-    }
-}
-
-/// The room's state and log, shared with its writer thread.
-pub struct Core {
     state: Mutex<RoomState>,
     /// The chat log, locked on its own: a commit holds it, never the room.
     store: Mutex<Box<dyn Store>>,
-    /// Wakes the writer thread: something is pending, or the room closed.
-    wake: Condvar,
     /// Signalled when a leader has written and delivered everything pending.
     idle: Condvar,
-    /// A writer thread writes the log (one on disk); else each caller does.
-    threaded: bool,
     limits: Limits,
     /// The run of the id sequence (protocol §2.1), the store's: ids start again at 1 in a new one.
     run: String,
@@ -118,8 +74,10 @@ struct RoomState {
     closed: bool,
 }
 
-impl Core {
-    fn new(store: Box<dyn Store>, limits: Limits, files: Option<Arc<Files>>, threaded: bool) -> Self {
+impl Room {
+    /// A room on `store`, taking files when `files` is set (protocol §2.11): ids go on after the
+    /// last one stored.
+    pub fn new(store: Box<dyn Store>, limits: Limits, files: Option<Arc<Files>>) -> Self {
         let run = store.run().to_owned();
         let last_id = store.last_id();
         Self {
@@ -133,9 +91,7 @@ impl Core {
                 closed: false,
             }),
             store: Mutex::new(store),
-            wake: Condvar::new(),
             idle: Condvar::new(),
-            threaded,
             limits,
             run,
             files,
@@ -196,7 +152,7 @@ impl Core {
         tracing::info!(sid = %socket.id, %name, "registered");
         let join = Pending::Announcement { kind: AnnouncementKind::Join, name: Some(name), newcomer: Some(socket.id) };
         state.pending.push(join);
-        drop(self.flush(state));
+        drop(self.commit(state));
     }
 
     /// Right before `sid`'s join announcement `join_id` goes out: its history (the newest messages
@@ -227,7 +183,7 @@ impl Core {
         match self.draft(&state, socket.id, post) {
             Ok(draft) => {
                 state.pending.push(Pending::Chat { draft: Box::new(draft), sender: socket.clone(), ack });
-                drop(self.flush(state));
+                drop(self.commit(state));
             }
             Err(code) => {
                 drop(state);
@@ -300,7 +256,7 @@ impl Core {
         if let Some(member) = state.members.remove(sid) {
             tracing::info!(%sid, name = %member.name, "left");
             state.pending.push(Pending::announcement(AnnouncementKind::Leave, member.name));
-            drop(self.flush(state));
+            drop(self.commit(state));
         }
     }
 
@@ -313,7 +269,7 @@ impl Core {
         }
         state.closed = true;
         state.pending.push(Pending::Announcement { kind: AnnouncementKind::Shutdown, name: None, newcomer: None });
-        let mut state = self.flush(state);
+        let mut state = self.commit(state);
         while state.committing || !state.pending.is_empty() {
             state = self.idle.wait(state).unwrap_or_else(PoisonError::into_inner);
         }

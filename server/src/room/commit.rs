@@ -1,53 +1,16 @@
-//! Group commit: the leader that writes what is pending, batch by batch, then delivers each written
-//! batch; for a log on disk, a thread of its own, so no socket's task ever waits for the disk.
+//! Group commit: the caller that finds nobody writing becomes the leader. It writes what is pending,
+//! batch by batch, and delivers each written batch; what other threads add meanwhile goes into its
+//! next batch (with `--threads` above 1: on one thread, every message is a batch of its own).
 
-use std::{
-    sync::{Arc, MutexGuard, PoisonError},
-    thread::JoinHandle,
-};
+use std::sync::{Arc, MutexGuard};
 
 use confab_protocol::{event, ChatMessage, RefusalCode};
 use socketioxide::{SendError, SocketError};
 
-use super::{batch::Sequenced, Core, RoomState};
+use super::{batch::Sequenced, Room, RoomState};
 use crate::handlers::refuse;
 
-/// Starts the thread that writes `core`'s log until the room closes. It runs inside the tokio
-/// runtime it was started from (sent files are recorded by tasks of their own).
-pub(super) fn spawn_writer(core: Arc<Core>) -> JoinHandle<()> {
-    let runtime = tokio::runtime::Handle::try_current().ok();
-    std::thread::Builder::new()
-        .name("chat-log".into())
-        .spawn(move || {
-            let _entered = runtime.as_ref().map(|runtime| runtime.enter());
-            core.write_until_closed();
-        })
-        .expect("a thread for the chat log")
-}
-
-impl Core {
-    /// Has what is pending written: by the writer thread, or (a log in memory) by this caller.
-    pub(super) fn flush<'a>(&'a self, state: MutexGuard<'a, RoomState>) -> MutexGuard<'a, RoomState> {
-        if self.threaded {
-            self.wake.notify_one();
-            return state;
-        }
-        self.commit(state)
-    }
-
-    fn write_until_closed(&self) {
-        let mut state = self.state();
-        loop {
-            while state.pending.is_empty() && !state.closed {
-                state = self.wake.wait(state).unwrap_or_else(PoisonError::into_inner);
-            }
-            if state.pending.is_empty() {
-                return;
-            }
-            state = self.commit(state);
-        }
-    }
-
+impl Room {
     /// Writes what is pending, batch by batch, and delivers each written batch; returns at once when
     /// another caller is doing so (it takes what was added meanwhile in its next batch).
     pub(super) fn commit<'a>(&'a self, mut state: MutexGuard<'a, RoomState>) -> MutexGuard<'a, RoomState> {

@@ -103,11 +103,6 @@ pub(crate) trait Store: Send {
         Vec::new()
     }
 
-    /// Whether a write waits for the disk: then a thread of its own writes (group commit).
-    fn touches_disk(&self) -> bool {
-        false
-    }
-
     /// Lets go of the log's files (the server is stopping); later calls fail.
     fn close(&mut self);
 }
