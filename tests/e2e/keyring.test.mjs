@@ -61,7 +61,11 @@ const invokeFromPage = (cmd, args) =>
 
 const recentPick = (text) =>
   waitFor(`the recent server ${text}`, () =>
-    driver.executeScript("return [...document.querySelectorAll('#recent-list li')].find((e) => e.textContent.includes(arguments[0])) ?? null", text),
+    // Scrolled into the window first: the suite's list can be longer than the window.
+    driver.executeScript(
+      "const li = [...document.querySelectorAll('#recent-list li')].find((e) => e.textContent.includes(arguments[0])); li?.scrollIntoView({ block: 'center' }); return li ?? null",
+      text,
+    ),
   );
 
 /** Picks the recent server and waits until the form says its saved password will be used. */

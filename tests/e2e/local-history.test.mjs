@@ -77,7 +77,11 @@ describe('Confab desktop app: local history and search', () => {
 
     // 2. Restarted app, server stopped: the stored conversation shows at once, then offline.
     const times = await startAndJoin();
-    await waitFor('the stored conversation', async () => (await burstShown()).at(-1) === burstLine(BURST));
+    // The view renders a long page in chunks, so the count grows for a moment after the newest line.
+    await waitFor('the stored conversation', async () => {
+      const shown = await burstShown();
+      return shown.at(-1) === burstLine(BURST) && shown.length >= 2999;
+    }, 30_000);
     const storedShown = Date.now();
     // Interactive: the page answers a script and the message list scrolls.
     await driver.executeScript("const m = document.getElementById('messages'); m.scrollTop = m.scrollHeight; return m.scrollTop");
@@ -146,7 +150,7 @@ describe('Confab desktop app: local history and search', () => {
     const entries = () => driver.executeScript(
       "return [...document.querySelectorAll('#recent-list li')].filter((e) => e.textContent.includes(arguments[0])).length", address);
     const forget = async () => (await driver.executeScript(
-      "return [...document.querySelectorAll('#recent-list li')].find((e) => e.textContent.includes(arguments[0])).querySelector('.forget')", address)).click();
+      "const li = [...document.querySelectorAll('#recent-list li')].find((e) => e.textContent.includes(arguments[0])); li.scrollIntoView({ block: 'center' }); return li.querySelector('.forget')", address)).click();
     await forget();
     await visible('#forget-server');
     assert.match(await driver.findElement(By.id('forget-server')).getText(), /conversation kept on this computer/);

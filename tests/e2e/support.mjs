@@ -283,6 +283,10 @@ export function e2e({ wait, driver, shots }) {
   /** Types into the message field (Key.ENTER sends). */
   const type = async (text) => (await driver().findElement(By.id('input'))).sendKeys(text);
 
+  /** Scrolls `element` into the window, as a person would before clicking it (WebKitWebDriver does
+   *  not: a click below the fold fails as "not interactable"). */
+  const reveal = (element) => driver().executeScript("arguments[0].scrollIntoView({ block: 'center' })", element);
+
   /** Leaves the chat and waits for the connect screen. */
   async function leave() {
     await driver().findElement(By.id('leave-button')).click();
@@ -298,7 +302,7 @@ export function e2e({ wait, driver, shots }) {
   }
 
   return {
-    children, sockets, startProcess, startSeedServer, stopProcess, person, received, screenshot, waitFor, texts, line, visible,
+    children, sockets, startProcess, startSeedServer, stopProcess, person, received, screenshot, waitFor, texts, line, visible, reveal,
     printShown, statusIs, sent, join, type, leave, cleanup,
   };
 }

@@ -17,7 +17,7 @@ const WAIT = 15_000;
 const PINS = `${CONFAB_CONFIG_DIR}/certificate-pins.json`;
 
 let driver;
-const { startProcess, person, waitFor, screenshot, visible, join, leave, cleanup, printShown } = e2e({
+const { startProcess, person, waitFor, screenshot, visible, join, leave, cleanup, printShown, reveal } = e2e({
   wait: WAIT,
   driver: () => driver,
   shots: SHOTS,
@@ -109,6 +109,7 @@ describe('Trusting the certificate of an https chat server', () => {
         `127.0.0.1:${port}`,
       ),
     );
+    await reveal(recent);
     await recent.click();
     assert.equal(await driver.findElement(By.id('server')).getAttribute('value'), url);
     await driver.findElement(By.id('password')).sendKeys('pw');
@@ -154,7 +155,8 @@ describe('Trusting the certificate of an https chat server', () => {
     await driver.findElement(By.id('cert-changed-replace')).click();
     await visible('#chat-screen');
     await waitFor('watcher2 to see tofu join', () => joins(other) === 1);
-    assert.equal((await pins())[key], second.fingerprint);
+    // The app pins once its join is answered, which can come a moment after the others hear of it.
+    await waitFor('the new pin', async () => (await pins())[key] === second.fingerprint);
     await leave();
     await join(url, 'tofu', 'pw');
     await visible('#chat-screen');
@@ -171,6 +173,7 @@ describe('Trusting the certificate of an https chat server', () => {
         key,
       ),
     );
+    await reveal(forget);
     await forget.click();
     // Forget asks first (it also deletes the conversation kept on this computer).
     await visible('#forget-server');
