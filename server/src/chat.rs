@@ -17,7 +17,7 @@ use crate::{
 };
 
 pub enum Chat {
-    Single(Box<Room>),
+    Single(Arc<Room>),
     Cluster(Arc<ClusterRoom>),
 }
 
@@ -143,9 +143,9 @@ impl Chat {
     }
 
     /// The server is stopping: announce it and refuse everything from now on.
-    pub fn close(&self) {
+    pub async fn close(&self) {
         match self {
-            Self::Single(room) => room.close(),
+            Self::Single(room) => room.close().await,
             Self::Cluster(room) => room.close(),
         }
     }

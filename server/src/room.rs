@@ -20,7 +20,7 @@
 mod batch;
 mod commit;
 
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use confab_protocol::{
     event,
@@ -47,7 +47,9 @@ pub struct Room {
     /// The chat log, locked on its own: a commit holds it, never the room.
     store: Mutex<Box<dyn Store>>,
     /// Signalled when a leader has written and delivered everything pending.
-    idle: Condvar,
+    idle: tokio::sync::Notify,
+    /// The log waits for the disk: a leader task writes it (else each caller, at once).
+    on_disk: bool,
     limits: Limits,
     /// The run of the id sequence (protocol §2.1), the store's: ids start again at 1 in a new one.
     run: String,
@@ -80,6 +82,7 @@ impl Room {
     pub fn new(store: Box<dyn Store>, limits: Limits, files: Option<Arc<Files>>) -> Self {
         let run = store.run().to_owned();
         let last_id = store.last_id();
+        let on_disk = store.touches_disk();
         Self {
             state: Mutex::new(RoomState {
                 members: Members::default(),
@@ -91,7 +94,8 @@ impl Room {
                 closed: false,
             }),
             store: Mutex::new(store),
-            idle: Condvar::new(),
+            idle: tokio::sync::Notify::new(),
+            on_disk,
             limits,
             run,
             files,
@@ -127,7 +131,7 @@ impl Room {
     }
 
     /// Handles `register` (protocol §1.1). `requested` is `None` when the argument was not a string.
-    pub fn register(&self, socket: &SocketRef, requested: Option<&str>, reply: RegisterReply) {
+    pub fn register(self: &Arc<Self>, socket: &SocketRef, requested: Option<&str>, reply: RegisterReply) {
         let mut state = self.state();
         let accepted = requested.and_then(|raw| {
             let name = names::validate(raw, self.limits.max_name_chars)
@@ -152,7 +156,7 @@ impl Room {
         tracing::info!(sid = %socket.id, %name, "registered");
         let join = Pending::Announcement { kind: AnnouncementKind::Join, name: Some(name), newcomer: Some(socket.id) };
         state.pending.push(join);
-        drop(self.commit(state));
+        drop(self.flush(state));
     }
 
     /// Right before `sid`'s join announcement `join_id` goes out: its history (the newest messages
@@ -178,12 +182,12 @@ impl Room {
 
     /// Handles `message` (protocol §1.2): once it is stored, delivers it to every other member (or,
     /// sent `to` someone, to that one member only: §2.10) and acks it to the sender with its id.
-    pub fn post(&self, socket: &SocketRef, post: Post, ack: AckSender) {
+    pub fn post(self: &Arc<Self>, socket: &SocketRef, post: Post, ack: AckSender) {
         let mut state = self.state();
         match self.draft(&state, socket.id, post) {
             Ok(draft) => {
                 state.pending.push(Pending::Chat { draft: Box::new(draft), sender: socket.clone(), ack });
-                drop(self.commit(state));
+                drop(self.flush(state));
             }
             Err(code) => {
                 drop(state);
@@ -248,7 +252,7 @@ impl Room {
     }
 
     /// A socket went away: free its name and tell the others (protocol §1.3).
-    pub fn leave(&self, sid: Sid) {
+    pub fn leave(self: &Arc<Self>, sid: Sid) {
         let mut state = self.state();
         if state.closed {
             return;
@@ -256,28 +260,43 @@ impl Room {
         if let Some(member) = state.members.remove(sid) {
             tracing::info!(%sid, name = %member.name, "left");
             state.pending.push(Pending::announcement(AnnouncementKind::Leave, member.name));
-            drop(self.commit(state));
+            drop(self.flush(state));
         }
     }
 
     /// The server is stopping: announce it to everyone, write what is pending, and refuse everything
     /// from now on.
-    pub fn close(&self) {
+    pub async fn close(self: &Arc<Self>) {
+        {
+            let mut state = self.state();
+            if state.closed {
+                return;
+            }
+            state.closed = true;
+            state.pending.push(Pending::Announcement { kind: AnnouncementKind::Shutdown, name: None, newcomer: None });
+            drop(self.flush(state));
+        }
+        loop {
+            let idle = self.idle.notified();
+            tokio::pin!(idle);
+            idle.as_mut().enable();
+            if self.is_idle() {
+                break;
+            }
+            idle.await;
+        }
         let mut state = self.state();
-        if state.closed {
-            return;
-        }
-        state.closed = true;
-        state.pending.push(Pending::Announcement { kind: AnnouncementKind::Shutdown, name: None, newcomer: None });
-        let mut state = self.commit(state);
-        while state.committing || !state.pending.is_empty() {
-            state = self.idle.wait(state).unwrap_or_else(PoisonError::into_inner);
-        }
         state.members.clear();
         if !state.unstored.is_empty() {
             tracing::error!(count = state.unstored.len(), "announcements never reached the chat log");
         }
         self.store().close();
+    }
+
+    /// Nothing pending, nobody writing.
+    fn is_idle(&self) -> bool {
+        let state = self.state();
+        !state.committing && state.pending.is_empty()
     }
 
     /// Whether `sid` holds a name.

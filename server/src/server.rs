@@ -149,7 +149,7 @@ pub async fn start(addr: SocketAddr, config: ServerConfig) -> Result<ServerHandl
     let stopped = async move {
         // Resolves on `stop` and on drop of the handle alike.
         let _ = shutdown_requested.await;
-        stop_room.close();
+        stop_room.close().await;
         // axum's graceful shutdown does not end upgraded websockets: close every socket.
         stop_io.close().await;
         stop_room.finish().await;

@@ -1,6 +1,9 @@
 //! Group commit: the caller that finds nobody writing becomes the leader. It writes what is pending,
-//! batch by batch, and delivers each written batch; what other threads add meanwhile goes into its
-//! next batch (with `--threads` above 1: on one thread, every message is a batch of its own).
+//! batch by batch, and delivers each written batch; what arrives meanwhile goes into its next batch.
+//! A log in memory is written by the caller itself, at once. A log on disk is written by a task of
+//! its own that waits for the disk on tokio's blocking pool, so the runtime's thread goes on reading
+//! the sockets (what they post meanwhile is the next batch), and delivers each batch on the runtime,
+//! one message at a time with a yield between, so the sockets drain as fast as the room fills them.
 
 use std::sync::{Arc, MutexGuard};
 
@@ -8,56 +11,121 @@ use confab_protocol::{event, ChatMessage, RefusalCode};
 use socketioxide::{SendError, SocketError};
 
 use super::{batch::Sequenced, Room, RoomState};
-use crate::handlers::refuse;
+use crate::{handlers::refuse, store::StoreError};
+
+/// A batch taken from what was pending: the id before it, its messages, and the rows to write
+/// (announcements that are waiting for the log first).
+struct Batch {
+    first_id: u64,
+    items: Vec<Sequenced>,
+    rows: Vec<Arc<ChatMessage>>,
+}
 
 impl Room {
-    /// Writes what is pending, batch by batch, and delivers each written batch; returns at once when
-    /// another caller is doing so (it takes what was added meanwhile in its next batch).
-    pub(super) fn commit<'a>(&'a self, mut state: MutexGuard<'a, RoomState>) -> MutexGuard<'a, RoomState> {
+    /// Has what is pending written and delivered: at once for a log in memory, else by the leader
+    /// task (started when none runs).
+    pub(super) fn flush<'a>(self: &'a Arc<Self>, mut state: MutexGuard<'a, RoomState>) -> MutexGuard<'a, RoomState> {
+        if !self.on_disk {
+            return self.commit(state);
+        }
+        if !state.committing && !state.pending.is_empty() {
+            state.committing = true;
+            tokio::spawn(self.clone().lead());
+        }
+        state
+    }
+
+    /// The leader of a log on disk: batch by batch until nothing is pending.
+    async fn lead(self: Arc<Self>) {
+        loop {
+            let batch = {
+                let mut state = self.state();
+                if state.pending.is_empty() {
+                    state.committing = false;
+                    drop(state);
+                    self.idle.notify_waiters();
+                    return;
+                }
+                take_batch(&mut state)
+            };
+            let room = self.clone();
+            let rows = batch.rows.clone();
+            let written = tokio::task::spawn_blocking(move || room.write(&rows)).await;
+            let stored = written.unwrap_or_else(|_| Err(StoreError::Closed { path: "(the writer panicked)".into() }));
+            let items = self.written(batch, stored);
+            let mut state = self.state();
+            items.into_iter().for_each(|item| self.settle(&mut state, item));
+        }
+    }
+
+    /// Writes and delivers what is pending, batch by batch, in this caller (a log in memory).
+    fn commit<'a>(&'a self, mut state: MutexGuard<'a, RoomState>) -> MutexGuard<'a, RoomState> {
         if state.committing {
             return state;
         }
         state.committing = true;
         while !state.pending.is_empty() {
-            let first_id = state.last_id;
-            let batch: Vec<Sequenced> = std::mem::take(&mut state.pending)
-                .into_iter()
-                .map(|pending| {
-                    state.last_id += 1;
-                    pending.sequence(state.last_id)
-                })
-                .collect();
-            let rows: Vec<Arc<ChatMessage>> =
-                state.unstored.iter().cloned().chain(batch.iter().map(|item| item.message.clone())).collect();
+            let batch = take_batch(&mut state);
             drop(state);
-            let (stored, forgotten) = {
-                let mut store = self.store();
-                (store.append(&rows), store.forgotten_files())
-            };
-            if let (Some(files), false) = (&self.files, forgotten.is_empty()) {
-                files.expire(forgotten);
-            }
+            let stored = self.write(&batch.rows);
+            let items = self.written(batch, stored);
             state = self.state();
-            match stored {
-                Ok(()) => {
-                    if !state.unstored.is_empty() {
-                        let count = state.unstored.len();
-                        tracing::info!(count, "the chat log works again: waiting announcements stored");
-                        state.unstored.clear();
-                    }
-                    tracing::trace!(messages = batch.len(), "batch committed");
-                    batch.into_iter().for_each(|item| self.deliver(&mut state, item));
-                }
-                Err(error) => {
-                    tracing::error!(%error, messages = batch.len(), "refused: the chat log cannot take it");
-                    state.last_id = first_id;
-                    batch.into_iter().for_each(|item| self.refuse_unstored(&mut state, item));
-                }
-            }
+            items.into_iter().for_each(|item| self.settle(&mut state, item));
         }
         state.committing = false;
-        self.idle.notify_all();
+        self.idle.notify_waiters();
         state
+    }
+
+    /// Appends `rows` to the log; the files of messages it forgot go too.
+    fn write(&self, rows: &[Arc<ChatMessage>]) -> Result<(), StoreError> {
+        let (stored, forgotten) = {
+            let mut store = self.store();
+            (store.append(rows), store.forgotten_files())
+        };
+        if let (Some(files), false) = (&self.files, forgotten.is_empty()) {
+            files.expire(forgotten);
+        }
+        stored
+    }
+
+    /// What to do with a batch once the log answered: deliver it, or (refused) refuse its chat
+    /// messages and send its announcements anyway under new ids.
+    fn written(&self, batch: Batch, stored: Result<(), StoreError>) -> Vec<Settle> {
+        let mut state = self.state();
+        match stored {
+            Ok(()) => {
+                if !state.unstored.is_empty() {
+                    let count = state.unstored.len();
+                    tracing::info!(count, "the chat log works again: waiting announcements stored");
+                    state.unstored.clear();
+                }
+                tracing::trace!(messages = batch.items.len(), "batch committed");
+                batch.items.into_iter().map(Settle::Deliver).collect()
+            }
+            Err(error) => {
+                tracing::error!(%error, messages = batch.items.len(), "refused: the chat log cannot take it");
+                state.last_id = batch.first_id;
+                let settle = |item: Sequenced| match item.reply {
+                    Some(_) => Settle::Refuse(item),
+                    None => {
+                        state.last_id += 1;
+                        let item = item.renumbered(state.last_id);
+                        tracing::error!(id = state.last_id, "an announcement goes out before it is stored");
+                        state.unstored.push(item.message.clone());
+                        Settle::Deliver(item)
+                    }
+                };
+                batch.items.into_iter().map(settle).collect()
+            }
+        }
+    }
+
+    fn settle(&self, state: &mut RoomState, settle: Settle) {
+        match settle {
+            Settle::Deliver(item) => self.deliver(state, item),
+            Settle::Refuse(item) => self.refuse_unstored(item),
+        }
     }
 
     /// A written message: to its audience, then (a chat message) its file is sent and its sender acked.
@@ -76,23 +144,32 @@ impl Room {
         }
     }
 
-    /// A message the log could not take: a chat message is refused (its file can be sent again), an
-    /// announcement goes out anyway, under the next id, and is written ahead of the next batch.
-    fn refuse_unstored(&self, state: &mut RoomState, item: Sequenced) {
-        match item.reply {
-            Some(reply) => {
-                if let (Some(files), Some(meta)) = (&self.files, reply.file) {
-                    files.unclaim(meta);
-                }
-                refuse(&reply.sender, &self.limits, reply.ack, event::MESSAGE, RefusalCode::Unavailable);
-            }
-            None => {
-                state.last_id += 1;
-                let item = item.renumbered(state.last_id);
-                tracing::error!(id = state.last_id, "an announcement goes out before it is stored");
-                state.unstored.push(item.message.clone());
-                self.deliver(state, item);
-            }
+    /// A chat message the log could not take: refused (its file can be sent again).
+    fn refuse_unstored(&self, item: Sequenced) {
+        let Some(reply) = item.reply else { return };
+        if let (Some(files), Some(meta)) = (&self.files, reply.file) {
+            files.unclaim(meta);
         }
+        refuse(&reply.sender, &self.limits, reply.ack, event::MESSAGE, RefusalCode::Unavailable);
     }
+}
+
+/// What becomes of a message of a batch the log answered.
+enum Settle {
+    Deliver(Sequenced),
+    Refuse(Sequenced),
+}
+
+/// Gives the pending messages their ids: the next batch.
+fn take_batch(state: &mut RoomState) -> Batch {
+    let first_id = state.last_id;
+    let items: Vec<Sequenced> = std::mem::take(&mut state.pending)
+        .into_iter()
+        .map(|pending| {
+            state.last_id += 1;
+            pending.sequence(state.last_id)
+        })
+        .collect();
+    let rows = state.unstored.iter().cloned().chain(items.iter().map(|item| item.message.clone())).collect();
+    Batch { first_id, items, rows }
 }

@@ -78,7 +78,7 @@ impl StoreConfig {
                 Some(Files::new(blobs, file_limits, password))
             }
         };
-        Ok(Chat::Single(Box::new(Room::new(store, limits, files))))
+        Ok(Chat::Single(Arc::new(Room::new(store, limits, files))))
     }
 }
 
@@ -101,6 +101,11 @@ pub(crate) trait Store: Send {
     /// newest messages): their bytes go too (issue 13: files follow the history).
     fn forgotten_files(&mut self) -> Vec<String> {
         Vec::new()
+    }
+
+    /// Whether a write waits for the disk: then a task of its own writes, on the blocking pool.
+    fn touches_disk(&self) -> bool {
+        false
     }
 
     /// Lets go of the log's files (the server is stopping); later calls fail.

@@ -216,6 +216,10 @@ impl Store for SqliteStore {
         self.last_id
     }
 
+    fn touches_disk(&self) -> bool {
+        true
+    }
+
     fn append(&mut self, messages: &[Arc<ChatMessage>]) -> Result<(), StoreError> {
         let path = &self.path;
         let connection = self.connection.as_mut().ok_or_else(|| StoreError::Closed { path: path.clone() })?;
