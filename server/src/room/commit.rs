@@ -2,8 +2,10 @@
 //! batch by batch, and delivers each written batch; what arrives meanwhile goes into its next batch.
 //! A log in memory is written by the caller itself, at once. A log on disk is written by a task of
 //! its own that waits for the disk on tokio's blocking pool, so the runtime's thread goes on reading
-//! the sockets (what they post meanwhile is the next batch), and delivers each batch on the runtime,
-//! one message at a time with a yield between, so the sockets drain as fast as the room fills them.
+//! the sockets (what they post meanwhile is the next batch); it delivers each batch on the runtime,
+//! as the caller would. (Delivering from a thread of its own filled the sockets' queues faster than
+//! the runtime drained them: 2000 joins at once peaked at 520 MB; yielding between the messages of
+//! a batch cost 14x the CPU per delivery at saturation. docs/PERFORMANCE.md.)
 
 use std::sync::{Arc, MutexGuard};
 
