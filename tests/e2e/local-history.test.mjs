@@ -33,9 +33,16 @@ const burstLine = (i) => `m${String(i).padStart(4, '0')}`;
 /** The burst lines on the page, in order. */
 const burstShown = async () => (await texts('#messages li .text')).filter((text) => /^m\d{4}$/.test(text));
 
-/** A server in memory (support.mjs adds --ephemeral: a new run of ids at each start), no flood control. */
+/** A server in memory (support.mjs adds --ephemeral: a new run of ids at each start), no flood control,
+ *  with room for the whole burst in its history and in the app's queue: a debug build on a busy
+ *  machine reads 5000 lines slower than they come, and an eviction (too slow) would leave a gap the
+ *  default 200-message history cannot fill (that case is history.test.mjs's). */
 const server = (port) =>
-  startProcess(CONFAB_SERVER_BIN, ['--bind', '127.0.0.1', '--port', String(port), '--rate', '0', '--burst', '1000000'], /listening/);
+  startProcess(
+    CONFAB_SERVER_BIN,
+    ['--bind', '127.0.0.1', '--port', String(port), '--rate', '0', '--burst', '1000000', '--history', '6000', '--max-queued-packets', '20000'],
+    /listening/,
+  );
 
 /** Starts the app, waits for the connect screen (filled with the last server used) and joins it. */
 async function startAndJoin() {
