@@ -132,8 +132,7 @@ impl Blobs {
                 };
                 for old in evicted {
                     tracing::info!(id = old, "file storage full: the oldest file is removed");
-                    remove_file_if_present(dir.join(&old)).await?;
-                    remove_file_if_present(dir.join(format!("{old}.thumb"))).await?;
+                    remove_bytes(dir, &old).await?;
                 }
                 tokio::fs::write(dir.join(id), &bytes).await?;
                 if let Some(thumbnail) = thumbnail {
@@ -157,13 +156,8 @@ impl Blobs {
                 while total > quota {
                     let oldest: Vec<(String, u64)> = redis.zpopmin(FILES, 1).await?;
                     let Some((old, _)) = oldest.into_iter().next() else { break };
-                    let size = match redis.get::<_, Option<String>>(redis_key(&old, "meta")).await? {
-                        Some(json) => serde_json::from_str::<FileMeta>(&json)?.attachment.size,
-                        None => 0,
-                    };
                     tracing::info!(id = old, "file storage full: the oldest file is removed");
-                    let () = redis.del(&[redis_key(&old, "bytes"), redis_key(&old, "thumb")]).await?;
-                    total = redis.decr(FILES_BYTES, size).await?;
+                    total = drop_redis_bytes(&mut redis, &old).await?;
                 }
                 Ok(())
             }
@@ -231,31 +225,25 @@ impl Blobs {
         }
     }
 
-    /// Forgets a file entirely (an upload never sent).
     /// Deletes a file's bytes (its message left the history); its record stays, so downloads answer `410`.
     pub async fn expire(&self, id: &str) -> Result<(), BlobError> {
         match self {
             Self::Folder { dir, index, .. } => {
                 index.lock().unwrap_or_else(PoisonError::into_inner).stored.remove(id);
-                remove_file_if_present(dir.join(id)).await?;
-                remove_file_if_present(dir.join(format!("{id}.thumb"))).await
+                remove_bytes(dir, id).await
             }
             Self::Redis(manager) => {
                 let mut redis = manager.clone();
                 let removed: u64 = redis.zrem(FILES, id).await?;
                 if removed > 0 {
-                    let size = match redis.get::<_, Option<String>>(redis_key(id, "meta")).await? {
-                        Some(json) => serde_json::from_str::<FileMeta>(&json)?.attachment.size,
-                        None => 0,
-                    };
-                    let () = redis.del(&[redis_key(id, "bytes"), redis_key(id, "thumb")]).await?;
-                    let _: i64 = redis.decr(FILES_BYTES, size).await?;
+                    drop_redis_bytes(&mut redis, id).await?;
                 }
                 Ok(())
             }
         }
     }
 
+    /// Forgets a file entirely (an upload never sent).
     pub async fn remove(&self, id: &str) -> Result<(), BlobError> {
         match self {
             Self::Folder { dir, index, .. } => {
@@ -284,6 +272,23 @@ impl Blobs {
             }
         }
     }
+}
+
+/// Deletes a stored file's bytes and thumbnail from the folder; its record stays.
+async fn remove_bytes(dir: &std::path::Path, id: &str) -> Result<(), BlobError> {
+    remove_file_if_present(dir.join(id)).await?;
+    remove_file_if_present(dir.join(format!("{id}.thumb"))).await
+}
+
+/// Deletes a file's bytes and thumbnail from Redis (its record stays) and takes its size off the
+/// total; returns the new total.
+async fn drop_redis_bytes(redis: &mut ConnectionManager, id: &str) -> Result<u64, BlobError> {
+    let size = match redis.get::<_, Option<String>>(redis_key(id, "meta")).await? {
+        Some(json) => serde_json::from_str::<FileMeta>(&json)?.attachment.size,
+        None => 0,
+    };
+    let () = redis.del(&[redis_key(id, "bytes"), redis_key(id, "thumb")]).await?;
+    Ok(redis.decr(FILES_BYTES, size).await?)
 }
 
 /// The record goes in under a temporary name, then takes its place: never half-written.

@@ -40,7 +40,7 @@ impl Room {
     /// The leader of a log on disk: batch by batch until nothing is pending.
     async fn lead(self: Arc<Self>) {
         loop {
-            let batch = {
+            let mut batch = {
                 let mut state = self.state();
                 if state.pending.is_empty() {
                     state.committing = false;
@@ -51,7 +51,7 @@ impl Room {
                 take_batch(&mut state)
             };
             let room = self.clone();
-            let rows = batch.rows.clone();
+            let rows = std::mem::take(&mut batch.rows);
             let written = tokio::task::spawn_blocking(move || room.write(&rows)).await;
             let stored = written.unwrap_or_else(|_| Err(StoreError::Closed { path: "(the writer panicked)".into() }));
             let items = self.written(batch, stored);
