@@ -17,7 +17,7 @@ const SECRET = 'sesame';
 let driver;
 let server;
 // No shots: a timed-out wait here takes no screenshot.
-const { startProcess, waitFor, visible, line } = e2e({ wait: WAIT, driver: () => driver });
+const { startProcess, waitFor, visible, line, reveal } = e2e({ wait: WAIT, driver: () => driver });
 
 const startServer = (port) =>
   startProcess(CONFAB_SERVER_BIN, ['--bind', '127.0.0.1', '--port', String(port), '--password', SECRET], /listening/, 'server');
@@ -59,14 +59,14 @@ const invokeFromPage = (cmd, args) =>
     args,
   );
 
-const recentPick = (text) =>
-  waitFor(`the recent server ${text}`, () =>
-    // Scrolled into the window first: the suite's list can be longer than the window.
-    driver.executeScript(
-      "const li = [...document.querySelectorAll('#recent-list li')].find((e) => e.textContent.includes(arguments[0])); li?.scrollIntoView({ block: 'center' }); return li ?? null",
-      text,
-    ),
+/** The recent server entry containing `text`, scrolled into the window (the suite's list can be longer). */
+async function recentPick(text) {
+  const entry = await waitFor(`the recent server ${text}`, () =>
+    driver.executeScript("return [...document.querySelectorAll('#recent-list li')].find((e) => e.textContent.includes(arguments[0])) ?? null", text),
   );
+  await reveal(entry);
+  return entry;
+}
 
 /** Picks the recent server and waits until the form says its saved password will be used. */
 async function pickSaved() {

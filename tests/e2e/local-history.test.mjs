@@ -18,7 +18,7 @@ const { CONFAB_SERVER_BIN } = process.env;
 const RESTARTED = 'The server restarted here: the messages above are from before.';
 
 let driver;
-const { startProcess, person, waitFor, screenshot, texts, line, visible, statusIs, join, type, leave, cleanup } = e2e({
+const { startProcess, person, waitFor, screenshot, texts, line, visible, statusIs, join, type, leave, cleanup, reveal } = e2e({
   wait: WAIT,
   driver: () => driver,
   shots: SHOTS,
@@ -156,8 +156,12 @@ describe('Confab desktop app: local history and search', () => {
     // Other tests of the suite share the app's data folder: only this server's entry counts.
     const entries = () => driver.executeScript(
       "return [...document.querySelectorAll('#recent-list li')].filter((e) => e.textContent.includes(arguments[0])).length", address);
-    const forget = async () => (await driver.executeScript(
-      "const li = [...document.querySelectorAll('#recent-list li')].find((e) => e.textContent.includes(arguments[0])); li.scrollIntoView({ block: 'center' }); return li.querySelector('.forget')", address)).click();
+    const forget = async () => {
+      const button = await driver.executeScript(
+        "return [...document.querySelectorAll('#recent-list li')].find((e) => e.textContent.includes(arguments[0])).querySelector('.forget')", address);
+      await reveal(button);
+      await button.click();
+    };
     await forget();
     await visible('#forget-server');
     assert.match(await driver.findElement(By.id('forget-server')).getText(), /conversation kept on this computer/);
