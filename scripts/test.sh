@@ -16,6 +16,14 @@ step "Rust: build and test the workspace"
 cargo build --workspace --locked
 cargo test --workspace --locked
 
+step "Rust: the patched engineioxide's own unit tests (its byte budgets; vendor/README.md)"
+# Outside the workspace, so it resolves on its own: a copy of the workspace's lock pins the same
+# versions (cargo drops the entries it does not need, hence no --locked), then the copy goes.
+cp Cargo.lock vendor/engineioxide/Cargo.lock
+trap 'rm -f vendor/engineioxide/Cargo.lock' EXIT
+(cd vendor/engineioxide && cargo test --lib)
+rm -f vendor/engineioxide/Cargo.lock
+
 step "Rust: clippy, warnings are errors"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 

@@ -26,6 +26,9 @@ pub const DEFAULT_MAX_QUEUED_PACKETS: usize = 2048;
 /// history page (`HISTORY_PAGE_BYTES`) and a long burst of room traffic, and the most a client that
 /// stops reading makes the server hold for it (plus one packet). Typing notices stop at half of it.
 pub const DEFAULT_MAX_QUEUED_BYTES: usize = 4 * 1024 * 1024;
+/// Past its address's `max_queued_bytes_per_address`, a connection with this much or more queued
+/// counts as too slow; one with less keeps up and is never evicted for its neighbours' sake.
+pub const QUEUE_BEHIND_BYTES: usize = 64 * 1024;
 /// engine.io heartbeat: a vanished client is announced after at most interval + timeout.
 pub const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(5);
 pub const DEFAULT_PING_TIMEOUT: Duration = Duration::from_secs(4);
@@ -74,6 +77,10 @@ pub struct AddressLimits {
     /// Wrong passwords one address may try before each further attempt waits (doubling, up to
     /// `MAX_PASSWORD_BACKOFF`).
     pub password_attempts: u32,
+    /// Outgoing bytes queued for all the connections of one address together; 0: no cap. Once they
+    /// hold it, a connection of that address with `QUEUE_BEHIND_BYTES` or more queued counts as too
+    /// slow (one that keeps up never does): 256 connections each within its own budget could hold a gigabyte.
+    pub max_queued_bytes_per_address: usize,
 }
 
 impl Default for AddressLimits {
@@ -84,6 +91,7 @@ impl Default for AddressLimits {
             registrations_per_second: 50,
             registration_burst: 500,
             password_attempts: 3,
+            max_queued_bytes_per_address: 32 * 1024 * 1024,
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::{
     cluster::ClusterRoom,
     files::Files,
     handlers::{refuse, RegisterReply},
+    members::did_not_fit,
     room::Room,
 };
 
@@ -76,7 +77,11 @@ impl Chat {
             Self::Single(room) => room,
         };
         match room.history_page(socket.id, request) {
-            Ok(page) => drop(ack.send(&page)),
+            Ok(page) => {
+                if did_not_fit(ack.send(&page)) {
+                    room.evict(socket.id);
+                }
+            }
             Err(code) => refuse(socket, room.limits(), ack, event::HISTORY, code),
         }
     }
@@ -85,6 +90,14 @@ impl Chat {
         match self {
             Self::Single(room) => room.users(requester),
             Self::Cluster(room) => room.users(requester),
+        }
+    }
+
+    /// `sid` could not take an answer it asked for: too slow for the room (protocol §2.6).
+    pub fn evict(&self, sid: Sid) {
+        match self {
+            Self::Single(room) => room.evict(sid),
+            Self::Cluster(room) => room.evict(sid),
         }
     }
 

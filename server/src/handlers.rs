@@ -28,6 +28,7 @@ use socketioxide::{
 use crate::{
     chat::{Chat, Post},
     config::ChatName,
+    members::did_not_fit,
     peers::{peer_ip, Peers},
 };
 
@@ -212,7 +213,11 @@ fn on_history(call: Call, request: Result<HistoryRequest, ParserError>) {
 
 fn on_users(call: Call, _: Result<Value, ParserError>) {
     match call.room.users(call.socket.id) {
-        Ok(names) => drop(call.ack.send(&names)),
+        Ok(names) => {
+            if did_not_fit(call.ack.send(&names)) {
+                call.room.evict(call.socket.id);
+            }
+        }
         Err(code) => refuse(&call.socket, call.room.limits(), call.ack, event::USERS, code),
     }
 }

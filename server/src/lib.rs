@@ -28,6 +28,7 @@ mod members;
 mod net;
 mod origin;
 mod peers;
+mod queues;
 mod room;
 mod server;
 mod store;

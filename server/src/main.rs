@@ -110,6 +110,10 @@ struct Serve {
     /// history pages).
     #[arg(long, default_value_t = limits::DEFAULT_MAX_QUEUED_BYTES / 1024)]
     max_queued_kib: usize,
+    /// Outgoing KiB queued for all the connections of one address together (0: no cap): past it, that
+    /// address's connections that are behind count as too slow.
+    #[arg(long, default_value_t = AddressLimits::default().max_queued_bytes_per_address / 1024)]
+    max_queued_kib_per_address: usize,
     /// The largest file a user may send, in MB (0 turns files off).
     #[arg(long, env = "CONFAB_MAX_FILE_MB", default_value_t = limits::DEFAULT_MAX_FILE_MB)]
     max_file_mb: u64,
@@ -232,6 +236,7 @@ impl Serve {
                 registrations_per_second: self.register_rate,
                 registration_burst: self.register_burst.max(1),
                 password_attempts: self.password_attempts,
+                max_queued_bytes_per_address: self.max_queued_kib_per_address.saturating_mul(1024),
             },
             chat_name: Some(self.chat_name.clone()),
         })

@@ -19,9 +19,32 @@ use confab_protocol::{
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use indexmap::IndexMap;
 use serde::Serialize;
-use socketioxide::{extract::SocketRef, socket::Sid, SocketError};
+use socketioxide::{extract::SocketRef, socket::Sid, SendError, SocketError};
 use socketioxide_core::{packet::Packet, parser::Parse, Value};
 use socketioxide_parser_common::CommonParser;
+
+/// Whether a packet that must arrive did not fit its socket's queue: the client is too slow for the
+/// room (protocol §2.6) and is evicted, never left without it. A closed socket is not: its disconnect
+/// handler announces it.
+pub fn did_not_fit(sent: Result<(), SendError>) -> bool {
+    matches!(sent, Err(SendError::Socket(SocketError::InternalChannelFull)))
+}
+
+/// What a newcomer gets right before its own join goes out (protocol §1.1): the newest history, who
+/// is online and (files on) its file token. False when one of them did not fit: too slow already.
+pub fn welcome(
+    socket: &SocketRef,
+    history: &impl Serialize,
+    users: &impl Serialize,
+    files: Option<impl Serialize>,
+) -> bool {
+    let mut fitted = !did_not_fit(socket.emit(event::HISTORY, history));
+    fitted &= !did_not_fit(socket.emit(event::USERS, users));
+    if let Some(files) = files {
+        fitted &= !did_not_fit(socket.emit(event::FILES, &files));
+    }
+    fitted
+}
 
 /// A relayed `typing: true` is repeated at most this often per user (protocol §2.3).
 const TYPING_RELAY_INTERVAL: Duration = Duration::from_secs(1);
@@ -117,6 +140,8 @@ impl Member {
     pub fn disconnect_too_slow(self) {
         tracing::warn!(sid = %self.socket.id, name = %self.name, "too slow, disconnecting");
         let socket = self.socket;
+        // What it still holds must not get its address's other connections evicted too.
+        socket.leave_shared_budget();
         tokio::spawn(async move {
             let notice = Notice::too_slow();
             let deadline = Instant::now() + EVICTION_GRACE;

@@ -37,7 +37,7 @@ use crate::{
     chat::Post,
     files::{self, Files},
     handlers::{refuse, RegisterReply},
-    members::{encode_event, Audience, Member, Members},
+    members::{self, encode_event, Audience, Member, Members},
     store::{Page, Store},
 };
 
@@ -169,15 +169,22 @@ impl Room {
             tracing::error!(%error, "cannot read the newest messages for a newcomer");
             Vec::new()
         });
-        let _ = socket.emit(event::HISTORY, &newest);
         if let Some(member) = state.members.get_mut(sid) {
-            member.receiving = true;
+            member.receiving = true; // and so in its own online list
         }
         let users: Vec<&Arc<str>> = state.members.online().collect();
-        let _ = socket.emit(event::USERS, &users);
-        if let Some(files) = &self.files {
-            let _ = socket.emit(event::FILES, &files.offer(sid, &name));
+        let fitted =
+            members::welcome(&socket, &newest, &users, self.files.as_ref().map(|files| files.offer(sid, &name)));
+        if !fitted {
+            state.evict(sid);
         }
+    }
+
+    /// `sid` could not take an answer it asked for: too slow for the room (protocol §2.6).
+    pub fn evict(self: &Arc<Self>, sid: Sid) {
+        let mut state = self.state();
+        state.evict(sid);
+        drop(self.flush(state));
     }
 
     /// Handles `message` (protocol §1.2): once it is stored, delivers it to every other member (or,

@@ -30,6 +30,7 @@ use crate::{
     net,
     origin::{self, OriginPolicy},
     peers::Peers,
+    queues::{self, AddressQueues},
     tls::{TlsFiles, TlsListener},
     web::{self, WebRoot},
 };
@@ -142,6 +143,10 @@ pub async fn start(addr: SocketAddr, config: ServerConfig) -> Result<ServerHandl
     let app = Router::new()
         .fallback_service(layer.layer(http))
         .layer(axum::middleware::map_request(detach_from_read_buffer))
+        .layer(axum::middleware::from_fn_with_state(
+            AddressQueues::new(config.address_limits.max_queued_bytes_per_address),
+            queues::attach,
+        ))
         .layer(axum::middleware::from_fn_with_state(origins, origin::check));
 
     let (shutdown, shutdown_requested) = oneshot::channel::<()>();

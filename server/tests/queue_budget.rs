@@ -6,7 +6,10 @@
 
 mod support;
 
-use std::{net::SocketAddr, time::Duration};
+use std::{
+    net::{Ipv4Addr, SocketAddr},
+    time::Duration,
+};
 
 use confab_server::ServerConfig;
 use futures_util::{SinkExt, StreamExt};
@@ -48,8 +51,14 @@ async fn stalled_client(
     name: &str,
     frames: impl Iterator<Item = String> + Send + 'static,
 ) -> tokio::task::JoinHandle<()> {
+    stalled_client_from(Ipv4Addr::LOCALHOST, addr, name, frames).await
+}
+
+/// A registered websocket client from the local address `from`, its receive buffer small.
+async fn registered_from(from: Ipv4Addr, addr: SocketAddr, name: &str) -> raw::Ws {
     let socket = TcpSocket::new_v4().expect("socket");
     socket.set_recv_buffer_size(16 * 1024).expect("SO_RCVBUF");
+    socket.bind(SocketAddr::from((from, 0))).expect("a local address");
     let stream = socket.connect(addr).await.expect("connects");
     let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
     let (mut ws, _) = tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream)).await.expect("websocket");
@@ -57,11 +66,25 @@ async fn stalled_client(
     raw::send(&mut ws, "40").await;
     assert!(raw::next_text(&mut ws).await.starts_with("40{"));
     assert_eq!(raw::register(&mut ws, name).await, "431[true]");
+    ws
+}
+
+/// [`stalled_client`] from the local address `from`.
+async fn stalled_client_from(
+    from: Ipv4Addr,
+    addr: SocketAddr,
+    name: &str,
+    frames: impl Iterator<Item = String> + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
+    let ws = registered_from(from, addr, name).await;
     let (mut sink, unread) = ws.split();
     tokio::spawn(async move {
         let _unread = unread;
         for frame in frames {
-            sink.send(Message::text(frame)).await.expect("frame sent");
+            // Evicted midway, it finds the connection closed.
+            if sink.send(Message::text(frame)).await.is_err() {
+                return;
+            }
         }
         while sink.send(Message::text("3")).await.is_ok() {
             tokio::time::sleep(Duration::from_secs(2)).await;
@@ -240,4 +263,113 @@ async fn a_client_that_reads_gets_many_budgets_worth_over_websocket_and_long_pol
         assert_eq!(number_of(&polling.event("message").await), n, "long-polling reader");
     }
     assert_eq!(server.user_count(), 3, "nobody was evicted");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_connections_of_one_address_that_stop_reading_are_evicted_by_their_shared_budget() {
+    let _alone = ONE_AT_A_TIME.lock().await;
+    // Each queue alone could hold 16 MiB; the four of one address together 1 MiB.
+    let mut config = unlimited();
+    config.max_queued_bytes = 16 * 1024 * 1024;
+    config.address_limits.max_queued_bytes_per_address = 1024 * 1024;
+    let own_budget = config.max_queued_bytes;
+    let server = start_server(config).await;
+    let addr = server.local_addr();
+    let mut reader = TestClient::join(addr, "reader").await;
+    let sender = TestClient::join(addr, "sender").await;
+    let attacker = Ipv4Addr::new(127, 0, 0, 2);
+    // A neighbour behind the same address that reads everything: it keeps up, so it stays.
+    let neighbour = registered_from(attacker, addr, "neighbour").await;
+    let (mut neighbour_tx, mut neighbour_rx) = neighbour.split();
+    let neighbour_got = tokio::spawn(async move {
+        let mut last = None;
+        while let Some(Ok(frame)) = neighbour_rx.next().await {
+            let Message::Text(text) = frame else { continue };
+            if text.as_str() == "2" {
+                let _ = neighbour_tx.send(Message::text("3")).await;
+            } else if let Some(event) = text.strip_prefix("42") {
+                let event: Value = serde_json::from_str(event).expect("json");
+                if event[0] == "message" && event[1]["from"] == "sender" {
+                    last = Some(number_of(&event[1]));
+                }
+            }
+        }
+        last
+    });
+    let mut keep_alive = Vec::new();
+    for i in 0..4 {
+        keep_alive.push(stalled_client_from(attacker, addr, &format!("stalled{i}"), std::iter::empty()).await);
+    }
+    while reader.next_event("message").await["name"] != "stalled3" {}
+
+    let wire_len = serde_json::to_string(&heavy_text(0)).expect("json").len() + 70;
+    let mut left = Vec::new();
+    let mut sent = 0;
+    // Chunks of 20, the reader drained after each, until all four were evicted and 100 more went out.
+    while sent < own_budget / wire_len && left.len() < 4 {
+        for _ in 0..20 {
+            sender.send(&heavy_text(sent)).await;
+            sent += 1;
+        }
+        let mut expected = sent - 20;
+        while expected < sent {
+            let message = reader.next_event("message").await;
+            if message["kind"] == "leave" {
+                left.push((message["name"].as_str().expect("a name").to_owned(), sent));
+                continue;
+            }
+            assert_eq!(number_of(&message), expected, "the reader lost or reordered nothing");
+            expected += 1;
+        }
+    }
+    for _ in 0..100 {
+        sender.send(&heavy_text(sent)).await;
+        sent += 1;
+    }
+    while number_of(&reader.next_event("message").await) != sent - 1 {}
+    eprintln!("left (name, messages sent by then, ~{wire_len} bytes each): {left:?}");
+    left.sort();
+    let names: Vec<&str> = left.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, ["stalled0", "stalled1", "stalled2", "stalled3"], "only the four that stopped reading");
+    let last_eviction = left.iter().map(|(_, at)| *at).max().expect("evictions");
+    // Alone, each would have been evicted only after its own 16 MiB (plus ~3.5 MB of socket buffers).
+    assert!(last_eviction * wire_len < own_budget / 2, "evicted after {last_eviction} messages");
+    assert_eq!(server.user_count(), 3, "the reader, the sender and the neighbour");
+    // The neighbour got every message: it is still a member and saw the last one.
+    server.stop().await.expect("stops");
+    assert_eq!(neighbour_got.await.expect("the neighbour's task"), Some(sent - 1));
+    for task in keep_alive {
+        task.abort();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_history_answer_that_does_not_fit_evicts_the_client_that_asked_instead_of_vanishing() {
+    let _alone = ONE_AT_A_TIME.lock().await;
+    // Room for two full history pages (~256 KiB each) and a bit: the third goes over, the fourth
+    // finds the queue full.
+    let config = ServerConfig { max_queued_bytes: 600 * 1024, ..unlimited() };
+    let server = start_server(config).await;
+    let addr = server.local_addr();
+    // The sender hears only the announcements: nobody else speaks.
+    let mut sender = TestClient::join(addr, "sender").await;
+    let mut reader = TestClient::join(addr, "reader").await;
+    for n in 0..200 {
+        sender.send(&heavy_text(n)).await;
+    }
+    // All of them delivered before the hoarder comes: from then on the room is silent.
+    while number_of(&reader.next_event("message").await) != 199 {}
+    assert_eq!(sender.next_event("message").await["name"], "reader");
+    // On long-polling, and it does not poll while its answers come: they wait in its queue.
+    let mut hoarder = Polling::join(addr, "hoarder").await;
+    assert_eq!(sender.next_event("message").await["name"], "hoarder");
+    let requests: Vec<String> = (1..=5).map(|ack| format!("42{ack}[\"history\",{{}}]")).collect();
+    hoarder.post(&requests.join("\u{1e}")).await;
+
+    let left = sender.next_event("message").await;
+    assert_eq!((left["kind"].as_str(), left["name"].as_str()), (Some("leave"), Some("hoarder")));
+    assert_eq!(server.user_count(), 2, "too slow for what it asked: evicted, not left waiting for an answer");
+    // Told why behind the answers that fitted, not dropped by the heartbeat later without a word.
+    let notice = hoarder.event("notice").await;
+    assert_eq!(notice["code"], "too_slow", "{notice}");
 }

@@ -47,7 +47,7 @@ use crate::{
     files::{self, Blobs, FileLimits, FileMeta, Files},
     handlers::{refuse, RegisterReply},
     history::{History, Page},
-    members::{encode_event, Audience, Member, Members},
+    members::{self, did_not_fit, encode_event, Audience, Member, Members},
 };
 use reader::Entry;
 use worker::Command;
@@ -323,8 +323,7 @@ impl ClusterRoom {
 
     /// The ack of a stored message. A sender that cannot take it is too slow (protocol §2.6).
     fn posted(&self, socket: &SocketRef, ack: AckSender, message: &ChatMessage) {
-        if let Err(socketioxide::SendError::Socket(socketioxide::SocketError::InternalChannelFull)) = ack.send(message)
-        {
+        if did_not_fit(ack.send(message)) {
             self.evict(socket.id);
         }
     }
@@ -370,7 +369,11 @@ impl ClusterRoom {
                 Ok(messages)
             });
             match answer {
-                Ok(messages) => drop(ack.send(&messages)),
+                Ok(messages) => {
+                    if did_not_fit(ack.send(&messages)) {
+                        room.evict(socket.id);
+                    }
+                }
                 Err(code) => refuse(&socket, &room.limits, ack, event::HISTORY, code),
             }
         });
@@ -524,13 +527,13 @@ impl ClusterRoom {
         }
         let key = names::fold(&name);
         let newest = state.cache.page(&Page::newest(HISTORY_PAGE_MESSAGES, HISTORY_PAGE_BYTES).seen_by(&key));
-        let _ = socket.emit(event::HISTORY, &newest);
-        state.members.insert(key, Member::new(name.clone(), socket.clone(), &self.limits));
         let users: Vec<&Arc<str>> = state.users.values().collect();
-        let _ = socket.emit(event::USERS, &users);
-        if let Some(files) = &self.files {
-            let _ = socket.emit(event::FILES, &files.offer(sid, &name));
+        if !members::welcome(&socket, &newest, &users, self.files.as_ref().map(|files| files.offer(sid, &name))) {
+            tracing::warn!(%sid, %name, "too slow for its own welcome, disconnecting");
+            let _ = self.commands.try_send(Command::Leave { sid });
+            return socket.close_transport();
         }
+        state.members.insert(key, Member::new(name.clone(), socket.clone(), &self.limits));
         tracing::info!(%sid, %name, "registered");
     }
 

@@ -10,10 +10,9 @@
 use std::sync::{Arc, MutexGuard};
 
 use confab_protocol::{event, ChatMessage, RefusalCode};
-use socketioxide::{SendError, SocketError};
 
 use super::{batch::Sequenced, Room, RoomState};
-use crate::{handlers::refuse, store::StoreError};
+use crate::{handlers::refuse, members::did_not_fit, store::StoreError};
 
 /// A batch taken from what was pending: the id before it, its messages, and the rows to write
 /// (announcements that are waiting for the log first).
@@ -141,7 +140,7 @@ impl Room {
         if let (Some(files), Some(meta)) = (&self.files, reply.file) {
             files.sent(meta);
         }
-        if let Err(SendError::Socket(SocketError::InternalChannelFull)) = reply.ack.send(&*item.message) {
+        if did_not_fit(reply.ack.send(&*item.message)) {
             state.evict(reply.sender.id);
         }
     }

@@ -4,6 +4,8 @@
 
 pub use engineioxide_core::{ProtocolVersion, Str, TransportType};
 pub use socket::{DisconnectReason, Socket};
+/// Confab patch: a byte budget several sockets share (see `vendor/README.md`).
+pub use budget::SharedByteBudget;
 
 #[doc(hidden)]
 #[cfg(feature = "__test_harness")]

@@ -64,7 +64,7 @@ use std::{
     time::Duration,
 };
 
-use crate::{budget::ByteBudget, config::EngineIoConfig, errors::Error};
+use crate::{budget::{ByteBudget, SharedByteBudget}, config::EngineIoConfig, errors::Error};
 use bytes::Bytes;
 use engineioxide_core::{Packet, PacketBuf, ProtocolVersion, Str, TransportType};
 use futures_util::FutureExt;
@@ -278,7 +278,11 @@ where
 
             internal_rx: Mutex::new(InternalRx::new(internal_rx, volatile_rx)),
             internal_tx,
-            budget: ByteBudget::new(config.max_buffer_bytes),
+            // Confab patch: a shared budget comes with the request that opened the session.
+            budget: ByteBudget::new(
+                config.max_buffer_bytes,
+                req_parts.extensions.get::<Arc<SharedByteBudget>>().cloned(),
+            ),
 
             volatile_tx,
 
@@ -506,6 +510,15 @@ where
         self.send(Packet::Close).ok();
 
         (self.close_fn)(self.id, reason);
+        // Confab patch: a closed socket's queue no longer counts against the others of its group.
+        self.budget.leave_shared();
+    }
+
+    /// Confab patch: this socket's queue stops counting against the [`SharedByteBudget`] it shares
+    /// (an evicted socket waiting to be told, which should not weigh on the others meanwhile); its own
+    /// budget still holds.
+    pub fn leave_shared_budget(&self) {
+        self.budget.leave_shared();
     }
 
     /// Returns true if the socket is closed
@@ -656,7 +669,7 @@ where
 
             internal_rx: Mutex::new(InternalRx::new(internal_rx, volatile_rx)),
             internal_tx,
-            budget: ByteBudget::new(usize::MAX),
+            budget: ByteBudget::new(usize::MAX, None),
 
             volatile_tx,
 

@@ -689,6 +689,13 @@ impl<A: Adapter> Socket<A> {
         self.esocket.close(EIoDisconnectReason::TransportClose);
     }
 
+    /// Confab patch: the outgoing queue of this socket stops counting against the byte budget it
+    /// shares with others (its client address's), e.g. once it is evicted: it may linger until it is
+    /// told, but no longer at its neighbours' expense. See `vendor/README.md` in the Confab repository.
+    pub fn leave_shared_budget(&self) {
+        self.esocket.leave_shared_budget();
+    }
+
     /// # Get the request info made by the client to connect.
     ///
     /// It might be used to retrieve the [`http::Extensions`]
