@@ -53,10 +53,14 @@ pub enum Attack {
     Binary,
     /// Malformed engine.io / socket.io frames, as fast as possible, reconnecting when closed.
     Garbage,
+    /// `concurrency` registered connections from one address stop reading (small TCP receive
+    /// buffers, so the server's queues hold what they do not read) and each asks `history` at the
+    /// allowed rate: what the per-address budget of the outgoing queues is for.
+    Hoard,
 }
 
 impl Attack {
-    pub const ALL: [Attack; 9] = [
+    pub const ALL: [Attack; 10] = [
         Attack::None,
         Attack::Password,
         Attack::History,
@@ -66,6 +70,7 @@ impl Attack {
         Attack::Storm,
         Attack::Binary,
         Attack::Garbage,
+        Attack::Hoard,
     ];
 
     pub fn name(self) -> &'static str {
@@ -79,6 +84,7 @@ impl Attack {
             Attack::Storm => "storm",
             Attack::Binary => "binary",
             Attack::Garbage => "garbage",
+            Attack::Hoard => "hoard",
         }
     }
 
@@ -93,12 +99,17 @@ impl Attack {
             Attack::Storm => "register/leave storm",
             Attack::Binary => "binary attachments and oversized packets",
             Attack::Garbage => "garbage frames",
+            Attack::Hoard => "many connections of one address, not reading, asking `history`",
         }
     }
 
-    /// Whether the attacker is a registered member of the room before the window starts.
-    fn registers_first(self) -> bool {
-        matches!(self, Attack::History | Attack::HistoryFlood | Attack::Typing)
+    /// How many registered members of the room the attacker is before the window starts.
+    fn members_first(self, concurrency: usize) -> usize {
+        match self {
+            Attack::History | Attack::HistoryFlood | Attack::Typing => 1,
+            Attack::Hoard => concurrency.max(1),
+            _ => 0,
+        }
     }
 }
 
@@ -108,7 +119,8 @@ pub struct AttackPlan {
     pub attack: Attack,
     /// The attacker's local address (`None`: the system's choice, 127.0.0.1 on loopback).
     pub source: Option<IpAddr>,
-    /// Connections in flight at once for the attacks that use many (flood, storm, binary, garbage).
+    /// Connections in flight at once for the attacks that use many (flood, storm, binary, garbage,
+    /// hoard).
     pub concurrency: usize,
 }
 
@@ -173,6 +185,7 @@ impl AttackReport {
                 self.accepted,
                 closed(self.closed_by_server)
             ),
+            Attack::Hoard => format!("on {} connections, {}", self.opened, self.achieved(Attack::History, honest)),
             Attack::History | Attack::HistoryFlood => format!(
                 "{} requests ({:.0}/s): read after the window {} pages ({:.0} KB), {} refusals, {} empty answers{}{}",
                 self.sent,
@@ -374,6 +387,9 @@ pub async fn run_under_attack(
     Ok((result, counters.report(window)))
 }
 
+/// The TCP receive buffer of a hoarding connection (the kernel doubles it, and keeps a floor).
+const HOARDER_RECEIVE_BUFFER: u32 = 4096;
+
 /// How long an attacker waits for one connection to open (or one answer to come).
 const ATTACK_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -386,14 +402,15 @@ async fn attacker(
 ) {
     // The registered attacks join the room before the honest clients do, and keep reading (answering
     // pings, taking the join announcements) until the go.
-    let mut member = None;
-    if plan.attack.registers_first() {
-        let dial = Dial { source: plan.source, password: None };
+    let mut members = Vec::new();
+    let receive_buffer = (plan.attack == Attack::Hoard).then_some(HOARDER_RECEIVE_BUFFER);
+    let dial = Dial { source: plan.source, password: None, receive_buffer };
+    for n in 0..plan.attack.members_first(plan.concurrency) {
         add(&c.attempts, 1);
-        match connect_client_with(addr, &dial, "attacker", true).await {
+        match connect_client_with(addr, &dial, &format!("attacker{n}"), true).await {
             Ok((ws, _)) => {
                 add(&c.opened, 1);
-                member = Some(ws);
+                members.push(ws);
             }
             Err(why) => {
                 let _ = ready.send(Err(why));
@@ -401,10 +418,20 @@ async fn attacker(
             }
         }
     }
+    if plan.attack == Attack::Hoard {
+        let count = members.len();
+        for (n, ws) in members.iter_mut().enumerate() {
+            if let Err(why) = fill_private_history(ws, &format!("attacker{}", (n + 1) % count)).await {
+                let _ = ready.send(Err(why));
+                return;
+            }
+        }
+    }
     let _ = ready.send(Ok(()));
-    if let Some(ws) = member.as_mut() {
+    if !members.is_empty() {
+        let reading = futures_util::future::select_all(members.iter_mut().map(|ws| Box::pin(read_until_closed(ws))));
         tokio::select! {
-            _ = read_until_closed(ws) => {
+            _ = reading => {
                 add(&c.closed_by_server, 1);
                 return;
             }
@@ -414,12 +441,22 @@ async fn attacker(
     if !ctl.go().await {
         return;
     }
+    let mut members = members.into_iter();
+    let mut member = || members.next().expect("registered");
     match plan.attack {
         Attack::None => {}
         Attack::Password => password(addr, &plan, &c, ctl).await,
-        Attack::History => history(member.expect("registered"), &c, ctl, true).await,
-        Attack::HistoryFlood => history(member.expect("registered"), &c, ctl, false).await,
-        Attack::Typing => typing(member.expect("registered"), &c, ctl).await,
+        Attack::History => history(member(), &c, ctl, true).await,
+        Attack::HistoryFlood => history(member(), &c, ctl, false).await,
+        Attack::Typing => typing(member(), &c, ctl).await,
+        Attack::Hoard => {
+            let mut hoarders = JoinSet::new();
+            for ws in members {
+                let (c, ctl) = (c.clone(), ctl.clone());
+                hoarders.spawn(async move { history(ws, &c, ctl, true).await });
+            }
+            while hoarders.join_next().await.is_some() {}
+        }
         Attack::Flood | Attack::Storm | Attack::Binary | Attack::Garbage => {
             let mut loops = JoinSet::new();
             for worker in 0..plan.concurrency.max(1) {
@@ -438,6 +475,20 @@ async fn attacker(
     }
 }
 
+/// Private messages of the largest kind a hoarder sends before the window (its rate limit's burst):
+/// with the ones it receives, its `history` pages are full (256 KiB) without burdening the honest room.
+const HOARD_MESSAGES: usize = 20;
+
+/// Sends [`HOARD_MESSAGES`] private messages of 2000 control characters (6 bytes each in JSON) to `to`.
+async fn fill_private_history(ws: &mut Ws, to: &str) -> Result<(), String> {
+    let text = "\u{1}".repeat(2000);
+    for _ in 0..HOARD_MESSAGES {
+        let frame = serde_json::json!(["message", {"from": "x", "to": to, "message": text}]);
+        ws.send(Message::text(format!("42{frame}"))).await.map_err(|e| format!("hoarder send: {e}"))?;
+    }
+    Ok(())
+}
+
 /// Reads (answering pings, ignoring everything else) until the connection ends.
 async fn read_until_closed(ws: &mut Ws) {
     while let Some(Ok(frame)) = ws.next().await {
@@ -453,7 +504,8 @@ async fn read_until_closed(ws: &mut Ws) {
 /// One attacker connection up to the engine.io open packet; counted as opened or refused.
 async fn dial(addr: SocketAddr, plan: &AttackPlan, c: &Counters) -> Option<Ws> {
     add(&c.attempts, 1);
-    match tokio::time::timeout(ATTACK_TIMEOUT, open_engine(addr, plan.source)).await {
+    let dial = Dial { source: plan.source, ..Dial::default() };
+    match tokio::time::timeout(ATTACK_TIMEOUT, open_engine(addr, &dial)).await {
         Ok(Ok(ws)) => {
             add(&c.opened, 1);
             Some(ws)

@@ -122,6 +122,9 @@ pub struct Dial {
     pub source: Option<IpAddr>,
     /// The room password, sent in the socket.io handshake `auth` (`40{"password":…}`).
     pub password: Option<String>,
+    /// The TCP receive buffer, in bytes (`None`: the system's). A small one makes a client that stops
+    /// reading hold its data in the server's queue instead of in the kernels' socket buffers.
+    pub receive_buffer: Option<u32>,
 }
 
 /// The moments of a run the binary snapshots the server process at.
@@ -314,17 +317,16 @@ fn ws_config() -> WebSocketConfig {
 
 /// Opens a TCP connection to `addr` (from `source` when given) and the engine.io websocket on it,
 /// and reads the engine.io open packet (`0{"sid":…}`); the socket.io namespace is not joined yet.
-pub async fn open_engine(addr: SocketAddr, source: Option<IpAddr>) -> Result<Ws, String> {
-    let stream = match source {
-        None => TcpStream::connect(addr).await,
-        Some(ip) => {
-            let socket = if ip.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() }
-                .map_err(|e| format!("socket: {e}"))?;
-            socket.bind(SocketAddr::new(ip, 0)).map_err(|e| format!("bind {ip}: {e}"))?;
-            socket.connect(addr).await
-        }
+pub async fn open_engine(addr: SocketAddr, dial: &Dial) -> Result<Ws, String> {
+    let socket =
+        if addr.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() }.map_err(|e| format!("socket: {e}"))?;
+    if let Some(ip) = dial.source {
+        socket.bind(SocketAddr::new(ip, 0)).map_err(|e| format!("bind {ip}: {e}"))?;
     }
-    .map_err(|e| format!("tcp: {e}"))?;
+    if let Some(bytes) = dial.receive_buffer {
+        socket.set_recv_buffer_size(bytes).map_err(|e| format!("receive buffer: {e}"))?;
+    }
+    let stream = socket.connect(addr).await.map_err(|e| format!("tcp: {e}"))?;
     let _ = stream.set_nodelay(true);
     let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
     let (mut ws, _) = tokio_tungstenite::client_async_with_config(url, stream, Some(ws_config()))
@@ -347,7 +349,7 @@ pub fn connect_packet(password: Option<&str>) -> String {
 
 /// Opens the websocket and joins the socket.io namespace `/`.
 async fn open(addr: SocketAddr, dial: &Dial) -> Result<Ws, String> {
-    let mut ws = open_engine(addr, dial.source).await?;
+    let mut ws = open_engine(addr, dial).await?;
     join_namespace(&mut ws, dial.password.as_deref()).await?;
     Ok(ws)
 }

@@ -124,7 +124,7 @@ impl AttackArgs {
             SendMode::Rate { per_second: self.honest_rate },
             Duration::from_secs_f64(self.duration),
         );
-        params.dial = Dial { source: Some(self.honest_source), password: None };
+        params.dial = Dial { source: Some(self.honest_source), ..Dial::default() };
         params
     }
 

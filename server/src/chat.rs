@@ -3,19 +3,13 @@
 
 use std::sync::Arc;
 
-use confab_protocol::{event, HistoryRequest, Limits, RefusalCode};
+use confab_protocol::{HistoryRequest, Limits, RefusalCode};
 use socketioxide::{
     extract::{AckSender, SocketRef},
     socket::Sid,
 };
 
-use crate::{
-    cluster::ClusterRoom,
-    files::Files,
-    handlers::{refuse, RegisterReply},
-    members::did_not_fit,
-    room::Room,
-};
+use crate::{cluster::ClusterRoom, files::Files, handlers::RegisterReply, room::Room};
 
 pub enum Chat {
     Single(Arc<Room>),
@@ -72,17 +66,9 @@ impl Chat {
 
     /// Handles a `history` request: one bounded page in the ack.
     pub fn history(&self, socket: &SocketRef, request: HistoryRequest, ack: AckSender) {
-        let room = match self {
-            Self::Cluster(room) => return room.history(socket, request, ack),
-            Self::Single(room) => room,
-        };
-        match room.history_page(socket.id, request) {
-            Ok(page) => {
-                if did_not_fit(ack.send(&page)) {
-                    room.evict(socket.id);
-                }
-            }
-            Err(code) => refuse(socket, room.limits(), ack, event::HISTORY, code),
+        match self {
+            Self::Single(room) => room.history(socket, request, ack),
+            Self::Cluster(room) => room.history(socket, request, ack),
         }
     }
 

@@ -115,6 +115,12 @@ impl Member {
         self.requests.check().map_err(|_| RefusalCode::RateLimited)
     }
 
+    /// Whether any of the per-minute `history` byte budget is left (1 KiB of it is spent): a
+    /// connection that used it up is refused before its page is read.
+    pub fn has_history_budget(&self) -> Result<(), RefusalCode> {
+        self.history_bytes.check().map_err(|_| RefusalCode::RateLimited)
+    }
+
     /// Charges a `history` answer to the per-minute byte budget.
     pub fn may_receive(&self, page: &[Arc<ChatMessage>]) -> Result<(), RefusalCode> {
         let kib = page.iter().map(|m| m.json_len()).sum::<usize>().div_ceil(1024);

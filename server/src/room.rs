@@ -19,13 +19,14 @@
 
 mod batch;
 mod commit;
+mod pages;
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use confab_protocol::{
     event,
     limits::{HISTORY_PAGE_BYTES, HISTORY_PAGE_MESSAGES},
-    names, AnnouncementKind, ChatMessage, HistoryRequest, Limits, RefusalCode,
+    names, AnnouncementKind, ChatMessage, Limits, RefusalCode,
 };
 use socketioxide::{
     extract::{AckSender, SocketRef},
@@ -234,20 +235,6 @@ impl Room {
         let Some(packet) = encode_event(event::TYPING, &notice) else { return };
         // Best effort: a full queue simply misses a typing notice (nobody is evicted for it).
         state.members.send_best_effort(&packet, Some(sender));
-    }
-
-    /// Handles a `history` request (protocol §2.2): one bounded page. Unregistered sockets get nothing.
-    pub fn history_page(&self, requester: Sid, request: HistoryRequest) -> Result<Vec<Arc<ChatMessage>>, RefusalCode> {
-        let state = self.state();
-        let Some(member) = state.members.get(requester) else { return Ok(Vec::new()) };
-        member.may_request()?;
-        let page = Page::requested(&request, &names::fold(&member.name)).below(state.delivered_id + 1);
-        let page = self.store().page(&page).map_err(|error| {
-            tracing::error!(%error, "history refused: the chat log cannot be read");
-            RefusalCode::Unavailable
-        })?;
-        member.may_receive(&page)?;
-        Ok(page)
     }
 
     /// Handles a `users` request (protocol §2.3). Unregistered sockets get nothing.

@@ -266,17 +266,19 @@ impl Store for SqliteStore {
         }
         let sql = if page.from_newest { NEWEST_FIRST } else { OLDEST_FIRST };
         let limit = i64::try_from(page.max_messages).unwrap_or(i64::MAX);
-        let rows = self
-            .connection()?
+        self.connection()?
             .prepare_cached(sql)
             .and_then(|mut select| {
                 let viewer = page.viewer.as_deref();
                 let rows =
                     select.query_map(params![signed(page.after), signed(page.before), limit, viewer], chat_message)?;
-                rows.collect::<rusqlite::Result<Vec<_>>>()
+                // Rows are read only while the page has room: a page of large messages is full after
+                // a few dozen of its 200 (reading them all cost a room under a history burst ~1 s).
+                let mut failure = None;
+                let taken = page.take(rows.map_while(|row| row.map_err(|e| failure = Some(e)).ok()));
+                failure.map_or(Ok(taken), Err)
             })
-            .map_err(|e| self.failed(e))?;
-        Ok(page.take(rows.into_iter()))
+            .map_err(|e| self.failed(e))
     }
 
     fn close(&mut self) {
