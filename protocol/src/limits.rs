@@ -81,6 +81,11 @@ pub struct AddressLimits {
     /// hold it, a connection of that address with `QUEUE_BEHIND_BYTES` or more queued counts as too
     /// slow (one that keeps up never does): 256 connections each within its own budget could hold a gigabyte.
     pub max_queued_bytes_per_address: usize,
+    /// `history` KiB all the connections of one address may be sent per minute (and at once); 0: no
+    /// cap. Each connection also has its own `HISTORY_KIB_PER_MINUTE`: without this, 32 connections
+    /// of one address asking at once had the server make 64 MiB of pages in one go, and the room
+    /// waited ~300 ms for it (PERFORMANCE.md, the hoard attack).
+    pub history_kib_per_minute_per_address: u32,
 }
 
 impl Default for AddressLimits {
@@ -92,6 +97,7 @@ impl Default for AddressLimits {
             registration_burst: 500,
             password_attempts: 3,
             max_queued_bytes_per_address: 32 * 1024 * 1024,
+            history_kib_per_minute_per_address: 8 * 1024,
         }
     }
 }

@@ -9,7 +9,7 @@ use socketioxide::{
     socket::Sid,
 };
 
-use crate::{cluster::ClusterRoom, files::Files, handlers::RegisterReply, room::Room};
+use crate::{cluster::ClusterRoom, files::Files, handlers::RegisterReply, peers::AddressHistory, room::Room};
 
 pub enum Chat {
     Single(Arc<Room>),
@@ -65,10 +65,10 @@ impl Chat {
     }
 
     /// Handles a `history` request: one bounded page in the ack.
-    pub fn history(&self, socket: &SocketRef, request: HistoryRequest, ack: AckSender) {
+    pub fn history(&self, socket: &SocketRef, request: HistoryRequest, ack: AckSender, address: AddressHistory) {
         match self {
-            Self::Single(room) => room.history(socket, request, ack),
-            Self::Cluster(room) => room.history(socket, request, ack),
+            Self::Single(room) => room.history(socket, request, ack, address),
+            Self::Cluster(room) => room.history(socket, request, ack, address),
         }
     }
 

@@ -29,7 +29,7 @@ use crate::{
     chat::{Chat, Post},
     config::ChatName,
     members::did_not_fit,
-    peers::{peer_ip, Peers},
+    peers::{peer_ip, AddressHistory, Peers},
 };
 
 /// What every handler gets: the socket, the room, and the ack (a no-op when none was asked for).
@@ -208,7 +208,8 @@ fn on_typing(call: Call, typing: Result<bool, ParserError>) {
 
 fn on_history(call: Call, request: Result<HistoryRequest, ParserError>) {
     // No argument, `{}` or garbage all mean "from the oldest retained"; only valid fields narrow it.
-    call.room.history(&call.socket, request.unwrap_or_default(), call.ack);
+    let address = AddressHistory::of(&call.socket, &call.peers);
+    call.room.history(&call.socket, request.unwrap_or_default(), call.ack, address);
 }
 
 fn on_users(call: Call, _: Result<Value, ParserError>) {

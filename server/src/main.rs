@@ -114,6 +114,9 @@ struct Serve {
     /// address's connections that are behind count as too slow.
     #[arg(long, default_value_t = AddressLimits::default().max_queued_bytes_per_address / 1024)]
     max_queued_kib_per_address: usize,
+    /// `history` KiB all the connections of one address may be sent per minute, and at once (0: no cap).
+    #[arg(long, default_value_t = AddressLimits::default().history_kib_per_minute_per_address)]
+    history_kib_per_address: u32,
     /// The largest file a user may send, in MB (0 turns files off).
     #[arg(long, env = "CONFAB_MAX_FILE_MB", default_value_t = limits::DEFAULT_MAX_FILE_MB)]
     max_file_mb: u64,
@@ -237,6 +240,7 @@ impl Serve {
                 registration_burst: self.register_burst.max(1),
                 password_attempts: self.password_attempts,
                 max_queued_bytes_per_address: self.max_queued_kib_per_address.saturating_mul(1024),
+                history_kib_per_minute_per_address: self.history_kib_per_address,
             },
             chat_name: Some(self.chat_name.clone()),
         })

@@ -23,6 +23,8 @@ use socketioxide::{extract::SocketRef, socket::Sid, SendError, SocketError};
 use socketioxide_core::{packet::Packet, parser::Parse, Value};
 use socketioxide_parser_common::CommonParser;
 
+use crate::peers::AddressHistory;
+
 /// Whether a packet that must arrive did not fit its socket's queue: the client is too slow for the
 /// room (protocol §2.6) and is evicted, never left without it. A closed socket is not: its disconnect
 /// handler announces it.
@@ -115,18 +117,19 @@ impl Member {
         self.requests.check().map_err(|_| RefusalCode::RateLimited)
     }
 
-    /// Whether any of the per-minute `history` byte budget is left (1 KiB of it is spent): a
-    /// connection that used it up is refused before its page is read.
-    pub fn has_history_budget(&self) -> Result<(), RefusalCode> {
-        self.history_bytes.check().map_err(|_| RefusalCode::RateLimited)
+    /// Whether any of the per-minute `history` byte budget of the connection is left (1 KiB of it
+    /// spent) and its address is not waiting for its own: else it is refused before its page is read.
+    pub fn has_history_budget(&self, address: &AddressHistory) -> Result<(), RefusalCode> {
+        self.history_bytes.check().map_err(|_| RefusalCode::RateLimited)?;
+        address.ready()
     }
 
-    /// Charges a `history` answer to the per-minute byte budget.
-    pub fn may_receive(&self, page: &[Arc<ChatMessage>]) -> Result<(), RefusalCode> {
+    /// Charges a `history` answer to the per-minute byte budgets of the connection and its address.
+    pub fn may_receive(&self, page: &[Arc<ChatMessage>], address: &AddressHistory) -> Result<(), RefusalCode> {
         let kib = page.iter().map(|m| m.json_len()).sum::<usize>().div_ceil(1024);
         match NonZeroU32::new(kib as u32) {
             Some(cost) if !matches!(self.history_bytes.check_n(cost), Ok(Ok(()))) => Err(RefusalCode::RateLimited),
-            _ => Ok(()),
+            _ => address.charge(kib),
         }
     }
 

@@ -3,7 +3,10 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::{
+    net::Ipv4Addr,
+    time::{Duration, Instant},
+};
 
 use confab_server::{AddressLimits, ServerConfig};
 use serde_json::json;
@@ -124,6 +127,45 @@ async fn history_answers_are_bounded_in_bytes_and_rate() {
     assert!(sizes.len() <= 10 && refused >= 6, "a burst of 16: at most 10 pages, {refused} refused");
     // Before: 16 × 2.4 MB; now at most 2 MiB a minute.
     assert!(sizes.iter().sum::<usize>() <= 2 * 1024 * 1024 + 64 * 1024, "{sizes:?}");
+}
+
+#[tokio::test]
+async fn the_connections_of_one_address_share_a_history_budget_and_other_addresses_keep_theirs() {
+    // About three full pages (~256 KiB each) per address; each connection alone may have 2 MiB.
+    let limits = AddressLimits { history_kib_per_minute_per_address: 800, ..AddressLimits::default() };
+    let server = start_server(ServerConfig { address_limits: limits, ..support::unlimited() }).await;
+    let addr = server.local_addr();
+    let filler = TestClient::join(addr, "filler").await;
+    let nasty = "\u{1}".repeat(2000);
+    for _ in 0..200 {
+        filler.send(&nasty).await;
+    }
+    let hoarding = Ipv4Addr::new(127, 0, 0, 3);
+    let mut answers = Vec::new();
+    for n in 0..4 {
+        let mut ws = raw::connect_from(hoarding, addr).await;
+        assert_eq!(raw::register(&mut ws, &format!("hoarder{n}")).await, "431[true]");
+        raw::send(&mut ws, r#"4220["history",{"after":0}]"#).await;
+        answers.push(ack_of(&mut ws, "4320").await);
+    }
+    let pages = answers.iter().filter(|a| a.contains(r#""from":"filler""#)).count();
+    let refused = answers.iter().filter(|a| a.contains(r#""error":"rate_limited""#)).count();
+    assert_eq!((pages, refused), (3, 1), "the fourth connection of the address is over its budget");
+    // Another address is not touched by it.
+    let mut other = raw::connect_from(Ipv4Addr::new(127, 0, 0, 4), addr).await;
+    assert_eq!(raw::register(&mut other, "other").await, "431[true]");
+    raw::send(&mut other, r#"4220["history",{"after":0}]"#).await;
+    assert!(ack_of(&mut other, "4320").await.contains(r#""from":"filler""#));
+}
+
+/// The ack frame starting with `prefix` (`43<id>`), skipping everything else.
+async fn ack_of(ws: &mut raw::Ws, prefix: &str) -> String {
+    loop {
+        let frame = raw::next_text(ws).await;
+        if frame.starts_with(prefix) {
+            return frame;
+        }
+    }
 }
 
 #[tokio::test]

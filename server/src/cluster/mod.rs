@@ -48,6 +48,7 @@ use crate::{
     handlers::{refuse, RegisterReply},
     history::{History, Page},
     members::{self, did_not_fit, encode_event, Audience, Member, Members},
+    peers::AddressHistory,
 };
 use reader::Entry;
 use worker::Command;
@@ -343,11 +344,17 @@ impl ClusterRoom {
 
     /// Handles a `history` request (protocol §2.2): from this node's cache when it holds the whole
     /// page, else from the log in Redis.
-    pub fn history(self: &Arc<Self>, socket: &SocketRef, request: HistoryRequest, ack: AckSender) {
+    pub fn history(
+        self: &Arc<Self>,
+        socket: &SocketRef,
+        request: HistoryRequest,
+        ack: AckSender,
+        address: AddressHistory,
+    ) {
         let (page, cached) = {
             let state = self.state();
             let Some(member) = state.members.get(socket.id) else { return drop(ack.send(&[(); 0])) };
-            if let Err(code) = member.may_request() {
+            if let Err(code) = member.may_request().and_then(|()| member.has_history_budget(&address)) {
                 return refuse(socket, &self.limits, ack, event::HISTORY, code);
             }
             let page = Page::requested(&request, &names::fold(&member.name));
@@ -365,7 +372,7 @@ impl ClusterRoom {
             let answer = found.map_err(|_| RefusalCode::Unavailable).and_then(|messages| {
                 let state = room.state();
                 let member = state.members.get(socket.id).ok_or(RefusalCode::NotRegistered)?;
-                member.may_receive(&messages)?;
+                member.may_receive(&messages, &address)?;
                 Ok(messages)
             });
             match answer {

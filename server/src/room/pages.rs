@@ -7,17 +7,23 @@ use confab_protocol::{event, names, ChatMessage, HistoryRequest, RefusalCode};
 use socketioxide::extract::{AckSender, SocketRef};
 
 use super::Room;
-use crate::{handlers::refuse, members::did_not_fit, store::Page};
+use crate::{handlers::refuse, members::did_not_fit, peers::AddressHistory, store::Page};
 
 impl Room {
     /// Answers a `history` request. Unregistered sockets get an empty page.
-    pub fn history(self: &Arc<Self>, socket: &SocketRef, request: HistoryRequest, ack: AckSender) {
-        let page = match self.page_for(socket, request) {
+    pub fn history(
+        self: &Arc<Self>,
+        socket: &SocketRef,
+        request: HistoryRequest,
+        ack: AckSender,
+        address: AddressHistory,
+    ) {
+        let page = match self.page_for(socket, request, &address) {
             Ok(Some(page)) => page,
             Ok(None) => return drop(ack.send(&Vec::<Arc<ChatMessage>>::new())),
             Err(code) => return refuse(socket, &self.limits, ack, event::HISTORY, code),
         };
-        match self.read_page(socket, &page) {
+        match self.read_page(socket, &page, &address) {
             Ok(messages) => {
                 if did_not_fit(ack.send(&messages)) {
                     self.evict(socket.id);
@@ -28,22 +34,32 @@ impl Room {
     }
 
     /// The page `socket` asks for, within what is delivered so far; `None` when it is not registered.
-    fn page_for(&self, socket: &SocketRef, request: HistoryRequest) -> Result<Option<Page>, RefusalCode> {
+    fn page_for(
+        &self,
+        socket: &SocketRef,
+        request: HistoryRequest,
+        address: &AddressHistory,
+    ) -> Result<Option<Page>, RefusalCode> {
         let state = self.state();
         let Some(member) = state.members.get(socket.id) else { return Ok(None) };
         member.may_request()?;
-        member.has_history_budget()?;
+        member.has_history_budget(address)?;
         Ok(Some(Page::requested(&request, &names::fold(&member.name)).below(state.delivered_id + 1)))
     }
 
     /// Reads `page` and charges it to the member's byte budget.
-    fn read_page(&self, socket: &SocketRef, page: &Page) -> Result<Vec<Arc<ChatMessage>>, RefusalCode> {
+    fn read_page(
+        &self,
+        socket: &SocketRef,
+        page: &Page,
+        address: &AddressHistory,
+    ) -> Result<Vec<Arc<ChatMessage>>, RefusalCode> {
         let messages = self.store().page(page).map_err(|error| {
             tracing::error!(%error, "history refused: the chat log cannot be read");
             RefusalCode::Unavailable
         })?;
         match self.state().members.get(socket.id) {
-            Some(member) => member.may_receive(&messages).map(|()| messages),
+            Some(member) => member.may_receive(&messages, address).map(|()| messages),
             None => Ok(Vec::new()), // left meanwhile
         }
     }

@@ -1,10 +1,10 @@
 //! A socket.io client made of raw websocket frames, for what a well-behaved library will not do:
 //! send garbage, or stop reading.
 
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::{tungstenite::Message, MaybeTlsStream, WebSocketStream};
 
 use super::WAIT;
@@ -23,6 +23,21 @@ pub async fn open(addr: SocketAddr) -> Ws {
     let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("websocket connects");
     let open = next_text(&mut ws).await;
     assert!(open.starts_with("0{"), "engine.io open packet, got {open}");
+    ws
+}
+
+/// [`connect`] from the local address `from` (Linux routes all of 127.0.0.0/8 to loopback): another
+/// client address to the server's per-address limits.
+pub async fn connect_from(from: Ipv4Addr, addr: SocketAddr) -> Ws {
+    let socket = TcpSocket::new_v4().expect("socket");
+    socket.bind(SocketAddr::from((from, 0))).expect("a local address");
+    let stream = socket.connect(addr).await.expect("connects");
+    let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
+    let (mut ws, _) = tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream)).await.expect("websocket");
+    assert!(next_text(&mut ws).await.starts_with("0{"), "engine.io open packet");
+    send(&mut ws, "40").await;
+    assert!(next_text(&mut ws).await.starts_with("40{"), "namespace connect");
+    assert!(next_text(&mut ws).await.starts_with("42[\"welcome\""), "welcome");
     ws
 }
 
