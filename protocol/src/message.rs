@@ -120,7 +120,7 @@ impl ChatMessage {
         let text = match (kind, &name) {
             (AnnouncementKind::Join, Some(name)) => format!("{name} has joined the chat"),
             (AnnouncementKind::Leave, Some(name)) => format!("{name} left the chat"),
-            _ => "The chat was closed by the host".to_owned(),
+            _ => "The chat was closed: its server stopped".to_owned(),
         };
         Self {
             from: SERVER_NAME.into(),

@@ -320,7 +320,7 @@ describe('Hosting and discovery in the desktop app', () => {
 
   test('Stop hosting tells everyone, disconnects them and frees the port', async () => {
     await driver.findElement(By.id('stop-hosting')).click();
-    await waitFor('the shutdown message', () => guest.received.find((m) => m.kind === 'shutdown' && m.message === 'The chat was closed by the host'));
+    await waitFor('the shutdown message', () => guest.received.find((m) => m.kind === 'shutdown' && m.message === 'The chat was closed: its server stopped'));
     await Promise.race([
       guest.gone,
       new Promise((_, reject) => setTimeout(() => reject(new Error('guest not disconnected')), WAIT)),

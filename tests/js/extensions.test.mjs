@@ -269,7 +269,7 @@ test("server shutdown (SIGTERM) announces the shutdown to every registered user,
   const status = await s.server.stop();
   const toAlice = await alice.next("message");
   const toBob = await bob.next("message");
-  assert.deepEqual(stripIdTs(toAlice), { from: "Server", message: "The chat was closed by the host", kind: "shutdown" });
+  assert.deepEqual(stripIdTs(toAlice), { from: "Server", message: "The chat was closed: its server stopped", kind: "shutdown" });
   assert.deepEqual(toBob, toAlice);
   await alice.disconnected();
   await bob.disconnected();

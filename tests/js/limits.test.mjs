@@ -67,7 +67,7 @@ test("join, leave and shutdown lines are announcementText(kind, name)", T, async
   await s.server.stop();
   await alice.nextMatching("message", (m) => m.kind === "shutdown", "the shutdown line");
   const lines = alice.all("message").map(stripIdTs);
-  const shutdown = { from: "Server", message: "The chat was closed by the host", kind: "shutdown" };
+  const shutdown = { from: "Server", message: "The chat was closed: its server stopped", kind: "shutdown" };
   assert.deepEqual(lines, [joinOf("alice"), joinOf("bob"), leaveOf("bob"), shutdown]);
   for (const line of lines) assert.equal(line.message, announcementText(line.kind, line.name));
 });

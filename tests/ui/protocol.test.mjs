@@ -45,7 +45,7 @@ test('texts are accepted and refused as the cases say', () => {
 test('announcements are the seed wording', () => {
   assert.equal(announcementText('join', 'Zoë'), 'Zoë has joined the chat');
   assert.equal(announcementText('leave', 'Zoë'), 'Zoë left the chat');
-  assert.equal(announcementText('shutdown'), 'The chat was closed by the host');
+  assert.equal(announcementText('shutdown'), 'The chat was closed: its server stopped');
   assert.equal(announcementText('unknown', 'Zoë'), null);
 });
 

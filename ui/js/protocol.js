@@ -20,7 +20,7 @@ export function announcementText(kind, name) {
   switch (kind) {
     case "join": return `${name} has joined the chat`;
     case "leave": return `${name} left the chat`;
-    case "shutdown": return `The chat was closed by the host`;
+    case "shutdown": return `The chat was closed: its server stopped`;
     default: return null;
   }
 }

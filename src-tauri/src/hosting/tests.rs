@@ -55,7 +55,7 @@ async fn hosts_on_all_interfaces_and_the_host_joins_through_the_client() {
     let closed = tokio::time::timeout(WAIT, async {
         while let Some(event) = events.recv().await {
             if let ClientEvent::Messages { messages } = event {
-                if messages.iter().any(|m| &*m.message == "The chat was closed by the host") {
+                if messages.iter().any(|m| &*m.message == "The chat was closed: its server stopped") {
                     return true;
                 }
             }
