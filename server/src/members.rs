@@ -12,7 +12,8 @@ use std::{
 use confab_protocol::{
     event,
     limits::{
-        HISTORY_KIB_PER_MINUTE, HISTORY_REQUESTS_PER_SECOND, HISTORY_REQUEST_BURST, TYPING_BURST, TYPING_PER_SECOND,
+        HISTORY_KIB_PER_MINUTE, HISTORY_PAGE_BYTES, HISTORY_REQUESTS_PER_SECOND, HISTORY_REQUEST_BURST, TYPING_BURST,
+        TYPING_PER_SECOND,
     },
     names, ChatMessage, Limits, Notice, RefusalCode, TypingNotice,
 };
@@ -30,6 +31,13 @@ use crate::peers::AddressHistory;
 /// handler announces it.
 pub fn did_not_fit(sent: Result<(), SendError>) -> bool {
     matches!(sent, Err(SendError::Socket(SocketError::InternalChannelFull)))
+}
+
+/// The most history a newcomer is sent with its welcome: a full page, or half its queue's byte budget
+/// when that is smaller, so its users list and file token always fit behind it (a smaller budget
+/// would evict every newcomer for its own welcome; it pages on with `history`).
+pub fn welcome_bytes(max_queued_bytes: usize) -> usize {
+    HISTORY_PAGE_BYTES.min(max_queued_bytes / 2)
 }
 
 /// What a newcomer gets right before its own join goes out (protocol §1.1): the newest history, who

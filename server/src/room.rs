@@ -24,9 +24,7 @@ mod pages;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use confab_protocol::{
-    event,
-    limits::{HISTORY_PAGE_BYTES, HISTORY_PAGE_MESSAGES},
-    names, AnnouncementKind, ChatMessage, Limits, RefusalCode,
+    event, limits::HISTORY_PAGE_MESSAGES, names, AnnouncementKind, ChatMessage, Limits, RefusalCode,
 };
 use socketioxide::{
     extract::{AckSender, SocketRef},
@@ -52,6 +50,8 @@ pub struct Room {
     /// The log waits for the disk: a leader task writes it (else each caller, at once).
     on_disk: bool,
     limits: Limits,
+    /// The most history a newcomer is sent with its welcome ([`members::welcome_bytes`]).
+    welcome_bytes: usize,
     /// The run of the id sequence (protocol §2.1), the store's: ids start again at 1 in a new one.
     run: String,
     /// Uploads and their messages (protocol §2.11); `None` when files are off.
@@ -80,7 +80,7 @@ struct RoomState {
 impl Room {
     /// A room on `store`, taking files when `files` is set (protocol §2.11): ids go on after the
     /// last one stored.
-    pub fn new(store: Box<dyn Store>, limits: Limits, files: Option<Arc<Files>>) -> Self {
+    pub fn new(store: Box<dyn Store>, limits: Limits, welcome_bytes: usize, files: Option<Arc<Files>>) -> Self {
         let run = store.run().to_owned();
         let last_id = store.last_id();
         let on_disk = store.touches_disk();
@@ -98,6 +98,7 @@ impl Room {
             idle: tokio::sync::Notify::new(),
             on_disk,
             limits,
+            welcome_bytes,
             run,
             files,
         }
@@ -165,7 +166,7 @@ impl Room {
     fn welcome(&self, state: &mut RoomState, sid: Sid, join_id: u64) {
         let Some(member) = state.members.get(sid) else { return }; // gone already: its leave follows
         let (socket, name) = (member.socket.clone(), member.name.clone());
-        let newest = Page::newest(HISTORY_PAGE_MESSAGES, HISTORY_PAGE_BYTES).below(join_id);
+        let newest = Page::newest(HISTORY_PAGE_MESSAGES, self.welcome_bytes).below(join_id);
         let newest = self.store().page(&newest.seen_by(&names::fold(&name))).unwrap_or_else(|error| {
             tracing::error!(%error, "cannot read the newest messages for a newcomer");
             Vec::new()

@@ -27,7 +27,7 @@ use crate::{
     files::{self, FileLimits},
     handlers::{attach_handlers, on_connect, RegisterWithin},
     listener::{CappedListener, Deadlines, PeerAddr},
-    net,
+    members, net,
     origin::{self, OriginPolicy},
     peers::Peers,
     queues::{self, AddressQueues},
@@ -82,7 +82,17 @@ pub async fn start(addr: SocketAddr, config: ServerConfig) -> Result<ServerHandl
         };
         (limits, config.password.as_deref().map(Arc::from))
     });
-    let room = Arc::new(config.store.open(config.limits.clone(), config.history_capacity, files).await?);
+    let room = Arc::new(
+        config
+            .store
+            .open(
+                config.limits.clone(),
+                config.history_capacity,
+                members::welcome_bytes(config.max_queued_bytes),
+                files,
+            )
+            .await?,
+    );
     let listener = bind(addr).map_err(|source| match source.kind() {
         std::io::ErrorKind::AddrInUse => Error::AddressInUse { addr },
         _ => Error::Bind { addr, source },

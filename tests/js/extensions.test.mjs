@@ -89,10 +89,11 @@ test("history request: {after} gives newer chat messages; no argument or {} give
   const fromStart = await bob.ack("history", [{ after: acks[0].id }]);
   assert.deepEqual(fromStart, retained);
   assert.ok(fromStart[0].id > acks[0].id + 1);
-  // An unregistered socket gets [].
+  // An unregistered socket is refused: an empty page would read as "nothing after 0".
   const lurker = await s.client();
-  assert.deepEqual(await lurker.ack("history"), []);
-  assert.deepEqual(await lurker.ack("history", [{ after: 0 }]), []);
+  assert.equal((await lurker.ack("history")).error, "not_registered");
+  assert.equal((await lurker.ack("history", [{ after: 0 }])).error, "not_registered");
+  assert.deepEqual(await lurker.next("refused"), { event: "history", ...(await lurker.ack("history", [{}])) });
   await s.assertStillServes([alice, bob, lurker]);
 });
 

@@ -30,9 +30,8 @@ use std::{
 };
 
 use confab_protocol::{
-    event,
-    limits::{HISTORY_PAGE_BYTES, HISTORY_PAGE_MESSAGES},
-    names, now_ms, AnnouncementKind, ChatMessage, HistoryRequest, Limits, RefusalCode,
+    event, limits::HISTORY_PAGE_MESSAGES, names, now_ms, AnnouncementKind, ChatMessage, HistoryRequest, Limits,
+    RefusalCode,
 };
 use indexmap::IndexMap;
 use redis::aio::ConnectionManager;
@@ -93,6 +92,8 @@ pub struct ClusterRoom {
     node: String,
     run: String,
     limits: Limits,
+    /// The most history a newcomer is sent with its welcome ([`members::welcome_bytes`]).
+    welcome_bytes: usize,
     config: ClusterConfig,
     state: Mutex<NodeState>,
     commands: mpsc::Sender<Command>,
@@ -129,6 +130,7 @@ impl ClusterRoom {
         config: ClusterConfig,
         limits: Limits,
         cache: usize,
+        welcome_bytes: usize,
         files: Option<(FileLimits, Option<Arc<str>>)>,
     ) -> Result<Arc<Self>, ClusterError> {
         let url = config.url.clone();
@@ -165,6 +167,7 @@ impl ClusterRoom {
             node,
             run,
             limits,
+            welcome_bytes,
             state: Mutex::new(NodeState {
                 members: Members::default(),
                 pending: HashMap::new(),
@@ -353,7 +356,9 @@ impl ClusterRoom {
     ) {
         let (page, cached) = {
             let state = self.state();
-            let Some(member) = state.members.get(socket.id) else { return drop(ack.send(&[(); 0])) };
+            let Some(member) = state.members.get(socket.id) else {
+                return refuse(socket, &self.limits, ack, event::HISTORY, RefusalCode::NotRegistered);
+            };
             if let Err(code) = member.may_request().and_then(|()| member.has_history_budget(&address)) {
                 return refuse(socket, &self.limits, ack, event::HISTORY, code);
             }
@@ -533,7 +538,7 @@ impl ClusterRoom {
             return;
         }
         let key = names::fold(&name);
-        let newest = state.cache.page(&Page::newest(HISTORY_PAGE_MESSAGES, HISTORY_PAGE_BYTES).seen_by(&key));
+        let newest = state.cache.page(&Page::newest(HISTORY_PAGE_MESSAGES, self.welcome_bytes).seen_by(&key));
         let users: Vec<&Arc<str>> = state.users.values().collect();
         if !members::welcome(&socket, &newest, &users, self.files.as_ref().map(|files| files.offer(sid, &name))) {
             tracing::warn!(%sid, %name, "too slow for its own welcome, disconnecting");

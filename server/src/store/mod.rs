@@ -50,11 +50,12 @@ impl StoreConfig {
     }
 
     /// Opens the chat on this log, keeping `cache` chat messages in memory, with files beside it
-    /// when `files` says so (protocol §2.11).
+    /// when `files` says so (protocol §2.11); a newcomer's history is at most `welcome_bytes`.
     pub(crate) async fn open(
         &self,
         limits: Limits,
         cache: usize,
+        welcome_bytes: usize,
         files: Option<(FileLimits, Option<Arc<str>>)>,
     ) -> crate::Result<Chat> {
         let (store, folder): (Box<dyn Store>, _) = match self {
@@ -63,7 +64,9 @@ impl StoreConfig {
                 (Box::new(sqlite::SqliteStore::open(data_dir, cache)?), Some(data_dir.join("files")))
             }
             Self::Redis(cluster) => {
-                return Ok(Chat::Cluster(ClusterRoom::start(cluster.clone(), limits, cache, files).await?));
+                return Ok(Chat::Cluster(
+                    ClusterRoom::start(cluster.clone(), limits, cache, welcome_bytes, files).await?,
+                ));
             }
         };
         let files = match files {
@@ -78,7 +81,7 @@ impl StoreConfig {
                 Some(Files::new(blobs, file_limits, password))
             }
         };
-        Ok(Chat::Single(Arc::new(Room::new(store, limits, files))))
+        Ok(Chat::Single(Arc::new(Room::new(store, limits, welcome_bytes, files))))
     }
 }
 
