@@ -148,7 +148,7 @@ fn confab_command(args: &ServerArgs) -> Command {
         .unwrap_or_else(|| std::env::current_exe().expect("current exe").with_file_name("confab-server"));
     let mut c = Command::new(bin);
     c.args(["--bind", "127.0.0.1", "--port", "0", "--rate", "0", "--register-rate", "0"])
-        .args(["--max-connections-per-address", "0", "--max-connections", "0"])
+        .args(["--max-connections-per-address", "0", "--max-connections", "0", "--connect-rate", "0"])
         .args(["--max-queued-packets", &args.max_queued_packets.to_string()])
         .env("RUST_LOG", "warn");
     c

@@ -70,6 +70,13 @@ pub struct AddressLimits {
     pub max_connections_per_address: usize,
     /// Open TCP connections in total; 0: no cap. Below the open-file limit the server raises at start.
     pub max_connections: usize,
+    /// Sustained new TCP connections per second from one address; 0: no rate limit. Above it a
+    /// connection is closed at accept, before any HTTP or handshake is read (a connect/close storm
+    /// made ~3600 full handshakes a second from one address).
+    pub connections_per_second: u32,
+    /// New connections one address may open at once before the sustained rate applies (an office
+    /// behind one NAT reconnecting together; a long-polling client may use a few connections each).
+    pub connection_burst: u32,
     /// Sustained `register` attempts per second from one address; 0: no rate limit.
     pub registrations_per_second: u32,
     /// `register` attempts one address may make at once before the sustained rate applies.
@@ -93,6 +100,8 @@ impl Default for AddressLimits {
         Self {
             max_connections_per_address: 256,
             max_connections: 16_384,
+            connections_per_second: 100,
+            connection_burst: 1000,
             registrations_per_second: 50,
             registration_burst: 500,
             password_attempts: 3,
@@ -116,6 +125,9 @@ pub const HISTORY_REQUEST_BURST: u32 = 10;
 pub const TYPING_PER_SECOND: u32 = 2;
 pub const TYPING_BURST: u32 = 4;
 
+/// Password attempts refused on one connection before the server closes it: a guesser must then
+/// pay a new connection (and the address's connection rate) for the next few.
+pub const PASSWORD_ATTEMPTS_PER_CONNECTION: u32 = 3;
 /// The longest an address waits between password attempts once it used up its free ones.
 pub const MAX_PASSWORD_BACKOFF: Duration = Duration::from_secs(60);
 /// A connection that has not registered a name after this long is closed.

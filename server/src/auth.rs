@@ -1,14 +1,18 @@
 //! The optional room password, checked in the socket.io handshake (protocol §2.4), with a limit on
-//! guessing: a few free attempts per address, then a doubling wait (issue 10 finding 1). Failures
-//! are logged with the address, never with what was tried.
+//! guessing: a few free attempts per address, then a doubling wait, and a few per connection, then
+//! it is closed (issue 10 finding 1). Failures are logged with the address, never with what was tried.
 
 use std::sync::Arc;
 
-use confab_protocol::AuthError;
+use axum::extract::ConnectInfo;
+use confab_protocol::{limits::PASSWORD_ATTEMPTS_PER_CONNECTION, AuthError};
 use serde_json::Value;
 use socketioxide::extract::{SocketRef, State, TryData};
 
-use crate::peers::{peer_ip, Peers};
+use crate::{
+    listener::PeerAddr,
+    peers::{peer_ip, Peers},
+};
 
 /// The server's password, as socketioxide state (`None`: open room).
 #[derive(Debug, Clone)]
@@ -22,7 +26,28 @@ pub async fn check_password(
     TryData(auth): TryData<Value>,
 ) -> Result<(), AuthError> {
     let Some(expected) = expected else { return Ok(()) };
-    let ip = peer_ip(&socket);
+    let connection = socket.req_parts().extensions.get::<ConnectInfo<PeerAddr>>().map(|info| &info.0);
+    if connection.is_some_and(|c| c.passwords_refused() >= PASSWORD_ATTEMPTS_PER_CONNECTION) {
+        // One connection guessing at full speed (~100 000 a second) no longer costs just a packet each.
+        tracing::debug!(sid = %socket.id, "closed: too many password attempts on one connection");
+        socket.close_transport();
+        return Err(AuthError::TooManyAttempts);
+    }
+    let result = verify(&socket, &expected, &peers, auth);
+    if let (Err(AuthError::WrongPassword | AuthError::TooManyAttempts), Some(connection)) = (&result, connection) {
+        connection.password_refused();
+    }
+    result
+}
+
+/// The address's backoff, then the comparison (in constant time).
+fn verify(
+    socket: &SocketRef,
+    expected: &str,
+    peers: &Peers,
+    auth: Result<Value, impl std::fmt::Debug>,
+) -> Result<(), AuthError> {
+    let ip = peer_ip(socket);
     if let Some(Err(wait)) = ip.map(|ip| peers.password_allowed(ip)) {
         // Debug only: a guesser makes ~100 000 of these a second (the wrong ones before are at warn).
         tracing::debug!(peer = ?ip, wait_ms = wait.as_millis() as u64, "password attempt refused: too many wrong ones");

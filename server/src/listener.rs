@@ -1,15 +1,19 @@
-//! The TCP listener with a cap on open connections per IP address and in total (issue 10 finding
-//! 4): a connection over a cap is closed at once, before any HTTP is read, so one host cannot use up
-//! the server's file descriptors and lock everyone else out.
+//! The TCP listener with a cap on open connections per IP address and in total, and on how fast one
+//! address may open new ones (issue 10 findings 4 and 7): a connection over a cap or the rate is
+//! closed at once, before any HTTP is read, so one host can neither use up the server's file
+//! descriptors and lock everyone else out, nor make it do handshakes as fast as it can connect.
 
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
 use confab_protocol::AddressLimits;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use std::future::Future;
 use std::time::Duration;
 
@@ -44,15 +48,30 @@ pub struct CappedListener {
     limits: AddressLimits,
     deadlines: Deadlines,
     open: Arc<Mutex<Open>>,
+    /// New connections per address (`None`: no rate limit).
+    rate: Option<DefaultKeyedRateLimiter<IpAddr>>,
 }
+
+/// Addresses the connection rate limiter remembers before it forgets the ones back to a full burst.
+const SWEEP_ABOVE: usize = 10_000;
 
 impl CappedListener {
     pub fn new(inner: TcpListener, limits: AddressLimits, deadlines: Deadlines) -> Self {
-        Self { inner, limits, deadlines, open: Arc::default() }
+        let rate = NonZeroU32::new(limits.connections_per_second).map(|rate| {
+            let burst = NonZeroU32::new(limits.connection_burst).unwrap_or(NonZeroU32::MIN);
+            RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst))
+        });
+        Self { inner, limits, deadlines, open: Arc::default(), rate }
     }
 
-    /// Takes a slot for `ip`, or `None` when a cap is reached.
+    /// Takes a slot for `ip`, or `None` when it connects too fast or a cap is reached.
     fn admit(&self, ip: IpAddr) -> Option<Slot> {
+        if let Some(rate) = &self.rate {
+            if rate.len() > SWEEP_ABOVE {
+                rate.retain_recent();
+            }
+            rate.check_key(&ip).ok()?;
+        }
         let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
         let from_ip = open.by_address.get(&ip).copied().unwrap_or(0);
         let over = |cap: usize, count: usize| cap != 0 && count >= cap;
@@ -74,7 +93,7 @@ impl axum::serve::Listener for CappedListener {
             let (stream, addr) = axum::serve::Listener::accept(&mut self.inner).await;
             let Some(slot) = self.admit(addr.ip()) else {
                 // Debug only: a flood is thousands a second, and the log must not become the attack.
-                tracing::debug!(peer = %addr.ip(), "connection refused: too many open connections");
+                tracing::debug!(peer = %addr.ip(), "connection refused: too many open or too fast");
                 continue; // dropping the stream closes it
             };
             // Chat frames are small and latency-bound: without TCP_NODELAY, Nagle's algorithm meeting
@@ -91,13 +110,31 @@ impl axum::serve::Listener for CappedListener {
     }
 }
 
-/// The peer address of a connection, as axum's `ConnectInfo` (`into_make_service_with_connect_info`).
-#[derive(Debug, Clone, Copy)]
-pub struct PeerAddr(pub SocketAddr);
+/// The peer address of a connection, as axum's `ConnectInfo` (`into_make_service_with_connect_info`),
+/// and the room passwords refused on it (a websocket's or a long-polling session's, as socketioxide
+/// keeps the request that opened it): after a few the connection is closed (auth.rs).
+#[derive(Debug, Clone)]
+pub struct PeerAddr(pub SocketAddr, Arc<AtomicU32>);
+
+impl PeerAddr {
+    pub fn new(addr: SocketAddr) -> Self {
+        Self(addr, Arc::default())
+    }
+
+    /// Counts one more refused password on this connection.
+    pub fn password_refused(&self) {
+        self.1.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The passwords refused on this connection so far.
+    pub fn passwords_refused(&self) -> u32 {
+        self.1.load(Ordering::Relaxed)
+    }
+}
 
 impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, CappedListener>> for PeerAddr {
     fn connect_info(stream: axum::serve::IncomingStream<'_, CappedListener>) -> Self {
-        PeerAddr(*stream.remote_addr())
+        PeerAddr::new(*stream.remote_addr())
     }
 }
 
@@ -265,9 +302,25 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn new_connections_are_rate_limited_per_address() {
+        let limits = AddressLimits { connections_per_second: 1, connection_burst: 3, ..Default::default() };
+        let capped = listener(limits).await;
+        let (a, b) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+        let burst: Vec<Slot> = (0..3).map(|_| capped.admit(a).expect("within the burst")).collect();
+        drop(burst);
+        assert!(capped.admit(a).is_none(), "over the rate, though none of its connections is open");
+        assert!(capped.admit(b).is_some(), "another address is not slowed down");
+    }
+
+    #[tokio::test]
     async fn zero_means_no_cap() {
-        let capped =
-            listener(AddressLimits { max_connections_per_address: 0, max_connections: 0, ..Default::default() }).await;
+        let limits = AddressLimits {
+            max_connections_per_address: 0,
+            max_connections: 0,
+            connections_per_second: 0,
+            ..Default::default()
+        };
+        let capped = listener(limits).await;
         let ip = "10.0.0.1".parse().unwrap();
         let slots: Vec<Slot> = (0..1000).map(|_| capped.admit(ip).expect("no cap")).collect();
         assert_eq!(slots.len(), 1000);

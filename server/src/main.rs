@@ -161,6 +161,13 @@ struct Serve {
     /// Open connections in total (0: no cap; the open-file limit is raised at start to fit).
     #[arg(long, env = "CONFAB_MAX_CONNECTIONS", default_value_t = AddressLimits::default().max_connections)]
     max_connections: usize,
+    /// Sustained new connections per second from one address (0 disables the limit); faster ones are
+    /// closed at accept.
+    #[arg(long, default_value_t = AddressLimits::default().connections_per_second)]
+    connect_rate: u32,
+    /// New connections one address may open at once before the sustained rate applies.
+    #[arg(long, default_value_t = AddressLimits::default().connection_burst)]
+    connect_burst: u32,
     /// Sustained `register` attempts per second from one address (0 disables the limit).
     #[arg(long, default_value_t = AddressLimits::default().registrations_per_second)]
     register_rate: u32,
@@ -236,6 +243,8 @@ impl Serve {
             address_limits: AddressLimits {
                 max_connections_per_address: self.max_connections_per_address,
                 max_connections: self.max_connections,
+                connections_per_second: self.connect_rate,
+                connection_burst: self.connect_burst.max(1),
                 registrations_per_second: self.register_rate,
                 registration_burst: self.register_burst.max(1),
                 password_attempts: self.password_attempts,

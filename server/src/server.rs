@@ -251,11 +251,8 @@ struct HealthSource {
 
 /// Anyone may ask whether the server is up; only this machine learns how many are in the chat
 /// (finding 11).
-async fn health(
-    State(source): State<HealthSource>,
-    ConnectInfo(PeerAddr(peer)): ConnectInfo<PeerAddr>,
-) -> Json<Health> {
-    let local = peer.ip().is_loopback();
+async fn health(State(source): State<HealthSource>, ConnectInfo(peer): ConnectInfo<PeerAddr>) -> Json<Health> {
+    let local = peer.0.ip().is_loopback();
     let degraded = source.room.degraded();
     Json(Health {
         status: degraded.as_ref().map_or("ok", |_| "degraded").to_owned(),

@@ -111,7 +111,7 @@ impl axum::serve::Listener for TlsListener {
 
 impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, TlsListener>> for PeerAddr {
     fn connect_info(stream: axum::serve::IncomingStream<'_, TlsListener>) -> Self {
-        PeerAddr(*stream.remote_addr())
+        PeerAddr::new(*stream.remote_addr())
     }
 }
 

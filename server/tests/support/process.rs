@@ -36,6 +36,7 @@ pub struct ServerProcess {
     pub child: Child,
     pub addr: SocketAddr,
     stderr: Arc<Mutex<String>>,
+    stdout: Arc<Mutex<String>>,
 }
 
 impl ServerProcess {
@@ -49,12 +50,15 @@ impl ServerProcess {
         let stderr = Arc::new(Mutex::new(String::new()));
         let (found, addr) = mpsc::channel();
         let stdout = child.stdout.take().expect("stdout");
+        let printed = Arc::new(Mutex::new(String::new()));
+        let collected = printed.clone();
         // Both pipes are read to the end, so the server never blocks on a full one.
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(addr) = line.strip_prefix("Confab server running on ") {
                     let _ = found.send(addr.split(' ').next().unwrap_or_default().to_owned());
                 }
+                collected.lock().unwrap().push_str(&(line + "\n"));
             }
         });
         let errors = child.stderr.take().expect("stderr");
@@ -68,12 +72,17 @@ impl ServerProcess {
             let _ = child.kill();
             panic!("the server did not start: {}", stderr.lock().unwrap());
         };
-        Self { child, addr: addr.parse().expect("an address"), stderr }
+        Self { child, addr: addr.parse().expect("an address"), stderr, stdout: printed }
     }
 
     /// What it logged so far.
     pub fn stderr(&self) -> String {
         self.stderr.lock().unwrap().clone()
+    }
+
+    /// What it printed on stdout so far (its start lines; logs go to stderr).
+    pub fn stdout(&self) -> String {
+        self.stdout.lock().unwrap().clone()
     }
 
     pub fn pid(&self) -> i32 {
