@@ -223,12 +223,14 @@ pub async fn connect(
         }
         other => ConnectError::Client(other),
     })?;
+    let resume = local.resume(&normalized, &username);
     let options = ConnectOptions {
         server: normalized.clone(),
         username,
         password: password.clone(),
         trust: plan.trust,
         timing: Timing::default(),
+        resume,
     };
     let (cancel, cancelled) = oneshot::channel();
     *state.joining.lock().unwrap_or_else(PoisonError::into_inner) = Some(cancel);

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use confab_app::client::{
-    ChatClient, ClientError, ClientEvent, ConnectOptions, ConnectionState, Features, Timing, Trust,
+    ChatClient, ClientError, ClientEvent, ConnectOptions, ConnectionState, Features, Resume, Timing, Trust,
 };
 use confab_server::{Limits, ServerConfig, ServerHandle, StoreConfig};
 use serde_json::{json, Value};
@@ -56,6 +56,7 @@ fn options(server: impl Into<String>, name: &str) -> ConnectOptions {
         password: None,
         trust: Trust::System,
         timing: fast(),
+        resume: None,
     }
 }
 
@@ -752,6 +753,57 @@ async fn an_evicted_client_catches_up_on_every_message_it_missed() {
     snd.disconnect().await;
     server.stop().await.unwrap();
     let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reopened_app_fetches_everything_said_since_its_local_history_ends() {
+    const WHILE_CLOSED: usize = 700;
+    let server = burst_server(StoreConfig::InMemory, 2 * WHILE_CLOSED).await;
+    let url = server.local_addr().to_string();
+    let (snd, mut snd_events) = join(url.as_str(), "snd").await;
+    let (lis, mut lis_events) = join(url.as_str(), "lis").await;
+    snd.send("before the app was closed").unwrap();
+    let kept = lis_events.message("before the app was closed").await;
+    let newest_id = messages_of(&kept)
+        .iter()
+        .find(|m| &*m.message == "before the app was closed")
+        .and_then(|m| m.id)
+        .expect("an id");
+    let run = lis_events.until("the session", |e| matches!(e, ClientEvent::Session { .. })).await;
+    let ClientEvent::Session { run: Some(run), .. } = run else { panic!("a run: {run:?}") };
+    lis.disconnect().await;
+    let mut last = 0;
+    for i in 1..=WHILE_CLOSED {
+        last = snd.send(&burst_line(i)).unwrap();
+    }
+    snd_events.delivered(last).await;
+
+    // Reopened with what its local history holds: every line said since, in order, once, no marker.
+    let resume = Some(Resume { run, newest_id });
+    let (again, events) = ChatClient::connect(ConnectOptions { resume, ..options(url.as_str(), "lis") }).await.unwrap();
+    let mut again_events = Events(events, Vec::new());
+    again_events.message("lis has joined the chat").await;
+    let (lines, markers) = shown_from(&again_events, "snd");
+    let texts: Vec<String> = lines.into_iter().map(|(text, _)| text).collect();
+    assert_eq!(texts, (1..=WHILE_CLOSED).map(burst_line).collect::<Vec<_>>());
+    assert!(markers.is_empty(), "{markers:?}");
+
+    // Without it a join shows the server's newest page only: what the app did before.
+    let (fresh, mut fresh_events) = join(url.as_str(), "fresh").await;
+    fresh_events.message("fresh has joined the chat").await;
+    let shown = shown_from(&fresh_events, "snd").0.len();
+    assert!(shown < WHILE_CLOSED, "a first join gets one page ({shown} lines)");
+    for client in [again, fresh, snd] {
+        client.disconnect().await;
+    }
+    server.stop().await.unwrap();
+}
+
+fn messages_of(event: &ClientEvent) -> Vec<confab_app::client::ChatMessage> {
+    match event {
+        ClientEvent::Messages { messages } => messages.clone(),
+        _ => Vec::new(),
+    }
 }
 
 /// A TCP proxy in front of the server: `set_up(false)` cuts every connection and refuses new ones;

@@ -40,6 +40,7 @@ impl User {
             password: None,
             trust,
             timing: Timing::default(),
+            resume: None,
         };
         let (client, mut events) = ChatClient::connect(options).await.expect("joins");
         // The token comes after register (§2.11): the event says the limit, the handle keeps the token.

@@ -7,6 +7,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 
 use confab_protocol::ChatMessage;
 
+use super::events::Resume;
 use super::outbox::Outgoing;
 
 /// Fingerprints of the messages shown recently.
@@ -83,6 +84,13 @@ impl Seen {
 
     pub fn clear(&mut self) {
         *self = Self::default();
+    }
+
+    /// Nothing shown yet in this process, but `resume` was shown before (kept on this computer):
+    /// a catch-up goes on from its id when the server is still the same run.
+    pub fn resuming(resume: Option<Resume>) -> Self {
+        let Some(resume) = resume else { return Self::default() };
+        Self { newest: Some(resume.newest_id), run: Some(resume.run), ..Self::default() }
     }
 
     /// The last id shown in this run, where a catch-up goes on from.

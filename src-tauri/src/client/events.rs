@@ -19,6 +19,16 @@ pub struct ConnectOptions {
     /// Which certificate an `https` server may present (ignored for `http`).
     pub trust: Trust,
     pub timing: Timing,
+    /// What this computer already holds of the conversation (its local history), so the first
+    /// join fetches everything said since, page by page, instead of the server's newest page only.
+    pub resume: Option<Resume>,
+}
+
+/// The last message this computer kept of a conversation: its server's run and id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resume {
+    pub run: String,
+    pub newest_id: u64,
 }
 
 /// Every delay of the lifecycle in one place, so tests can shrink them and nothing waits forever.

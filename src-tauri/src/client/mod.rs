@@ -24,7 +24,7 @@ pub use address::normalize_server_url;
 pub use certificate::{connector as tls_connector, presented_fingerprint};
 pub use confab_protocol::ChatMessage;
 pub use error::{ClientError, Result};
-pub use events::{ClientEvent, ConnectOptions, ConnectionState, Features, Timing, Trust};
+pub use events::{ClientEvent, ConnectOptions, ConnectionState, Features, Resume, Timing, Trust};
 pub use history::OlderPage;
 pub use outbox::MessageExtras;
 pub use session::ChatClient;

@@ -72,7 +72,7 @@ impl ChatClient {
             features: Features::default(),
             run: None,
             chat_name: None,
-            seen: Seen::default(),
+            seen: Seen::resuming(options.resume),
             typing: false,
         };
         let live = supervisor.establish().await?;

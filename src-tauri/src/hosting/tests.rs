@@ -30,6 +30,7 @@ fn client(server: &str, username: &str, trust: Trust) -> ConnectOptions {
         password: None,
         trust,
         timing: Timing::default(),
+        resume: None,
     }
 }
 

@@ -15,7 +15,7 @@ use std::sync::{mpsc, Arc, Mutex, PoisonError};
 use confab_protocol::ChatMessage;
 use tokio::sync::oneshot;
 
-use crate::client::ClientEvent;
+use crate::client::{ClientEvent, Resume};
 use store::Store;
 pub use store::{Conversation, SearchHit, StoredPage};
 
@@ -58,6 +58,11 @@ impl LocalLog {
     /// Newest `limit` messages of a conversation before `before` (a stored `seq`), oldest first.
     pub fn page(&self, of: &Conversation, before: Option<i64>, limit: usize) -> rusqlite::Result<StoredPage> {
         self.reader.lock().unwrap_or_else(PoisonError::into_inner).page(of, before, limit)
+    }
+
+    /// Where a join goes on from: the newest id stored of the conversation, and its run.
+    pub fn last_seen(&self, of: &Conversation) -> rusqlite::Result<Option<(String, u64)>> {
+        self.reader.lock().unwrap_or_else(PoisonError::into_inner).last_seen(of)
     }
 
     pub fn search(&self, of: &Conversation, input: &str, limit: usize) -> rusqlite::Result<Vec<SearchHit>> {
@@ -104,6 +109,18 @@ impl LocalHistory {
             Err(e) => {
                 tracing::warn!("the local history cannot be used: {e}");
                 LocalHistory(None)
+            }
+        }
+    }
+
+    /// Where the conversation of `username` on `server` stopped on this computer (none: nothing kept).
+    pub fn resume(&self, server: &str, username: &str) -> Option<Resume> {
+        let of = Conversation { server: server.to_owned(), username: username.trim().to_owned() };
+        match self.0.as_ref()?.last_seen(&of) {
+            Ok(found) => found.map(|(run, newest_id)| Resume { run, newest_id }),
+            Err(e) => {
+                tracing::warn!("the local history cannot be read: {e}");
+                None
             }
         }
     }

@@ -212,6 +212,20 @@ impl Store {
         Ok(StoredPage { messages, start_reached })
     }
 
+    /// The newest server id stored of the conversation, with its run: the latest run seen that has
+    /// ids, and of a server that names its runs (ids of an unnamed run cannot be compared).
+    pub fn last_seen(&self, of: &Conversation) -> rusqlite::Result<Option<(String, u64)>> {
+        self.connection
+            .prepare_cached(
+                "SELECT r.run, MAX(m.id) FROM runs r JOIN messages m ON m.run = r.key
+                 WHERE r.conversation = (SELECT key FROM conversations WHERE server = ?1 AND username = ?2)
+                   AND r.run != '' AND m.id IS NOT NULL
+                 GROUP BY r.key ORDER BY r.key DESC LIMIT 1",
+            )?
+            .query_row(params![of.server, of.username], |row| Ok((row.get(0)?, row.get::<_, i64>(1)? as u64)))
+            .optional()
+    }
+
     /// Chat messages of the conversation matching every word of `input` (the last as a prefix),
     /// newest first, at most `limit`. Announcements are left out: their names would match everywhere.
     pub fn search(&self, of: &Conversation, input: &str, limit: usize) -> rusqlite::Result<Vec<SearchHit>> {

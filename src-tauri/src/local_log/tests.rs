@@ -46,6 +46,22 @@ fn a_message_is_stored_once_per_run_by_id_and_without_ids_by_sender_text_and_tim
 }
 
 #[test]
+fn a_join_goes_on_from_the_newest_id_of_the_latest_run_with_ids() {
+    let mut store = Store::in_memory();
+    assert_eq!(store.last_seen(&ann()).unwrap(), None, "nothing kept");
+    store.record(&ann(), Some("run-a"), &[line(Some(7), 10, "bob", "a"), line(Some(9), 11, "bob", "b")]).unwrap();
+    store.record(&ann(), Some("run-a"), &[line(Some(8), 12, "bob", "late")]).unwrap();
+    assert_eq!(store.last_seen(&ann()).unwrap(), Some(("run-a".into(), 9)));
+    store.record(&ann(), Some("run-b"), &[line(Some(2), 20, "bob", "after a restart")]).unwrap();
+    assert_eq!(store.last_seen(&ann()).unwrap(), Some(("run-b".into(), 2)), "the latest run, not the largest id");
+    // A seed server's lines have neither ids nor a run to compare: they do not count.
+    store.record(&ann(), None, &[line(None, 30, "eve", "x")]).unwrap();
+    assert_eq!(store.last_seen(&ann()).unwrap(), Some(("run-b".into(), 2)));
+    let bob = Conversation { username: "bob".into(), ..ann() };
+    assert_eq!(store.last_seen(&bob).unwrap(), None, "another name's conversation");
+}
+
+#[test]
 fn each_server_and_name_is_its_own_conversation_and_announcements_keep_their_fields() {
     let mut store = Store::in_memory();
     let bob = Conversation { username: "bob".into(), ..ann() };
