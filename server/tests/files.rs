@@ -332,3 +332,73 @@ async fn across_nodes_a_file_uploaded_on_one_is_served_by_the_others() {
     a.stop().await.unwrap();
     b.stop().await.unwrap();
 }
+
+/// Waits until `path` answers `410 gone` on `addr` (files are removed soon after, not at once).
+async fn until_gone(addr: SocketAddr, path: &str) -> StatusCode {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let status = get(addr, path, None).await.status();
+        if status == StatusCode::GONE || std::time::Instant::now() > deadline {
+            return status;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The shared log of a cluster is trimmed by Redis (approximately: in whole blocks of 100 entries);
+/// a file whose message was trimmed goes too, for every node, and newer ones stay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn across_nodes_a_file_whose_message_left_the_shared_log_is_removed() {
+    let redis = RedisServer::start();
+    let cluster = ClusterConfig {
+        max_log_entries: 10,
+        renew_every: Duration::from_millis(200),
+        ..ClusterConfig::new(redis.url())
+    };
+    let node = || start_server(ServerConfig { store: StoreConfig::Redis(cluster.clone()), ..unlimited() });
+    let (a, b) = (node().await, node().await);
+    let alice = User::join(a.local_addr(), "alice").await;
+    let old = alice.uploaded(a.local_addr(), "old.bin", "application/octet-stream", noise(1000)).await;
+    alice.send(&old, json!({})).await;
+    for i in 0..300 {
+        alice.client.send(&format!("line {i}")).await;
+    }
+    let new = alice.uploaded(a.local_addr(), "new.bin", "application/octet-stream", noise(2000)).await;
+    alice.send(&new, json!({})).await;
+    assert_eq!(until_gone(b.local_addr(), old["url"].as_str().unwrap()).await, StatusCode::GONE);
+    let kept = get(b.local_addr(), new["url"].as_str().unwrap(), None).await;
+    assert_eq!(kept.status(), StatusCode::OK);
+    assert!(kept.bytes().await.unwrap() == noise(2000), "the newer file is still served");
+    a.stop().await.unwrap();
+    b.stop().await.unwrap();
+}
+
+/// In a cluster too the total size of the files is capped: the oldest go first, on every node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn across_nodes_the_total_size_of_files_is_capped_oldest_first() {
+    let redis = RedisServer::start();
+    let node = || {
+        start_server(ServerConfig {
+            store: StoreConfig::Redis(ClusterConfig::new(redis.url())),
+            max_file_bytes: 1024 * 1024,
+            max_files_bytes: 2 * 1024 * 1024 + 1000,
+            ..ServerConfig::default()
+        })
+    };
+    let (a, b) = (node().await, node().await);
+    let alice = User::join(a.local_addr(), "alice").await;
+    let mut sent = Vec::new();
+    for i in 0..3 {
+        let attachment =
+            alice.uploaded(a.local_addr(), &format!("part{i}"), "application/octet-stream", noise(1024 * 1024)).await;
+        alice.send(&attachment, json!({})).await;
+        sent.push(attachment);
+    }
+    assert_eq!(get(b.local_addr(), sent[0]["url"].as_str().unwrap(), None).await.status(), StatusCode::GONE);
+    for (i, attachment) in sent.iter().enumerate().skip(1) {
+        let kept = get(a.local_addr(), attachment["url"].as_str().unwrap(), None).await;
+        assert!(kept.bytes().await.unwrap() == noise(1024 * 1024), "part{i} is within the quota");
+    }
+    a.stop().await.unwrap();
+    b.stop().await.unwrap();
+}

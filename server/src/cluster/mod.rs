@@ -17,6 +17,7 @@
 //! `unavailable` (nothing is acked that was not stored), `/health` says `degraded` and why, and
 //! everything recovers by itself once Redis answers again.
 
+mod expiry;
 mod lease;
 mod reader;
 mod scripts;
@@ -187,6 +188,7 @@ impl ClusterRoom {
         tokio::spawn(worker::run(room.clone(), redis.clone(), queue));
         tokio::spawn(reader::run(room.clone(), reads, stopped.clone()));
         tokio::spawn(typing::run(room.clone(), client, stopped.clone()));
+        tokio::spawn(expiry::run(room.clone(), redis.clone(), stopped.clone()));
         tokio::spawn(lease::run(room.clone(), redis, stopped));
         Ok(room)
     }

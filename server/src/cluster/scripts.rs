@@ -13,6 +13,8 @@
 //! - `lease:<node>`: exists while the node is alive (it renews the expiry); `nodes`: every node that
 //!   holds members. A node whose lease expired is reaped by whichever node notices first: its users
 //!   are announced as left and their names freed.
+//! - `filed`: a sorted set of file ids, scored by the id of the message each came with, so the files
+//!   of messages the log no longer holds can be found (they follow the history, protocol §2.11).
 
 use redis::Script;
 
@@ -22,6 +24,7 @@ pub const SEQ: &str = "{confab}:seq";
 pub const RUN: &str = "{confab}:run";
 pub const NAMES: &str = "{confab}:names";
 pub const NODES: &str = "{confab}:nodes";
+pub const FILED: &str = "{confab}:filed";
 
 pub fn members_key(node: &str) -> String {
     format!("{PREFIX}:members:{node}")
@@ -55,9 +58,9 @@ pub fn register() -> Script {
     )
 }
 
-/// KEYS: seq, log, members:<node>, names. ARGV: sid, from, text, ts, max log length, node, for a
-/// private message the addressee's folded name and name (else empty), and the attachment's JSON
-/// (else empty). Answers the message's id,
+/// KEYS: seq, log, members:<node>, names, filed. ARGV: sid, from, text, ts, max log length, node, for
+/// a private message the addressee's folded name and name (else empty), the attachment's JSON and
+/// its file id (else empty). Answers the message's id,
 /// [`NOT_MEMBER`] when the sender's registration is gone (its node was reaped), or
 /// [`NO_RECIPIENT`] when the addressee is not registered.
 pub fn post() -> Script {
@@ -74,6 +77,7 @@ pub fn post() -> Script {
         if ARGV[9] ~= '' then
             table.insert(fields, 'attachment')
             table.insert(fields, ARGV[9])
+            redis.call('ZADD', KEYS[5], id, ARGV[10])
         end
         redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], id .. '-0', unpack(fields))
         return id
@@ -125,6 +129,21 @@ pub fn renew_and_reap() -> Script {
             end
         end
         return reaped
+        ",
+    )
+}
+
+/// KEYS: log, filed. The ids of the files whose messages are older than the log's oldest entry (it
+/// was trimmed), taken out of `filed` at once, so each goes to exactly one node to delete.
+pub fn forgotten_files() -> Script {
+    Script::new(
+        r"
+        local oldest = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
+        if #oldest == 0 then return {} end
+        local below = '(' .. string.match(oldest[1][1], '^(%d+)')
+        local gone = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', below)
+        if #gone > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', below) end
+        return gone
         ",
     )
 }

@@ -106,6 +106,7 @@ pub async fn run(room: Arc<ClusterRoom>, mut redis: ConnectionManager, mut queue
                             .key(scripts::LOG)
                             .key(&members)
                             .key(scripts::NAMES)
+                            .key(scripts::FILED)
                             .arg(socket.id.to_string())
                             .arg(&**from)
                             .arg(&**text)
@@ -114,7 +115,8 @@ pub async fn run(room: Arc<ClusterRoom>, mut redis: ConnectionManager, mut queue
                             .arg(&room.node)
                             .arg(to.as_ref().map_or("", |(_, key)| key.as_str()))
                             .arg(to.as_ref().map_or("", |(name, _)| &**name))
-                            .arg(attachment),
+                            .arg(attachment)
+                            .arg(file.as_ref().map_or("", |meta| meta.attachment.id.as_str())),
                     )
                 }
                 Command::Leave { sid } => pipe.invoke_script(
