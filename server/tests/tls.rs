@@ -90,3 +90,21 @@ async fn a_lan_chat_is_recognised_by_the_fingerprint_of_its_own_certificate() {
     assert!(server.join_urls().iter().all(|url| url.starts_with("https://")), "{:?}", server.join_urls());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A client that opens TCP and never starts its TLS handshake is dropped after the handshake's 10 s,
+/// and does not hold up anyone else meanwhile (each handshake runs on its own).
+#[tokio::test]
+async fn a_tls_handshake_that_never_starts_is_given_up_after_10_seconds() {
+    let (files, cert) = certificate("silent");
+    let server = support::start_server(ServerConfig { tls: Some(files), ..ServerConfig::default() }).await;
+    let addr = server.local_addr();
+    let started = std::time::Instant::now();
+    let mut silent = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let health = https_get(addr, &cert, "/health").await;
+    assert!(health.starts_with("HTTP/1.1 200"), "served while a handshake waits: {health}");
+    let mut byte = [0u8; 1];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(20), silent.read(&mut byte)).await;
+    let elapsed = started.elapsed();
+    assert!(matches!(read, Ok(Ok(0)) | Ok(Err(_))), "closed by the server: {read:?}");
+    assert!(elapsed >= std::time::Duration::from_secs(9), "not before its deadline: {elapsed:?}");
+}
