@@ -93,6 +93,11 @@ describe('Hosting and discovery in the desktop app', () => {
       "return [...document.querySelectorAll('#nearby-list .pick')].find((e) => e.textContent.includes('Found me'))?.querySelectorAll('.lock').length ?? null",
     );
     assert.equal(locks, 1, 'a lock on a chat with a password');
+    // Anyone on the LAN can announce a chat's name: the entry says which address a click joins.
+    const address = await driver.executeScript(
+      "return [...document.querySelectorAll('#nearby-list .pick')].find((e) => e.textContent.includes('Found me'))?.querySelector('.who')?.textContent ?? null",
+    );
+    assert.match(address ?? '', new RegExp(`:${port}$`), `the address it joins: ${address}`);
     await screenshot('nearby');
     await fill('username', 'finder');
     // The entry is redrawn when the chat's details change (a new address): click the current one.
