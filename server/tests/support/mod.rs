@@ -3,6 +3,7 @@
 
 pub mod polling;
 pub mod process;
+pub mod proxy;
 pub mod raw;
 pub mod redis;
 
