@@ -76,6 +76,33 @@ test("a file over the server's limit is refused in words before anything is sent
   assert.deepEqual(problems, []);
 });
 
+test("an upload in progress shows its progress, and Cancel stops it: nothing is sent to anyone", { timeout: 90_000 }, async (t) => {
+  const s = await session(t);
+  const a = await openBrowser(t);
+  const b = await openBrowser(t);
+  await joinAs(a.page, s.url, "ada");
+  await joinAs(b.page, s.url, "bea");
+  await a.page.locator("#attach-button:not([hidden])").waitFor({ timeout: 10_000 });
+  // A slow uplink (256 KB/s), so a 4 MB upload takes long enough to watch and cancel.
+  const cdp = await a.page.context().newCDPSession(a.page);
+  await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 256 * 1024 });
+  await a.page.setInputFiles("#attach-input", tempFile(t, "big.bin", crypto.randomBytes(4 * 1024 * 1024)));
+  const row = a.page.locator("#uploads li.upload", { hasText: "big.bin" });
+  await a.page.waitForFunction(() => Number(document.querySelector("#uploads li.upload progress")?.value) > 0, null, { timeout: 20_000 });
+  assert.match(await row.locator(".file-size").textContent(), /^\d+ % of 4 MB$/);
+  await a.page.screenshot({ path: path.join(SCREENSHOTS, "browser-upload-progress.png") });
+  await row.locator("button.cancel").click();
+  await a.page.locator("#uploads").waitFor({ state: "hidden", timeout: 5_000 });
+  await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+  // Nothing reached the room: a line said after it is the first one bea sees from ada.
+  await say(a.page, "after the cancel");
+  await b.page.locator("#messages li.msg", { hasText: "after the cancel" }).waitFor({ timeout: 10_000 });
+  assert.equal(await b.page.locator("#messages li.msg .attachment").count(), 0, "no file line for bea");
+  assert.equal(await a.page.locator("#messages li.msg .attachment").count(), 0, "none for ada either");
+  assert.deepEqual(a.problems, []);
+  assert.deepEqual(b.problems, []);
+});
+
 test("a private conversation opened from the online list reaches only its addressee", { timeout: 90_000 }, async (t) => {
   const s = await session(t);
   const a = await openBrowser(t);
