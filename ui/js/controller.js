@@ -2,15 +2,14 @@
 // details (transport/), no chat state of its own (model.js).
 
 import { plainHttpRemote } from './address.js';
+import { announcement, notification } from './notices.js';
 import { SEARCH_DELAY_MS, SearchModel, findLine } from './search.js';
-import { charCount, nameRefusalText, validateName } from './protocol.js';
+import { nameRefusalText, validateName } from './protocol.js';
 import { trayStatus } from './desktop.js';
 import { normalizeSettings, themeAttribute } from './settings.js';
 
 // Stop-typing notice after this much quiet in the input.
 const TYPING_IDLE_MS = 3000;
-// Longest text put in a desktop notification or a screen reader announcement.
-const PREVIEW_CHARS = 140;
 // Joins that fail these ways leave the stored conversation shown, offline (others go back to the form).
 const OFFLINE_CODES = ['unreachable', 'timeout'];
 // A search result is looked for this many stored pages back before giving up.
@@ -18,11 +17,6 @@ const SEARCH_PAGES = 20;
 // A second Leave within this long confirms leaving with unsent messages.
 const LEAVE_CONFIRM_MS = 5000;
 
-const preview = (text) => (charCount(text) > PREVIEW_CHARS ? `${[...text].slice(0, PREVIEW_CHARS).join('')}…` : text);
-// Who wrote a line, as notifications and screen readers say it: private messages say so (§2.10).
-const who = (line) => (line.to != null ? `${line.from} (private)` : line.from);
-// A line's text in a notification; a file without a caption is its name.
-const gist = (line) => preview(line.text || (line.attachment ? `📎 ${line.attachment.name}` : ''));
 // nameRefusalText says "a name cannot be empty": as a sentence of its own.
 const sentence = (text) => `${text[0].toUpperCase()}${text.slice(1)}.`;
 
@@ -679,19 +673,13 @@ export class ChatController {
   /** Screen reader announcement, and unread count + notification while the window is unfocused. */
   #tellUser(lines) {
     if (!lines.length) return;
-    const last = lines[lines.length - 1];
-    const say = (line) => (line.kind === 'system' ? line.text : `${who(line)}: ${gist(line)}`);
-    this.view.announce(lines.length <= 3 ? lines.map(say).join('. ') : `${lines.length} new messages. Last: ${say(last)}`);
+    this.view.announce(announcement(lines));
     const chat = lines.filter((line) => line.kind === 'chat');
     if (this.focused || !chat.length) return;
     this.model.countUnread(chat.length);
     this.#updateTitle();
-    // A mention is what the notification shows, and it is notified even with notifications off.
-    const mentioned = chat.filter((line) => line.mention);
-    const latest = mentioned.at(-1) ?? chat[chat.length - 1];
-    const mention = { mention: mentioned.length > 0 };
-    if (chat.length === 1) this.transport.notify(who(latest), gist(latest), mention);
-    else this.transport.notify(`${chat.length} new messages`, `${who(latest)}: ${gist(latest)}`, mention);
+    const { title, body, mention } = notification(chat);
+    this.transport.notify(title, body, { mention });
   }
 
   #setFocused(focused) {
