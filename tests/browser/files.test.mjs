@@ -103,6 +103,31 @@ test("an upload in progress shows its progress, and Cancel stops it: nothing is 
   assert.deepEqual(b.problems, []);
 });
 
+test("an image pasted into the chat is sent with a name of its own and shows as a thumbnail", { timeout: 90_000 }, async (t) => {
+  const s = await session(t);
+  const a = await openBrowser(t);
+  const b = await openBrowser(t);
+  await joinAs(a.page, s.url, "ada");
+  await joinAs(b.page, s.url, "bea");
+  await a.page.locator("#attach-button:not([hidden])").waitFor({ timeout: 10_000 });
+  // What a screenshot tool puts on the clipboard: an image without a file name, pasted into the input.
+  await a.page.evaluate((base64) => {
+    const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+    const data = new DataTransfer();
+    data.items.add(new File([bytes], "", { type: "image/png" }));
+    document.querySelector("#input").dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));
+  }, png(200, 100).toString("base64"));
+  const thumb = b.page.locator("#messages li.msg .attachment .thumb img");
+  await thumb.waitFor({ timeout: 20_000 });
+  await b.page.waitForFunction(() => document.querySelector("#messages .thumb img")?.naturalWidth > 0, null, { timeout: 10_000 });
+  assert.deepEqual(await thumb.evaluate((img) => [img.naturalWidth, img.naturalHeight]), [200, 100]);
+  const name = await b.page.locator("#messages li.msg .attachment .file-name").textContent();
+  assert.match(name, /^pasted-\d{8}-\d{6}\.png$/);
+  assert.equal(await a.page.inputValue("#input"), "", "nothing pasted as text");
+  assert.deepEqual(a.problems, []);
+  assert.deepEqual(b.problems, []);
+});
+
 test("a private conversation opened from the online list reaches only its addressee", { timeout: 90_000 }, async (t) => {
   const s = await session(t);
   const a = await openBrowser(t);

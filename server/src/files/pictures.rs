@@ -30,10 +30,16 @@ pub fn read(bytes: &[u8]) -> Option<Picture> {
     limits.max_alloc = Some(MAX_DECODE_BYTES);
     reader.limits(limits);
     let picture = reader.decode().ok()?;
-    let small = picture.thumbnail(THUMBNAIL_PIXELS, THUMBNAIL_PIXELS);
+    let (width, height) = (picture.width(), picture.height());
+    // Shrunk to fit, never enlarged: a small picture (a pasted snippet) stays as sharp as it was.
+    let small = if width.max(height) > THUMBNAIL_PIXELS {
+        picture.thumbnail(THUMBNAIL_PIXELS, THUMBNAIL_PIXELS)
+    } else {
+        picture
+    };
     let mut thumbnail = Vec::new();
     small.write_to(&mut Cursor::new(&mut thumbnail), ImageFormat::Png).ok()?;
-    Some(Picture { width: picture.width(), height: picture.height(), thumbnail })
+    Some(Picture { width, height, thumbnail })
 }
 
 #[cfg(test)]
@@ -52,6 +58,13 @@ mod tests {
         assert_eq!((picture.width, picture.height), (1000, 500));
         let small = image::load_from_memory_with_format(&picture.thumbnail, ImageFormat::Png).unwrap();
         assert_eq!((small.width(), small.height()), (320, 160));
+    }
+
+    #[test]
+    fn a_small_picture_is_not_enlarged() {
+        let picture = read(&png(200, 100)).expect("a PNG is read");
+        let small = image::load_from_memory_with_format(&picture.thumbnail, ImageFormat::Png).unwrap();
+        assert_eq!((small.width(), small.height()), (200, 100), "it was 320 × 160, blurred");
     }
 
     #[test]
