@@ -21,13 +21,19 @@ function tempFile(t, name, bytes) {
   return file;
 }
 
-test("a file attached in one browser is seen in the other and downloads byte-identical", { timeout: 90_000 }, async (t) => {
+/** ada and bea in two browsers on one server, ada's Attach button shown. */
+async function adaAndBea(t) {
   const s = await session(t);
   const a = await openBrowser(t);
   const b = await openBrowser(t);
   await joinAs(a.page, s.url, "ada");
   await joinAs(b.page, s.url, "bea");
   await a.page.locator("#attach-button:not([hidden])").waitFor({ timeout: 10_000 });
+  return { a, b };
+}
+
+test("a file attached in one browser is seen in the other and downloads byte-identical", { timeout: 90_000 }, async (t) => {
+  const { a, b } = await adaAndBea(t);
 
   const bytes = crypto.randomBytes(3 * 1024 * 1024 + 17);
   const file = tempFile(t, "report <final>.bin", bytes);
@@ -77,12 +83,7 @@ test("a file over the server's limit is refused in words before anything is sent
 });
 
 test("an upload in progress shows its progress, and Cancel stops it: nothing is sent to anyone", { timeout: 90_000 }, async (t) => {
-  const s = await session(t);
-  const a = await openBrowser(t);
-  const b = await openBrowser(t);
-  await joinAs(a.page, s.url, "ada");
-  await joinAs(b.page, s.url, "bea");
-  await a.page.locator("#attach-button:not([hidden])").waitFor({ timeout: 10_000 });
+  const { a, b } = await adaAndBea(t);
   // A slow uplink (256 KB/s), so a 4 MB upload takes long enough to watch and cancel.
   const cdp = await a.page.context().newCDPSession(a.page);
   await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 256 * 1024 });
@@ -104,12 +105,7 @@ test("an upload in progress shows its progress, and Cancel stops it: nothing is 
 });
 
 test("an image pasted into the chat is sent with a name of its own and shows as a thumbnail", { timeout: 90_000 }, async (t) => {
-  const s = await session(t);
-  const a = await openBrowser(t);
-  const b = await openBrowser(t);
-  await joinAs(a.page, s.url, "ada");
-  await joinAs(b.page, s.url, "bea");
-  await a.page.locator("#attach-button:not([hidden])").waitFor({ timeout: 10_000 });
+  const { a, b } = await adaAndBea(t);
   // What a screenshot tool puts on the clipboard: an image without a file name, pasted into the input.
   await a.page.evaluate((base64) => {
     const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
