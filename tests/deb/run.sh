@@ -23,7 +23,12 @@ fail() { echo "FAIL: $*"; exit 1; }
 desktop=/usr/share/applications/Confab.desktop
 [ -f "$desktop" ] || desktop=$(ls /usr/share/applications/*onfab*.desktop | head -1)
 grep -qx "Name=Confab" "$desktop" || fail "desktop entry name: $(grep ^Name= "$desktop")"
-grep -qx "Exec=confab" "$desktop" || fail "desktop entry exec: $(grep ^Exec= "$desktop")"
+# %U: a confab:// link opened from a browser or xdg-open reaches the app (without it the bundler's
+# entry started the app without the link).
+grep -qx "Exec=confab %U" "$desktop" || fail "desktop entry exec: $(grep ^Exec= "$desktop")"
+grep -qx "MimeType=x-scheme-handler/confab" "$desktop" || fail "confab:// not registered: $(grep ^MimeType= "$desktop")"
+dpkg-deb --field "$deb" Depends | grep -q "fonts-noto-color-emoji" || fail "no emoji font dependency"
+fc-list | grep -q "Noto Color Emoji" || fail "the emoji font the package depends on is not installed"
 grep -q "^Categories=.*Network" "$desktop" || fail "desktop entry category: $(grep ^Categories= "$desktop")"
 icon=$(sed -n 's/^Icon=//p' "$desktop")
 ls /usr/share/icons/hicolor/*/apps/"$icon".png >/dev/null || fail "icon $icon not installed"
