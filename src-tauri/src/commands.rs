@@ -453,8 +453,8 @@ pub fn set_title(window: WebviewWindow, title: String) {
 /// A desktop notification, as the settings say (a `mention` of the user's name always); clicking it
 /// opens the conversation. Best effort: a desktop without a notification service just has none.
 #[tauri::command]
-pub fn notify(app: AppHandle, title: String, body: String, mention: Option<bool>) {
-    crate::notify::show(&app, title, body, mention.unwrap_or(false));
+pub fn notify(app: AppHandle, title: String, body: String, mention: Option<bool>, conversation: Option<String>) {
+    crate::notify::show(&app, title, body, mention.unwrap_or(false), conversation);
 }
 
 /// Starts hosting a chat; the page then joins it with `connect` at `localUrl`.

@@ -19,8 +19,9 @@ pub enum DesktopEvent {
     Join { server: String },
     /// A `confab://` link that was refused, in words.
     BadLink { message: String },
-    /// A notification was clicked: the conversation is shown.
-    Opened,
+    /// A notification was clicked: its conversation is shown (`conversation`: the person of a private
+    /// one; none: the room).
+    Opened { conversation: Option<String> },
 }
 
 #[derive(Default)]
@@ -143,6 +144,17 @@ pub fn show_window(app: &AppHandle) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_clicked_notification_tells_the_page_which_conversation_to_open() {
+        let private = DesktopEvent::Opened { conversation: Some("ann".into()) };
+        assert_eq!(
+            serde_json::to_value(private).unwrap(),
+            serde_json::json!({"type": "opened", "conversation": "ann"})
+        );
+        let room = DesktopEvent::Opened { conversation: None };
+        assert_eq!(serde_json::to_value(room).unwrap(), serde_json::json!({"type": "opened", "conversation": null}));
+    }
 
     #[test]
     fn the_window_hides_to_the_tray_only_in_a_chat_with_the_setting_and_a_tray() {

@@ -46,7 +46,8 @@ fn escape(text: &str) -> String {
 
 /// Shows a notification (best effort: a desktop without a notification service just has none),
 /// unless the settings say not to. Runs on a thread of its own (the D-Bus calls block).
-pub fn show(app: &AppHandle, title: String, body: String, mention: bool) {
+/// `conversation`: the person a private message came from (none: the room), opened on a click.
+pub fn show(app: &AppHandle, title: String, body: String, mention: bool, conversation: Option<String>) {
     let settings = app.state::<Desktop>().settings();
     if !wanted(settings.notifications, mention) {
         return;
@@ -68,7 +69,7 @@ pub fn show(app: &AppHandle, title: String, body: String, mention: bool) {
         handle.wait_for_action(|action| {
             if OPEN_ACTIONS.contains(&action) {
                 show_window(&app);
-                app.state::<Desktop>().tell_page(DesktopEvent::Opened);
+                app.state::<Desktop>().tell_page(DesktopEvent::Opened { conversation: conversation.clone() });
             }
         });
         *shown.0.lock().unwrap_or_else(PoisonError::into_inner) = None;

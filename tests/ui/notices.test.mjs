@@ -7,22 +7,26 @@ import { announcement, notification } from '../../ui/js/notices.js';
 
 const chat = (from, text, extra = {}) => ({ kind: 'chat', from, text, ...extra });
 
-test('one line: the title is who wrote, the body the text; a private one says so', () => {
-  assert.deepEqual(notification([chat('ann', 'lunch?')]), { title: 'ann', body: 'lunch?', mention: false });
+test('one line: the title is who wrote, the body the text; a private one says so and opens its sender', () => {
+  const room = { title: 'ann', body: 'lunch?', mention: false, conversation: null };
+  assert.deepEqual(notification([chat('ann', 'lunch?')]), room);
+  // A click on a private one opens the conversation with its sender.
   assert.deepEqual(notification([chat('ann', 'just you and me', { to: 'bob' })]), {
     title: 'ann (private)',
     body: 'just you and me',
     mention: false,
+    conversation: 'ann',
   });
 });
 
 test('several lines: how many, and the latest with its sender; a mention is the one shown', () => {
   const lines = [chat('ann', 'one'), chat('cy', 'bob, look', { mention: true }), chat('dee', 'three', { to: 'bob' })];
-  assert.deepEqual(notification(lines), { title: '3 new messages', body: 'cy: bob, look', mention: true });
+  assert.deepEqual(notification(lines), { title: '3 new messages', body: 'cy: bob, look', mention: true, conversation: null });
   assert.deepEqual(notification(lines.filter((l) => !l.mention)), {
     title: '2 new messages',
     body: 'dee (private): three',
     mention: false,
+    conversation: 'dee',
   });
 });
 

@@ -128,6 +128,8 @@ export class ChatController {
       return this.model.session ? this.view.showBannerNote(event.message) : this.view.showConnectError({ code: 'bad_link', message: event.message });
     }
     if (event.type === 'opened' && this.model.session) {
+      // The notification's conversation: a private message's sender, or the room.
+      if (event.conversation !== undefined) this.openConversation({ name: event.conversation });
       this.view.scrollToBottom();
       this.view.focusDraft();
     }
@@ -678,8 +680,8 @@ export class ChatController {
     if (this.focused || !chat.length) return;
     this.model.countUnread(chat.length);
     this.#updateTitle();
-    const { title, body, mention } = notification(chat);
-    this.transport.notify(title, body, { mention });
+    const { title, body, mention, conversation } = notification(chat);
+    this.transport.notify(title, body, { mention, conversation });
   }
 
   #setFocused(focused) {

@@ -21,13 +21,15 @@ export function announcement(lines) {
 
 /**
  * The desktop notification for chat lines that arrived while the window was away: { title, body,
- * mention }. A line that mentions the user is the one shown (and is notified even with
- * notifications off: `mention`).
+ * mention, conversation }. A line that mentions the user is the one shown (and is notified even with
+ * notifications off: `mention`); `conversation` is where a click takes the user: the sender of a
+ * private line, null for the room.
  */
 export function notification(chat) {
   const mentioned = chat.filter((line) => line.mention);
   const latest = mentioned.at(-1) ?? chat[chat.length - 1];
   const mention = mentioned.length > 0;
-  if (chat.length === 1) return { title: who(latest), body: gist(latest), mention };
-  return { title: `${chat.length} new messages`, body: `${who(latest)}: ${gist(latest)}`, mention };
+  const conversation = latest.to != null ? latest.from : null;
+  if (chat.length === 1) return { title: who(latest), body: gist(latest), mention, conversation };
+  return { title: `${chat.length} new messages`, body: `${who(latest)}: ${gist(latest)}`, mention, conversation };
 }

@@ -88,7 +88,8 @@ export function createTauriTransport({ invoke, Channel }) {
     hasSavedPassword: (server, username) => call('has_saved_password', { server, username }),
     setTitle: (title) => call('set_title', { title }).catch(() => {}),
     // mention: the message names the user (notified even with notifications off; Rust applies the settings).
-    notify: (title, body, { mention = false } = {}) => call('notify', { title, body, mention }).catch(() => {}),
+    notify: (title, body, { mention = false, conversation = null } = {}) =>
+      call('notify', { title, body, mention, conversation }).catch(() => {}),
     // Hosting: the server runs in Rust; the page then joins it with connect({ server: localUrl }).
     host: (options) => call('host_chat', { options }),
     stopHosting: () => call('stop_hosting'),
