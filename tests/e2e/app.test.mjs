@@ -156,25 +156,46 @@ describe('Confab desktop app', () => {
     );
   });
 
-  test('takes a burst of 1000 messages without freezing', async () => {
-    const before = (await texts('#messages li')).length;
-    console.log(`connected, ${before} lines: app PSS ${await appMemory()} MiB (app + WebKit processes)`);
+  test('takes a burst of 10 000 messages while answering, and scrolls them smoothly', async () => {
+    const BURST = 10_000;
+    const idle = await appMemory();
+    console.log(`connected: app PSS ${idle} MiB (app + WebKit processes)`);
     const started = Date.now();
-    for (let i = 0; i < 1000; i++) web.emit('message', { from: 'webby', message: `burst ${i}` });
+    for (let i = 0; i < BURST; i++) web.emit('message', { from: 'webby', message: `burst ${i}` });
     // The page must keep answering while the burst arrives: each round trip through the webview's
-    // main thread is timed.
+    // main thread is timed (the view keeps the newest 3000 lines; the rest are "load older").
     let slowest = 0;
-    await waitFor('all 1000 lines', async () => {
+    let trips = 0;
+    await waitFor(`all ${BURST} lines`, async () => {
       const t = Date.now();
-      const count = await driver.executeScript("return document.querySelectorAll('#messages li').length");
+      const last = await driver.executeScript("return document.querySelector('#messages li:last-child .text')?.textContent ?? null");
       slowest = Math.max(slowest, Date.now() - t);
-      return count >= before + 1000;
-    });
+      trips += 1;
+      return last === `burst ${BURST - 1}`;
+    }, 120_000);
     const elapsed = Date.now() - started;
-    console.log(`burst: 1000 messages shown in ${elapsed} ms; slowest page round trip ${slowest} ms; app PSS now ${await appMemory()} MiB`);
+    const loaded = await appMemory();
+    // Scrolling: frames drawn while the list scrolls up 40 px a frame for 2 s (requestAnimationFrame).
+    const fps = await driver.executeAsyncScript(`
+      const done = arguments[arguments.length - 1];
+      const m = document.getElementById('messages');
+      let frames = 0;
+      const start = performance.now();
+      const step = (now) => {
+        frames += 1;
+        m.scrollTop -= 40;
+        if (now - start < 2000) requestAnimationFrame(step);
+        else done(frames / ((now - start) / 1000));
+      };
+      requestAnimationFrame(step);`);
+    console.log(
+      `burst: ${BURST} messages shown in ${elapsed} ms; slowest of ${trips} page round trips ${slowest} ms; ` +
+        `scrolling ${fps.toFixed(1)} frames/s; app PSS ${idle} -> ${loaded} MiB (${(loaded / idle).toFixed(2)}x)`,
+    );
+    // A guard against a frozen page, not the target (docs: the figures are measured, not asserted).
     assert.ok(slowest < 1000, `the page froze for ${slowest} ms`);
-    const last = await texts('#messages li:last-child .text');
-    assert.deepEqual(last, ['burst 999']);
+    assert.equal(await driver.executeScript("return document.querySelectorAll('#messages li.msg').length <= 3000"), true);
+    await driver.executeScript("document.getElementById('messages').scrollTop = document.getElementById('messages').scrollHeight");
   });
 
   test('does not yank the view when the user scrolled up', async () => {
