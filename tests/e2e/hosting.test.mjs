@@ -335,6 +335,9 @@ describe('Hosting and discovery in the desktop app', () => {
     // The port is free at once.
     const again = await listen(hostedPort);
     again.close();
+    // A hosted chat is not a server to come back to (its port is gone with it): not in recent servers.
+    const recent = await texts('#recent-list li');
+    assert.ok(!recent.some((entry) => entry.includes(`:${hostedPort}`)), `no entry for the hosted chat: ${recent}`);
   });
 
   test('quitting the app closes the hosted chat too', async () => {
