@@ -4,15 +4,13 @@
 
 use std::sync::Arc;
 
-use axum::extract::ConnectInfo;
+use std::net::IpAddr;
+
 use confab_protocol::{limits::PASSWORD_ATTEMPTS_PER_CONNECTION, AuthError};
 use serde_json::Value;
 use socketioxide::extract::{SocketRef, State, TryData};
 
-use crate::{
-    listener::PeerAddr,
-    peers::{peer_ip, Peers},
-};
+use crate::peers::{connection_of, Peers};
 
 /// The server's password, as socketioxide state (`None`: open room).
 #[derive(Debug, Clone)]
@@ -26,14 +24,14 @@ pub async fn check_password(
     TryData(auth): TryData<Value>,
 ) -> Result<(), AuthError> {
     let Some(expected) = expected else { return Ok(()) };
-    let connection = socket.req_parts().extensions.get::<ConnectInfo<PeerAddr>>().map(|info| &info.0);
+    let connection = connection_of(&socket);
     if connection.is_some_and(|c| c.passwords_refused() >= PASSWORD_ATTEMPTS_PER_CONNECTION) {
         // One connection guessing at full speed (~100 000 a second) no longer costs just a packet each.
         tracing::debug!(sid = %socket.id, "closed: too many password attempts on one connection");
         socket.close_transport();
         return Err(AuthError::TooManyAttempts);
     }
-    let result = verify(&socket, &expected, &peers, auth);
+    let result = verify(connection.map(|c| c.0.ip()), &expected, &peers, auth);
     if let (Err(AuthError::WrongPassword | AuthError::TooManyAttempts), Some(connection)) = (&result, connection) {
         connection.password_refused();
     }
@@ -42,12 +40,11 @@ pub async fn check_password(
 
 /// The address's backoff, then the comparison (in constant time).
 fn verify(
-    socket: &SocketRef,
+    ip: Option<IpAddr>,
     expected: &str,
     peers: &Peers,
     auth: Result<Value, impl std::fmt::Debug>,
 ) -> Result<(), AuthError> {
-    let ip = peer_ip(socket);
     if let Some(Err(wait)) = ip.map(|ip| peers.password_allowed(ip)) {
         // Debug only: a guesser makes ~100 000 of these a second (the wrong ones before are at warn).
         tracing::debug!(peer = ?ip, wait_ms = wait.as_millis() as u64, "password attempt refused: too many wrong ones");

@@ -142,7 +142,12 @@ impl AddressHistory {
 
 /// The IP address a socket connected from (the server is served with `ConnectInfo`).
 pub fn peer_ip(socket: &SocketRef) -> Option<IpAddr> {
-    socket.req_parts().extensions.get::<ConnectInfo<PeerAddr>>().map(|info| info.0 .0.ip())
+    connection_of(socket).map(|connection| connection.0.ip())
+}
+
+/// The connection a socket came on (the request that opened it): its address and what it tried.
+pub fn connection_of(socket: &SocketRef) -> Option<&PeerAddr> {
+    socket.req_parts().extensions.get::<ConnectInfo<PeerAddr>>().map(|info| &info.0)
 }
 
 #[cfg(test)]

@@ -7,19 +7,14 @@ use std::sync::Arc;
 use redis::{aio::ConnectionManager, RedisResult};
 use tokio::sync::watch;
 
-use super::{scripts, ClusterRoom};
+use super::{every::Every, scripts, ClusterRoom};
 
 /// Looks for files of trimmed messages every `renew_every`, until the server stops.
-pub async fn run(room: Arc<ClusterRoom>, mut redis: ConnectionManager, mut stopped: watch::Receiver<bool>) {
+pub async fn run(room: Arc<ClusterRoom>, mut redis: ConnectionManager, stopped: watch::Receiver<bool>) {
     let Some(files) = room.files() else { return };
     let script = scripts::forgotten_files();
-    let mut every = tokio::time::interval(room.config.renew_every);
-    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = every.tick() => {}
-            _ = stopped.changed() => return,
-        }
+    let mut every = Every::new(room.config.renew_every, stopped);
+    while every.tick().await {
         let gone: RedisResult<Vec<String>> =
             script.key(scripts::LOG).key(scripts::FILED).invoke_async(&mut redis).await;
         match gone {

@@ -8,17 +8,12 @@ use confab_protocol::now_ms;
 use redis::{aio::ConnectionManager, AsyncCommands, RedisResult};
 use tokio::sync::watch;
 
-use super::{scripts, ClusterRoom};
+use super::{every::Every, scripts, ClusterRoom};
 
 /// Renews the lease and reaps dead nodes until the server stops.
-pub async fn run(room: Arc<ClusterRoom>, mut redis: ConnectionManager, mut stopped: watch::Receiver<bool>) {
-    let mut every = tokio::time::interval(room.config.renew_every);
-    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = every.tick() => {}
-            _ = stopped.changed() => return,
-        }
+pub async fn run(room: Arc<ClusterRoom>, mut redis: ConnectionManager, stopped: watch::Receiver<bool>) {
+    let mut every = Every::new(room.config.renew_every, stopped);
+    while every.tick().await {
         let renewed = renew(&room, &mut redis).await;
         room.redis_result("renewing the lease", &renewed);
     }

@@ -17,6 +17,7 @@
 //! `unavailable` (nothing is acked that was not stored), `/health` says `degraded` and why, and
 //! everything recovers by itself once Redis answers again.
 
+mod every;
 mod expiry;
 mod lease;
 mod reader;
