@@ -237,8 +237,8 @@ async fn typing_on_one_node_is_seen_on_the_others() {
     }
 }
 
-/// A node of its own Redis link, through a proxy that can cut it, with a short lease.
-fn cut_off_config(url: String) -> ServerConfig {
+/// A node on `url` with a short lease.
+fn short_lease_config(url: String) -> ServerConfig {
     let mut config = support::unlimited();
     config.store = StoreConfig::Redis(ClusterConfig {
         lease: Duration::from_secs(2),
@@ -248,24 +248,45 @@ fn cut_off_config(url: String) -> ServerConfig {
     config
 }
 
+/// Two nodes on one Redis: `cut` reaches it through `link`, a proxy that can cut it off; `other`
+/// directly. Both with a short lease.
+struct CutOff {
+    _redis: RedisServer,
+    link: Proxy,
+    cut: ServerHandle,
+    other: ServerHandle,
+}
+
+impl CutOff {
+    async fn start() -> Self {
+        let redis = RedisServer::start();
+        let link = Proxy::start(([127, 0, 0, 1], redis.port).into()).await;
+        let cut = start_server(short_lease_config(format!("redis://{}", link.addr))).await;
+        let other = start_server(short_lease_config(redis.url())).await;
+        Self { _redis: redis, link, cut, other }
+    }
+
+    async fn stop(self) {
+        self.cut.stop().await.unwrap();
+        self.other.stop().await.unwrap();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_cut_off_from_redis_for_a_moment_then_delivers_what_it_missed_in_order_once() {
-    let redis = RedisServer::start();
-    let link = Proxy::start(([127, 0, 0, 1], redis.port).into()).await;
-    let cut = start_server(cut_off_config(format!("redis://{}", link.addr))).await;
-    let other = start_server(cut_off_config(redis.url())).await;
-    let mut lis = TestClient::join(cut.local_addr(), "lis").await;
-    let snd = TestClient::join(other.local_addr(), "snd").await;
+    let nodes = CutOff::start().await;
+    let mut lis = TestClient::join(nodes.cut.local_addr(), "lis").await;
+    let snd = TestClient::join(nodes.other.local_addr(), "snd").await;
     announcement(&mut lis, "snd has joined the chat", WAIT).await;
 
-    link.set_up(false);
+    nodes.link.set_up(false);
     let mut acked = Vec::new();
     for i in 0..30 {
         acked.push(snd.call("message", vec![json!({"message": format!("while cut off {i}")})]).await["id"].clone());
     }
     // Nothing reaches lis while its node is cut off; shorter than the lease, so lis stays registered.
     lis.expect_silence(Duration::from_millis(600)).await;
-    link.set_up(true);
+    nodes.link.set_up(true);
     let mut got = Vec::new();
     for _ in 0..30 {
         got.push(next_chat(&mut lis).await["id"].clone());
@@ -274,34 +295,29 @@ async fn a_node_cut_off_from_redis_for_a_moment_then_delivers_what_it_missed_in_
     lis.expect_silence(Duration::from_millis(500)).await;
     let after = snd.call("message", vec![json!({"message": "after"})]).await;
     assert_eq!(next_chat(&mut lis).await["id"], after["id"]);
-    cut.stop().await.unwrap();
-    other.stop().await.unwrap();
+    nodes.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_cut_off_longer_than_its_lease_has_its_users_announced_as_left_and_their_names_freed() {
-    let redis = RedisServer::start();
-    let link = Proxy::start(([127, 0, 0, 1], redis.port).into()).await;
-    let cut = start_server(cut_off_config(format!("redis://{}", link.addr))).await;
-    let other = start_server(cut_off_config(redis.url())).await;
-    let _stranded = TestClient::join(cut.local_addr(), "stranded").await;
-    let mut watcher = TestClient::join(other.local_addr(), "watcher").await;
+    let nodes = CutOff::start().await;
+    let _stranded = TestClient::join(nodes.cut.local_addr(), "stranded").await;
+    let mut watcher = TestClient::join(nodes.other.local_addr(), "watcher").await;
 
     let started = Instant::now();
-    link.set_up(false);
+    nodes.link.set_up(false);
     // Alive but unreachable: its lease (2 s here, 10 s by default) runs out and another node reaps it.
     announcement(&mut watcher, "stranded left the chat", Duration::from_secs(10)).await;
     eprintln!("a cut-off node's user was announced as left after {:?}", started.elapsed());
-    let again = TestClient::connect(other.local_addr()).await;
+    let again = TestClient::connect(nodes.other.local_addr()).await;
     assert_eq!(again.register("stranded").await, json!(true), "the name is free again");
     announcement(&mut watcher, "stranded has joined the chat", WAIT).await;
     // Back on Redis, the cut-off node learns it lost the name and does not announce it again.
-    link.set_up(true);
+    nodes.link.set_up(true);
     watcher.expect_silence(Duration::from_secs(2)).await;
     let users = watcher.call("users", vec![]).await;
     let mut names: Vec<&str> = users.as_array().unwrap().iter().filter_map(Value::as_str).collect();
     names.sort_unstable();
     assert_eq!(names, ["stranded", "watcher"], "one stranded: the one registered on the reachable node");
-    cut.stop().await.unwrap();
-    other.stop().await.unwrap();
+    nodes.stop().await;
 }
