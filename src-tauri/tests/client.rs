@@ -164,6 +164,26 @@ async fn registers_names_that_look_like_json_and_chats_both_ways() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_history_says_there_is_nothing_older_and_a_kept_one_does_not() {
+    let server = start_server("127.0.0.1:0", None).await;
+    let url = format!("127.0.0.1:{}", server.local_addr().port());
+    let (first, mut first_events) = join(url.as_str(), "first").await;
+    first_events.until("the start of the history", |e| *e == ClientEvent::HistoryStart).await;
+    let id = first.send("the first word").unwrap();
+    first_events.delivered(id).await;
+
+    let (second, mut second_events) = join(url.as_str(), "second").await;
+    second_events.message("the first word").await;
+    // A probe sent after the join comes back after anything the join itself told.
+    let probe = second.send("probe").unwrap();
+    second_events.delivered(probe).await;
+    assert!(!second_events.1.contains(&ClientEvent::HistoryStart), "a chat with a message has something older");
+    second.disconnect().await;
+    first.disconnect().await;
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refusals_have_their_own_errors() {
     let server = start_server("127.0.0.1:0", None).await;
     let url = format!("http://{}", server.local_addr());

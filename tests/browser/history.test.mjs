@@ -110,3 +110,23 @@ test("load older pages back to the beginning, also for lines the view dropped", 
   assert.deepEqual(await burstLines(page), range(1, 3100), "the dropped ones back above, each once");
   assert.deepEqual(pageProblems(problems), []);
 });
+
+test("a chat with nothing said yet shows the beginning of its history, not a control to load in vain", { timeout: 60_000 }, async (t) => {
+  const s = await session(t, NO_RATE);
+  const { page, problems } = await openBrowser(t);
+  await joinAs(page, s.server.url, "webby");
+  const older = page.locator("#messages li.older");
+  await older.getByText("This is the beginning of the chat history on this server.").waitFor({ timeout: 10_000 });
+  assert.equal(await older.locator("button").isVisible(), false);
+  await page.screenshot({ path: path.join(SCREENSHOTS, "browser-empty-history.png") });
+
+  // Someone who joins once a line was said can page back (the line is the first one shown).
+  const peer = await s.join("peer");
+  await peer.send({ message: line(1) });
+  const second = await openBrowser(t);
+  await joinAs(second.page, s.server.url, "late");
+  await shown(second.page, line(1));
+  const control = second.page.locator("#messages li.older");
+  assert.equal(await control.locator("button").textContent(), "Load older messages");
+  assert.deepEqual(pageProblems([...problems, ...second.problems]), []);
+});

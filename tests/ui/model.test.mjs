@@ -317,6 +317,17 @@ test('after a restart in memory (another run), paging back starts from the new r
   assert.deepEqual(texts(model), ['old run', RESTARTED_TEXT, 'first of the new run', 'new run']);
 });
 
+test('a chat whose history is empty says it is at the beginning without a request, until lines are dropped', () => {
+  const { model } = joined({ maxLines: 2 });
+  assert.equal(older(model), 'more', 'nothing known yet');
+  const changes = model.applyEvents([{ type: 'historyStart' }]);
+  assert.equal(changes.older, true);
+  assert.equal(older(model), 'start');
+  assert.equal(model.startLoadingOlder(), false, 'no request to make');
+  model.applyEvents([messages(chat(2, 'bob', 'a'), chat(3, 'bob', 'b'), chat(4, 'bob', 'c'))]);
+  assert.deepEqual(model.older, { state: 'more', hidden: true }, 'a dropped line can be loaded again');
+});
+
 test('without history on the server there is nothing to load', () => {
   const { model } = joined({ features: { history: false, presence: false, acks: false } });
   assert.equal(older(model), 'off');

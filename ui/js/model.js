@@ -143,6 +143,11 @@ export class ChatModel {
         case 'missing':
           this.#missing(event, changes);
           break;
+        case 'historyStart':
+          // Nothing older on the server: no "Load older messages" to click in vain.
+          this.#older = 'start';
+          changes.older = true;
+          break;
         case 'messages':
           for (const message of event.messages) this.#receive(message, changes);
           break;

@@ -131,6 +131,9 @@ pub enum ClientEvent {
         before: u64,
         up_to: u64,
     },
+    /// The server's history holds no chat message from before this registration (its pushed page was
+    /// empty): there is nothing older to load.
+    HistoryStart,
     /// The full online list (servers with presence only).
     Users {
         names: Vec<String>,

@@ -288,7 +288,11 @@ impl Supervisor {
                 }
             }
         }
+        let nothing_older = pushed.is_empty();
         self.settle_history(pushed, same_run);
+        if nothing_older {
+            self.emit(ClientEvent::HistoryStart);
+        }
         Ok(())
     }
 

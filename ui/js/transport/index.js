@@ -41,6 +41,8 @@
 //       { type: 'missing', after, before, upTo }   the server no longer has what was said between
 //           ids `after` and `before` (its history begins later): shown as one marker in their place,
 //           before the messages from `before` on; ids count announcements too, so at most `upTo`
+//       { type: 'historyStart' }   the server's history has no chat message from before this
+//           registration (its pushed page was empty): nothing older to load
 //       The 'session' event also carries `run` (the server's run of ids, welcome.run, or null):
 //           ids of another run say nothing about those of this one.
 //       { type: 'users', names }   { type: 'typing', name, typing }

@@ -141,7 +141,7 @@ class Session {
 
     socket.on(EVENTS.WELCOME, (welcome) => this.#welcome(welcome));
     socket.on(EVENTS.MESSAGE, (message) => this.#live(message));
-    socket.on(EVENTS.HISTORY, (history) => Array.isArray(history) && this.#extensions(history.filter(isChatMessage)));
+    socket.on(EVENTS.HISTORY, (history) => Array.isArray(history) && this.#extensions(history.filter(isChatMessage), { told: true }));
     socket.on(EVENTS.USERS, (names) => {
       if (!Array.isArray(names)) return;
       this.#extensions([]); // history comes first: nothing to add then
@@ -241,9 +241,11 @@ class Session {
   }
 
   /** history or users: a server with the extensions; caught up with at once if registered. */
-  #extensions(history) {
+  /** The pushed `history` (`told`), or none before `users`: the server's extensions are there. */
+  #extensions(history, { told = false } = {}) {
     if (this.ready || this.earlyHistory || this.catchingUp) return;
     this.earlyHistory = history;
+    this.historyEmpty = told && history.length === 0;
     if (this.registered) this.#catchUp(history, EXTENDED);
   }
 
@@ -297,6 +299,7 @@ class Session {
     }
     this.catchingUp = false;
     const resend = this.#settle(history, sameRun);
+    if (this.historyEmpty) this.push({ type: 'historyStart' });
     this.sentAs = this.name;
     this.ready = true;
     this.push({ type: 'status', state: 'connected', attempt: 0, retryInMs: 0 });
