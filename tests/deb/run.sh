@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The installable package: build the .deb (debug profile, reusing the test build), install it with
+# The installable package: build the .deb (debug profile, reusing the test build; or CONFAB_DEB), install it with
 # apt as a user would, check the desktop entry, icon and binary, start the installed app under Xvfb
 # and see its window, then remove the package again.
 set -euo pipefail
@@ -8,8 +8,13 @@ target=${CARGO_TARGET_DIR:-$PWD/target}
 out=tests/deb/screenshots
 mkdir -p "$out"
 
-npx --no-install tauri build --debug --bundles deb --ci
-deb=$(ls -t "$target"/debug/bundle/deb/*.deb | head -1)
+# CONFAB_DEB: test that package instead (the release one of scripts/package.sh).
+if [ -n "${CONFAB_DEB:-}" ]; then
+  deb=$CONFAB_DEB
+else
+  npx --no-install tauri build --debug --bundles deb --ci
+  deb=$(ls -t "$target"/debug/bundle/deb/*.deb | head -1)
+fi
 echo "package: $deb ($(du -h "$deb" | cut -f1))"
 dpkg-deb --info "$deb" | sed -n 's/^ \(Package\|Version\|Depends\|Installed-Size\):/  &/p'
 [ "$(dpkg-deb --field "$deb" Package)" = confab ] || { echo "FAIL: package name"; exit 1; }
