@@ -2,6 +2,7 @@
 // details (transport/), no chat state of its own (model.js).
 
 import { plainHttpRemote } from './address.js';
+import { Backlog } from './backlog.js';
 import { announcement, notification } from './notices.js';
 import { SEARCH_DELAY_MS, SearchModel, findLine } from './search.js';
 import { nameRefusalText, validateName } from './protocol.js';
@@ -43,6 +44,8 @@ export class ChatController {
     // fingerprint it announced (Rust pins it; the page keeps no pins).
     this.picked = null;
 
+    // Events wait here while a burst is drawn a slice per frame (backlog.js).
+    this.backlog = new Backlog({ apply: (events) => this.#show(events), nextFrame: (fn) => view.nextFrame(fn) });
     transport.onEvents((events) => this.#onEvents(events));
     view.bindConnect((values) => this.connect(values));
     view.bindCancelConnect(() => this.cancelConnect());
@@ -237,7 +240,7 @@ export class ChatController {
     const stored = this.model.provisional; // the stored conversation is already on screen: it stays
     this.model.startSession(session);
     this.view.showChat(session, { keepLines: stored });
-    this.chats += 1;
+    this.#nextChat();
     this.view.renderOlder(this.model.older);
     this.#renderCounter('');
     this.view.renderStatus(this.model.status, 0);
@@ -529,12 +532,18 @@ export class ChatController {
   }
 
   async #backToConnect(fields) {
-    this.chats += 1; // an answer for the chat just left is not acted on
+    this.#nextChat(); // an answer for the chat just left is not acted on
     this.closeSearch();
     this.model.reset();
     this.#updateTitle();
     this.#renderRecent(await this.transport.recentServers());
     this.view.showConnect(fields);
+  }
+
+  /** A chat was entered or left: late answers and waiting events of the one before are dropped. */
+  #nextChat() {
+    this.chats += 1;
+    this.backlog.clear();
   }
 
   #onEvents(events) {
@@ -543,6 +552,12 @@ export class ChatController {
       if (this.connecting) this.early.push(...events);
       return;
     }
+    this.backlog.push(events);
+  }
+
+  /** One slice of the backlog: the model takes it, the view draws what changed. */
+  #show(events) {
+    if (!this.model.session) return;
     const changes = this.model.applyEvents(events);
     this.#apply(changes);
     const { session } = this.model;
@@ -580,7 +595,7 @@ export class ChatController {
     }
     if (!this.connecting || this.model.session) return;
     const lines = this.model.showStored({ server: values.server, name: values.username.trim() }, page);
-    this.chats += 1;
+    this.#nextChat();
     this.view.showChat(this.model.session);
     this.view.renderOlder(this.model.older);
     this.view.renderStatus(this.model.status, 0);
@@ -601,7 +616,7 @@ export class ChatController {
 
   /** The join failed in a way the form must show (a password, a name...): back to it, as it was typed. */
   #leaveStored(values) {
-    this.chats += 1;
+    this.#nextChat();
     this.closeSearch();
     this.model.reset();
     this.#updateTitle();

@@ -21,6 +21,8 @@ const FOUND_MS = 2500;
 const SLOW_JOIN_MS = 3000;
 // Day separators say "Today": checked this often, so an app left open overnight says "Yesterday".
 const DAY_CHECK_MS = 60_000;
+// A hidden page draws no frames: the next slice of a burst comes after this long instead.
+const HIDDEN_FRAME_MS = 50;
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
@@ -240,6 +242,22 @@ export class ChatView {
 
   isFocused() {
     return document.visibilityState === 'visible' && document.hasFocus();
+  }
+
+  /**
+   * Calls `fn` once, at the next frame; a hidden page (the window in the tray) draws no frames, so
+   * then after a short wait instead: messages still arrive and notify.
+   */
+  nextFrame(fn) {
+    let done = false;
+    const once = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(fallback);
+      fn();
+    };
+    const fallback = setTimeout(once, HIDDEN_FRAME_MS);
+    requestAnimationFrame(once);
   }
 
   setTitle(title) {
