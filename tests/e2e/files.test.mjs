@@ -58,10 +58,10 @@ function dropFile(name, type, bytes) {
   );
 }
 
-/** The X window ids (xdotool) whose name matches. */
+/** The X window ids (xdotool) whose name matches, of the windows shown (a closed dialog's may linger). */
 const windows = (name) => {
   try {
-    return execFileSync('xdotool', ['search', '--name', name], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    return execFileSync('xdotool', ['search', '--onlyvisible', '--name', name], { encoding: 'utf8' }).split('\n').filter(Boolean);
   } catch {
     return [];
   }
@@ -167,5 +167,15 @@ describe('files and images in the desktop app', () => {
     const banner = await visible('#banner');
     await waitFor('saying where', async () => (await banner.getText()).includes(`Saved “minutes.pdf” to ${target}.`));
     await screenshot('files-saved');
+
+    // Saved again with what the dialog proposes (Enter alone): the file's own name, in Downloads.
+    await driver.findElement(By.xpath("//li[contains(., 'minutes.pdf')]//button[contains(@class, 'save')]")).click();
+    const again = await waitFor('the save dialog again', () => windows('^Save File$')[0], WAIT);
+    await new Promise((r) => setTimeout(r, 800));
+    execFileSync('xdotool', ['windowfocus', '--sync', again]);
+    execFileSync('xdotool', ['key', 'Return']);
+    const proposed = path.join(process.env.E2E_DOWNLOADS, 'minutes.pdf');
+    await waitFor('the file in Downloads', () => existsSync(proposed) && readFileSync(proposed).length === bytes.length, WAIT);
+    assert.ok(readFileSync(proposed).equals(bytes), 'saved byte for byte');
   });
 });

@@ -61,6 +61,10 @@ export DISPLAY=":$(cat "$work/display")"
 
 # The app must not touch the user's settings: a throwaway config dir.
 export XDG_CONFIG_HOME="$work/config" CONFAB_CONFIG_DIR="$work/config/confab"
+# The desktop's Downloads folder (xdg-user-dirs), where the save dialog opens (files.test.mjs).
+export E2E_DOWNLOADS="$work/downloads"
+mkdir -p "$XDG_CONFIG_HOME" "$E2E_DOWNLOADS"
+printf 'XDG_DOWNLOAD_DIR="%s"\n' "$E2E_DOWNLOADS" >"$XDG_CONFIG_HOME/user-dirs.dirs"
 # Software rendering is what a headless X server offers; avoids blank windows on some setups.
 export WEBKIT_DISABLE_DMABUF_RENDERER=1
 # The system browser of these tests: a link the app opens (the opener plugin runs xdg-open) is written
