@@ -9,6 +9,7 @@ fn main() {
         "disconnect",
         "cancel_connect",
         "recent_servers",
+        "server_answers",
         "forget_server",
         "set_title",
         "notify",

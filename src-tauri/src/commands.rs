@@ -404,6 +404,12 @@ pub fn recent_servers(app: AppHandle) -> Vec<RecentServer> {
     recent_path(&app).map(|p| recent::load(&p)).unwrap_or_default()
 }
 
+/// Whether a recent server still accepts connections (the connect screen marks those that do not).
+#[tauri::command]
+pub async fn server_answers(server: String) -> bool {
+    crate::reachable::answers(&server).await
+}
+
 /// Forgets a recent server, the password saved for it, its pinned certificate and its local history.
 #[tauri::command]
 pub async fn forget_server(

@@ -28,6 +28,7 @@ mod passwords;
 mod pins;
 mod private_file;
 mod qr;
+mod reachable;
 mod recent;
 mod settings;
 mod tray;
@@ -66,6 +67,7 @@ pub fn run() {
             commands::disconnect,
             commands::cancel_connect,
             commands::recent_servers,
+            commands::server_answers,
             commands::forget_server,
             commands::set_title,
             commands::notify,

@@ -299,6 +299,22 @@ describe('Confab desktop app', () => {
     await screenshot('connect-error');
   });
 
+  test('marks a recent server that no longer answers, and only that one', async () => {
+    const gonePort = await freePort();
+    const gone = await startChatServer(gonePort);
+    await join(`127.0.0.1:${gonePort}`, 'desk');
+    await visible('#chat-screen');
+    await stopProcess(gone);
+    await leave();
+    const entry = (p) =>
+      driver.executeScript(
+        `return [...document.querySelectorAll('#recent-list li')].find((li) => li.dataset.server.includes('127.0.0.1:${p}/'))?.textContent ?? null`,
+      );
+    await waitFor('the stopped server marked', async () => (await entry(gonePort))?.includes('not answering'));
+    assert.ok(!(await entry(port)).includes('not answering'), 'the running one answers');
+    await screenshot('recent-not-answering');
+  });
+
   test('asks before a password goes over plain http to another computer, once per server', async () => {
     // This machine's own network address: not loopback, so the app treats it as another computer.
     const ip = Object.values(networkInterfaces()).flat().find((a) => a.family === 'IPv4' && !a.internal)?.address;

@@ -746,6 +746,11 @@ export class ChatController {
   }
 
   #renderRecent(list) {
+    // Entries that no longer answer (a stopped chat, one hosted by an older version) are marked, so
+    // they are told apart and forgotten; nothing is deleted without the user.
+    for (const { server } of list) {
+      this.transport.serverAnswers?.(server).then((answers) => answers || this.view.markRecentSilent(server));
+    }
     this.view.renderRecent(list, {
       onPick: async (entry) => {
         this.#dropSavedPassword();

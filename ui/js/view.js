@@ -542,9 +542,18 @@ export class ChatView {
       forget.type = 'button';
       forget.setAttribute('aria-label', `Forget ${entry.server}`);
       forget.addEventListener('click', () => onForget(entry));
+      item.dataset.server = entry.server;
       item.append(pick, forget);
       e.recentList.append(item);
     }
+  }
+
+  /** A recent server that did not accept a connection just now: said so on its entry. */
+  markRecentSilent(server) {
+    const item = [...this.#el.recentList.children].find((li) => li.dataset.server === server);
+    if (!item || item.classList.contains('silent')) return;
+    item.classList.add('silent');
+    item.querySelector('.place').append(el('span', 'silent-note', 'not answering'));
   }
 
   /** A recent server: the chat's name (when the server said one) above its address. */

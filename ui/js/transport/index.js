@@ -51,6 +51,7 @@
 //       { type: 'files', maxBytes }   after each register: the server takes files up to maxBytes
 //           (null: none); the token stays in the transport
 //   recentServers() → Promise<[{ server, username, lastUsed }]>;  forgetServer(server) (and its password)
+//   serverAnswers(server) → Promise<bool>   whether it accepts connections now (optional: desktop app)
 //   hasSavedPassword(server, username) → Promise<bool>  whether a password is saved (never the
 //       password itself; optional: OS keyring, desktop app only)
 //   setTitle(title); notify(title, body, { mention })   window title and desktop notification (a

@@ -82,6 +82,7 @@ export function createTauriTransport({ invoke, Channel }) {
       handler = fn;
     },
     recentServers: () => call('recent_servers').catch(() => []),
+    serverAnswers: (server) => call('server_answers', { server }).catch(() => true),
     forgetServer: (server) => call('forget_server', { server }),
     // Whether the OS keyring holds a password for this server and name (only that: the password
     // itself stays in Rust); rejects { code: 'keyring_unavailable', message } when there is no keyring.
