@@ -23,8 +23,13 @@ const {
 // ---- helpers ---------------------------------------------------------------------------------
 
 const startChatServer = (port, extra = []) =>
-  // --rate 0: the burst test sends faster than the default flood control allows.
-  startProcess(CONFAB_SERVER_BIN, ['--bind', '127.0.0.1', '--port', String(port), '--ping-interval', '1', '--ping-timeout', '1', '--rate', '0', ...extra], /listening/);
+  // --rate 0: the burst test sends faster than the default flood control allows; and the burst,
+  // 10 000 messages at once, must fit in each reader's queue (else the server evicts them as too slow).
+  startProcess(
+    CONFAB_SERVER_BIN,
+    ['--bind', '127.0.0.1', '--port', String(port), '--ping-interval', '1', '--ping-timeout', '1', '--rate', '0', '--max-queued-packets', '20000', ...extra],
+    /listening/,
+  );
 
 /** The other person: the official JS client, registered under `name` (history counts as received). */
 const person = (url, name) => joinAs(url, name, { history: true });
