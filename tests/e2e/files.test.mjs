@@ -102,6 +102,11 @@ describe('files and images in the desktop app', () => {
       ),
     );
     assert.deepEqual(shown, ['data:image/png;base64,', 320, 200]);
+    // Shown at its own size, not squeezed by the line around it (which sizes to its content).
+    const drawn = await driver.executeScript(
+      "const r = document.querySelector('#messages li.own .thumb img').getBoundingClientRect(); return [r.width, r.height];",
+    );
+    assert.deepEqual(drawn, [320, 200]);
     await screenshot('files-thumbnail');
     await driver.findElement(By.css('#messages li.own .thumb')).click();
     const large = await waitFor('the image opened larger', () =>
