@@ -21,10 +21,11 @@ const burst = async (client, from, to) => {
   for (let i = from; i <= to; i += 1) await client.send({ message: line(i) });
 };
 const burstLines = async (page) => (await lineTexts(page)).filter((text) => /^m\d{4}$/.test(text));
-// Chromium logs the relay refusing its reconnection attempts (the cut itself), as a reset, a refusal
-// or, when the cut comes mid-handshake, a socket that is not connected: not a page problem.
+// Chromium logs the relay refusing its reconnection attempts (the cut itself), as a reset, a refusal,
+// a long-polling request closed before its answer (an empty response) or, when the cut comes
+// mid-handshake, a socket that is not connected: not a page problem.
 const pageProblems = (problems) =>
-  problems.filter((problem) => !/net::ERR_(CONNECTION_RESET|CONNECTION_REFUSED|SOCKET_NOT_CONNECTED)/.test(problem));
+  problems.filter((problem) => !/net::ERR_(CONNECTION_RESET|CONNECTION_REFUSED|SOCKET_NOT_CONNECTED|EMPTY_RESPONSE)/.test(problem));
 
 test("after a cut the page fetches everything it missed, page by page, and shows each message once in order", { timeout: 120_000 }, async (t) => {
   const s = await session(t, ["--history", "5000", ...NO_RATE]);

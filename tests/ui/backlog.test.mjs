@@ -1,71 +1,112 @@
-// Unit tests of the burst backlog (ui/js/backlog.js): slicing, the frame budget, order, clearing.
+// Unit tests of the drawing backlog (ui/js/backlog.js): slices, the frame budget, order, lines
+// dropped before their turn, flushing and clearing.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Backlog, slices } from '../../ui/js/backlog.js';
+import { Backlog } from '../../ui/js/backlog.js';
 
-const messages = (from, count) => ({ type: 'messages', messages: Array.from({ length: count }, (_, i) => ({ id: from + i })) });
-const ids = (events) => events.flatMap((event) => event.messages?.map((m) => m.id) ?? [event.type]);
+const lines = (from, count) => Array.from({ length: count }, (_, i) => ({ key: from + i }));
+const keys = (list) => list.map((line) => line.key);
+const range = (from, to) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
-/** A backlog whose frames the test runs, and whose clock each shown slice moves by `costMs`. */
+/** A backlog whose frames the test runs, and whose clock each drawn slice moves by `costMs`. */
 function harness({ costMs = 5, budgetMs = 8, sliceLines = 100 } = {}) {
-  const shown = [];
+  const drawn = []; // slices, as drawn
+  const calls = []; // every view call, in order
   const frames = [];
   let clock = 0;
   const backlog = new Backlog({
-    apply: (events) => {
-      shown.push(events);
+    draw: (slice, options) => {
+      drawn.push(slice);
+      calls.push(['draw', keys(slice), options.forceScroll]);
       clock += costMs;
     },
+    remove: (gone) => calls.push(['remove', keys(gone)]),
+    update: (changed) => calls.push(['update', keys(changed)]),
     nextFrame: (fn) => frames.push(fn),
     now: () => clock,
     budgetMs,
     sliceLines,
   });
   const runFrame = () => frames.shift()?.();
-  return { backlog, shown, frames, runFrame };
+  return { backlog, drawn, calls, frames, runFrame };
 }
 
-test('a long messages event is cut into slices; small events ride along in order', () => {
-  const cut = slices([{ type: 'status' }, messages(1, 250), { type: 'users' }, messages(251, 30)], 100);
-  assert.deepEqual(cut.map(ids), [
-    ['status'],
-    [...Array.from({ length: 100 }, (_, i) => i + 1)],
-    [...Array.from({ length: 100 }, (_, i) => i + 101)],
-    [...Array.from({ length: 50 }, (_, i) => i + 201), 'users', ...Array.from({ length: 30 }, (_, i) => i + 251)],
-  ]);
-  assert.deepEqual(ids(cut.flat()), ids([{ type: 'status' }, messages(1, 250), { type: 'users' }, messages(251, 30)]), 'nothing lost or reordered');
-});
-
-test('a quiet chat is shown at once, without waiting for a frame', () => {
-  const { backlog, shown, frames } = harness();
-  backlog.push([messages(1, 3)]);
-  assert.equal(shown.length, 1);
+test('a quiet chat is drawn at once, without waiting for a frame', () => {
+  const { backlog, calls, frames } = harness();
+  backlog.apply({ added: lines(1, 3) });
+  assert.deepEqual(calls, [['draw', [1, 2, 3], false]]);
   assert.equal(frames.length, 0);
   assert.equal(backlog.pending, 0);
 });
 
-test('a burst is shown as many slices per frame as fit in the budget, the rest in later frames, in order', () => {
-  const { backlog, shown, frames, runFrame } = harness({ costMs: 5, budgetMs: 8 });
-  backlog.push([messages(1, 1000)]);
-  assert.equal(shown.length, 2, 'two slices of 5 ms pass an 8 ms budget: then it waits');
+test('a burst is drawn as many slices per frame as fit in the budget, the rest in later frames, in order', () => {
+  const { backlog, drawn, frames, runFrame } = harness({ costMs: 5, budgetMs: 8 });
+  backlog.apply({ added: lines(1, 1000) });
+  assert.equal(drawn.length, 2, 'two slices of 5 ms pass an 8 ms budget: then it waits');
   assert.equal(frames.length, 1);
-  // What arrives meanwhile queues behind, without being shown out of turn.
-  backlog.push([messages(1001, 5)]);
-  assert.equal(shown.length, 2);
+  assert.equal(backlog.pending, 800);
+  // What arrives meanwhile queues behind, without being drawn out of turn.
+  backlog.apply({ added: lines(1001, 5) });
+  assert.equal(drawn.length, 2);
   while (frames.length) runFrame();
-  assert.equal(shown.length, 11);
-  assert.deepEqual(ids(shown.flat()), Array.from({ length: 1005 }, (_, i) => i + 1));
+  assert.equal(drawn.length, 11);
+  assert.ok(drawn.every((slice) => slice.length <= 100));
+  assert.deepEqual(keys(drawn.flat()), range(1, 1005));
 });
 
-test('leaving the chat forgets what still waits', () => {
-  const { backlog, shown, frames, runFrame } = harness({ costMs: 10 });
-  backlog.push([messages(1, 500)]);
-  assert.equal(shown.length, 1);
+test('lines the model drops before their turn are never drawn, nor removed from the page', () => {
+  const { backlog, calls, drawn, frames, runFrame } = harness({ costMs: 10 });
+  backlog.apply({ added: lines(1, 500) });
+  assert.deepEqual(keys(drawn.flat()), range(1, 100));
+  // The model keeps the newest lines: 1-300 go, of which only 1-100 were drawn.
+  backlog.apply({ added: lines(501, 300), removed: lines(1, 300) });
+  assert.deepEqual(calls[1], ['remove', range(1, 100)]);
+  while (frames.length) runFrame();
+  assert.deepEqual(keys(drawn.flat()), [...range(1, 100), ...range(301, 800)]);
+  assert.equal(calls.filter(([what]) => what === 'remove').length, 1);
+});
+
+test('a waiting line that changed is drawn as it is then, not redrawn; a drawn one is updated', () => {
+  const { backlog, calls, frames, runFrame } = harness({ costMs: 10 });
+  backlog.apply({ added: lines(1, 300) });
+  backlog.apply({ updated: [{ key: 50 }, { key: 250 }] });
+  assert.deepEqual(calls[1], ['update', [50]]);
+  while (frames.length) runFrame();
+  assert.equal(calls.filter(([what]) => what === 'update').length, 1);
+});
+
+test("the user's own line waits its turn, and the view goes to the bottom once it is drawn", () => {
+  const { backlog, calls, frames, runFrame } = harness({ costMs: 10 });
+  backlog.apply({ added: lines(1, 250) });
+  backlog.apply({ added: [{ key: 'own' }] }, { forceScroll: true });
+  while (frames.length) runFrame();
+  assert.deepEqual(
+    calls.map(([, drawnKeys, force]) => [drawnKeys.length, drawnKeys.at(-1), force]),
+    [
+      [100, 100, false],
+      [100, 200, false],
+      [51, 'own', true],
+    ],
+  );
+});
+
+test('flush draws everything now, whatever the budget', () => {
+  const { backlog, drawn } = harness({ costMs: 10 });
+  backlog.apply({ added: lines(1, 1000) });
+  backlog.flush();
+  assert.equal(backlog.pending, 0);
+  assert.deepEqual(keys(drawn.flat()), range(1, 1000));
+});
+
+test('clearing forgets what still waits', () => {
+  const { backlog, drawn, frames, runFrame } = harness({ costMs: 10 });
+  backlog.apply({ added: lines(1, 500) });
+  assert.equal(drawn.length, 1);
   backlog.clear();
   runFrame();
-  assert.equal(shown.length, 1);
+  assert.equal(drawn.length, 1);
   assert.equal(frames.length, 0);
-  backlog.push([messages(1, 2)]);
-  assert.equal(shown.length, 2, 'the next chat is shown at once again');
+  backlog.apply({ added: lines(1, 2) });
+  assert.equal(drawn.length, 2, 'the next chat is drawn at once again');
 });

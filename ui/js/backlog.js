@@ -1,87 +1,101 @@
-// A burst of chat events (thousands of lines from a catch-up or a busy room) is shown a slice at a
-// time: as many slices as fit in a frame's budget, the rest in the next frames. The page keeps
-// answering between them (typing, clicks, scripts) instead of laying out thousands of lines in one
-// task. A quiet chat's events are shown at once, as they come.
+// Lines wait here to be drawn. The model takes every event at once (no DOM: it is quick); drawing
+// is what costs, so a burst (thousands of lines from a catch-up or a busy room) is drawn a slice at
+// a time, as many slices as fit in a frame's budget, the rest in the next frames, and the page keeps
+// answering between them. A line the model drops before its turn (the view keeps the newest 3000)
+// is never drawn at all. A quiet chat's lines are drawn at once, as they come.
 
 /** Lines per slice: one slice's layout stays well under a frame's worth of work. */
 export const SLICE_LINES = 100;
 /** How long one frame may spend on slices before the rest wait for the next frame. */
 export const FRAME_BUDGET_MS = 8;
 
-const linesOf = (event) => (event.type === 'messages' ? event.messages.length : 0);
-
-/**
- * `events` cut into slices (arrays of events, in order) of at most `size` messages each; a
- * `messages` event longer than that is cut into several.
- */
-export function slices(events, size = SLICE_LINES) {
-  const out = [];
-  let slice = [];
-  let lines = 0;
-  const close = () => {
-    if (slice.length) out.push(slice);
-    slice = [];
-    lines = 0;
-  };
-  for (const event of events) {
-    if (linesOf(event) > size) {
-      for (let i = 0; i < event.messages.length; i += size) {
-        close();
-        slice.push({ ...event, messages: event.messages.slice(i, i + size) });
-        lines = slice[0].messages.length;
-      }
-      continue;
-    }
-    if (lines + linesOf(event) > size) close();
-    slice.push(event);
-    lines += linesOf(event);
-  }
-  close();
-  return out;
-}
-
 export class Backlog {
-  #queue = [];
+  #queue = []; // { line, forceScroll, dropped } in order
+  #waiting = new Map(); // line.key → its queue entry
   #scheduled = false;
   #draining = false;
 
   /**
-   * apply(events): shows one slice. nextFrame(fn): calls fn once at the next frame. now(): a clock
-   * in ms.
+   * draw(lines, { forceScroll }), remove(lines), update(lines): the view's. nextFrame(fn): calls fn
+   * once at the next frame. now(): a clock in ms.
    */
-  constructor({ apply, nextFrame, now = () => performance.now(), budgetMs = FRAME_BUDGET_MS, sliceLines = SLICE_LINES }) {
-    Object.assign(this, { apply, nextFrame, now, budgetMs, sliceLines });
+  constructor({ draw, remove, update, nextFrame, now = () => performance.now(), budgetMs = FRAME_BUDGET_MS, sliceLines = SLICE_LINES }) {
+    Object.assign(this, { draw, remove, update, nextFrame, now, budgetMs, sliceLines });
   }
 
+  /** Lines still to be drawn. */
   get pending() {
-    return this.#queue.length;
+    return this.#waiting.size;
   }
 
-  push(events) {
-    this.#queue.push(...slices(events, this.sliceLines));
-    if (!this.#scheduled && !this.#draining) this.#drain();
+  /**
+   * What the model changed ({ added, removed, updated }; `added`: only lines of the conversation
+   * shown). A line still waiting is not removed or redrawn: it is dropped, or drawn as it is then.
+   * `forceScroll`: the view goes to the bottom once these lines are drawn (the user's own).
+   */
+  apply({ added = [], removed = [], updated = [] }, { forceScroll = false } = {}) {
+    const drawnGone = removed.filter((line) => !this.#forget(line));
+    if (drawnGone.length) this.remove(drawnGone);
+    const drawnChanged = updated.filter((line) => !this.#waiting.has(line.key));
+    if (drawnChanged.length) this.update(drawnChanged);
+    for (const line of added) {
+      const entry = { line, forceScroll, dropped: false };
+      this.#queue.push(entry);
+      this.#waiting.set(line.key, entry);
+    }
+    if (!this.#scheduled && !this.#draining) this.#drain(this.budgetMs);
   }
 
-  /** Forgets what waits (the chat was left: its events are no longer shown). */
+  /** Draws everything now (before the view places lines relative to others, or looks for one). */
+  flush() {
+    if (!this.#draining) this.#drain(Infinity);
+  }
+
+  /** Forgets what waits (another chat or conversation is shown: its lines are drawn from the model). */
   clear() {
     this.#queue = [];
+    this.#waiting.clear();
   }
 
-  #drain() {
+  /** True if `line` was waiting (it is then never drawn). */
+  #forget(line) {
+    const entry = this.#waiting.get(line.key);
+    if (!entry) return false;
+    entry.dropped = true;
+    this.#waiting.delete(line.key);
+    return true;
+  }
+
+  #nextSlice() {
+    const lines = [];
+    let forceScroll = false;
+    while (this.#queue.length && lines.length < this.sliceLines) {
+      const entry = this.#queue.shift();
+      if (entry.dropped) continue;
+      this.#waiting.delete(entry.line.key);
+      lines.push(entry.line);
+      forceScroll ||= entry.forceScroll;
+    }
+    return { lines, forceScroll };
+  }
+
+  #drain(budgetMs) {
     this.#scheduled = false;
     this.#draining = true;
     const start = this.now();
     try {
-      while (this.#queue.length) {
-        this.apply(this.#queue.shift());
-        if (this.now() - start >= this.budgetMs) break;
+      while (this.#waiting.size) {
+        const { lines, forceScroll } = this.#nextSlice();
+        this.draw(lines, { forceScroll });
+        if (this.now() - start >= budgetMs) break;
       }
     } finally {
       this.#draining = false;
     }
-    if (this.#queue.length) {
+    if (!this.#waiting.size) this.#queue = []; // only dropped entries were left
+    else if (!this.#scheduled) {
       this.#scheduled = true;
-      this.nextFrame(() => this.#drain());
+      this.nextFrame(() => this.#drain(this.budgetMs));
     }
   }
 }

@@ -44,8 +44,13 @@ export class ChatController {
     // fingerprint it announced (Rust pins it; the page keeps no pins).
     this.picked = null;
 
-    // Events wait here while a burst is drawn a slice per frame (backlog.js).
-    this.backlog = new Backlog({ apply: (events) => this.#show(events), nextFrame: (fn) => view.nextFrame(fn) });
+    // Lines wait here while a burst is drawn a slice per frame (backlog.js).
+    this.backlog = new Backlog({
+      draw: (lines, options) => view.addLines(lines, options),
+      remove: (lines) => view.removeLines(lines),
+      update: (lines) => view.updateLines(lines),
+      nextFrame: (fn) => view.nextFrame(fn),
+    });
     transport.onEvents((events) => this.#onEvents(events));
     view.bindConnect((values) => this.connect(values));
     view.bindCancelConnect(() => this.cancelConnect());
@@ -411,6 +416,7 @@ export class ChatController {
     // Only what belongs to the conversation shown, before the next line shown after them.
     const shown = this.model.shownLines(inserted);
     const all = this.model.shownLines();
+    this.backlog.flush(); // the line they go before is drawn
     this.view.insertLines(shown, all[all.indexOf(shown.at(-1)) + 1] ?? null);
     this.view.renderOlder(this.model.older);
   }
@@ -419,6 +425,7 @@ export class ChatController {
   openConversation({ key, name }) {
     if (!this.model.session) return;
     const lines = key !== undefined ? this.model.openConversationKey(key) : this.model.openConversation(name);
+    this.backlog.clear(); // its lines are all drawn from the model
     this.view.showConversation(lines, this.model.conversation.peer);
     this.view.renderOlder(this.model.older);
     this.#renderConversations();
@@ -552,10 +559,10 @@ export class ChatController {
       if (this.connecting) this.early.push(...events);
       return;
     }
-    this.backlog.push(events);
+    this.#show(events);
   }
 
-  /** One slice of the backlog: the model takes it, the view draws what changed. */
+  /** The model takes the events; the view draws what changed (lines through the backlog). */
   #show(events) {
     if (!this.model.session) return;
     const changes = this.model.applyEvents(events);
@@ -590,6 +597,7 @@ export class ChatController {
     if (this.model.session && !this.model.provisional) {
       // The server answered first: the stored lines go above its own (copies of this run left out).
       const { inserted, anchor } = this.model.addStored(page);
+      this.backlog.flush();
       this.view.insertLines(inserted, anchor);
       return this.view.renderOlder(this.model.older);
     }
@@ -638,6 +646,7 @@ export class ChatController {
       return false;
     }
     const { inserted, anchor } = this.model.addStored(page);
+    this.backlog.flush();
     this.view.insertLines(inserted, anchor);
     this.view.renderOlder(this.model.older);
     return true;
@@ -672,15 +681,15 @@ export class ChatController {
       line = findLine(this.model.lines, hit);
     }
     if (this.chats !== chat) return;
+    this.backlog.flush();
     if (line) this.view.showFound(line);
     else this.view.showBannerNote('That message is no longer in this conversation view.');
   }
 
   #apply(changes, options = {}) {
-    this.view.removeLines(changes.removed ?? []);
     // Lines of other conversations wait in the model (their unread count says so) until opened.
-    this.view.addLines((changes.added ?? []).filter((line) => this.model.isShown(line)), options);
-    this.view.updateLines(changes.updated ?? []);
+    const added = (changes.added ?? []).filter((line) => this.model.isShown(line));
+    this.backlog.apply({ added, removed: changes.removed, updated: changes.updated }, options);
   }
 
   #renderCounter(text) {
