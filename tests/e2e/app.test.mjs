@@ -179,16 +179,18 @@ describe('Confab desktop app', () => {
     sender.stdin.end('go\n');
     // The page must keep answering while the burst arrives: each round trip through the webview's
     // main thread is timed (the view keeps the newest 3000 lines; the rest are "load older").
-    let slowest = 0;
-    let trips = 0;
-    await waitFor(`all ${BURST} lines`, async () => {
+    // Back to back, no pause between them: the worst moment is not skipped.
+    const trips = [];
+    for (const deadline = Date.now() + 120_000; ; ) {
       const t = Date.now();
       const last = await driver.executeScript("return document.querySelector('#messages li:last-child .text')?.textContent ?? null");
-      slowest = Math.max(slowest, Date.now() - t);
-      trips += 1;
-      return last === 'burst end';
-    }, 120_000);
+      trips.push(Date.now() - t);
+      if (last === 'burst end') break;
+      assert.ok(Date.now() < deadline, `all ${BURST} lines were not shown within 2 minutes`);
+    }
     const elapsed = Date.now() - started;
+    const slowest = Math.max(...trips);
+    const median = trips.toSorted((a, b) => a - b)[trips.length >> 1];
     await said('sent');
     sender.kill();
     const loaded = await appMemory();
@@ -206,7 +208,7 @@ describe('Confab desktop app', () => {
       };
       requestAnimationFrame(step);`);
     console.log(
-      `burst: ${BURST} messages shown in ${elapsed} ms; slowest of ${trips} page round trips ${slowest} ms; ` +
+      `burst: ${BURST} messages shown in ${elapsed} ms; slowest of ${trips.length} page round trips ${slowest} ms (median ${median} ms); ` +
         `scrolling ${fps.toFixed(1)} frames/s; app PSS ${idle} -> ${loaded} MiB (${(loaded / idle).toFixed(2)}x)`,
     );
     // A guard against a frozen page, not the target (docs: the figures are measured, not asserted).

@@ -5,7 +5,7 @@
 // is never drawn at all. A quiet chat's lines are drawn at once, as they come.
 
 /** Lines per slice: one slice's layout stays well under a frame's worth of work. */
-export const SLICE_LINES = 100;
+export const SLICE_LINES = 25;
 /** How long one frame may spend on slices before the rest wait for the next frame. */
 export const FRAME_BUDGET_MS = 8;
 
