@@ -205,8 +205,13 @@ describe('the conversation view', () => {
   });
 
   test('a narrow window has a People button for the online list and keeps the chat name readable', async () => {
+    const atBottom = () =>
+      driver.executeScript("const m = document.getElementById('messages'); return m.scrollHeight - m.scrollTop - m.clientHeight < 4");
+    assert.equal(await atBottom(), true);
     await driver.manage().window().setRect({ width: 500, height: 680 });
     await waitFor('the narrow layout', async () => (await driver.executeScript('return innerWidth')) <= 640);
+    // Lines are taller in a narrow window: the newest one stays in view.
+    await waitFor('the view to stay at the bottom', atBottom);
     const toggle = await driver.findElement(By.id('people-toggle'));
     const people = await driver.findElement(By.id('people'));
     assert.ok(await toggle.isDisplayed());
@@ -223,6 +228,8 @@ describe('the conversation view', () => {
     await toggle.click();
     await waitFor('the online list to close', async () => !(await people.isDisplayed()));
     await driver.manage().window().setRect({ width: 960, height: 680 });
+    await waitFor('the wide layout', async () => (await driver.executeScript('return innerWidth')) > 640);
+    await waitFor('the view to stay at the bottom', atBottom);
   });
 
   test('while reconnecting, the online list says it is as last seen', async () => {

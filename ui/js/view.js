@@ -94,6 +94,7 @@ export class ChatView {
   #filesView; // attachments, uploads, drop and paste (files-view.js)
   #conversationsView; // the conversations list and the online list's names (conversations-view.js)
   #unseen = 0; // lines added while the user was scrolled up
+  #pinned = true; // the list was at its bottom when last scrolled: a resize keeps it there
   #savedPassword = false; // the connect form says a saved password will be used
   #older = null; // the "load older" control: the first item of the message list, made on first use
   #lineOf = new WeakMap(); // line element → its line, for day separators and grouping
@@ -132,8 +133,13 @@ export class ChatView {
     e.server.placeholder = `localhost:${DEFAULT_PORT} or https://chat.example.org`;
     e.hostPortHint.textContent = `Default ${DEFAULT_PORT}. 0 lets the system pick a free one.`;
     e.messages.addEventListener('scroll', () => {
-      if (this.#nearBottom()) this.#hideJump();
+      this.#pinned = this.#nearBottom();
+      if (this.#pinned) this.#hideJump();
     });
+    // A narrower window (taller lines) or a growing draft (a shorter list) does not unpin the view.
+    new ResizeObserver(() => {
+      if (this.#pinned) e.messages.scrollTop = e.messages.scrollHeight;
+    }).observe(e.messages);
     e.jump.addEventListener('click', () => {
       this.scrollToBottom();
       e.input.focus();
@@ -925,6 +931,7 @@ export class ChatView {
 
   scrollToBottom() {
     this.#el.messages.scrollTop = this.#el.messages.scrollHeight;
+    this.#pinned = true;
     this.#hideJump();
   }
 
