@@ -10,8 +10,7 @@ export const SLICE_LINES = 25;
 export const FRAME_BUDGET_MS = 8;
 
 export class Backlog {
-  #queue = []; // { line, forceScroll, dropped } in order
-  #waiting = new Map(); // line.key → its queue entry
+  #waiting = new Map(); // line.key → { line, forceScroll }, in the order they are drawn
   #scheduled = false;
   #draining = false;
 
@@ -34,15 +33,12 @@ export class Backlog {
    * `forceScroll`: the view goes to the bottom once these lines are drawn (the user's own).
    */
   apply({ added = [], removed = [], updated = [] }, { forceScroll = false } = {}) {
-    const drawnGone = removed.filter((line) => !this.#forget(line));
+    // A waiting line that goes is forgotten: it is never drawn.
+    const drawnGone = removed.filter((line) => !this.#waiting.delete(line.key));
     if (drawnGone.length) this.remove(drawnGone);
     const drawnChanged = updated.filter((line) => !this.#waiting.has(line.key));
     if (drawnChanged.length) this.update(drawnChanged);
-    for (const line of added) {
-      const entry = { line, forceScroll, dropped: false };
-      this.#queue.push(entry);
-      this.#waiting.set(line.key, entry);
-    }
+    for (const line of added) this.#waiting.set(line.key, { line, forceScroll });
     if (!this.#scheduled && !this.#draining) this.#drain(this.budgetMs);
   }
 
@@ -53,26 +49,15 @@ export class Backlog {
 
   /** Forgets what waits (another chat or conversation is shown: its lines are drawn from the model). */
   clear() {
-    this.#queue = [];
     this.#waiting.clear();
-  }
-
-  /** True if `line` was waiting (it is then never drawn). */
-  #forget(line) {
-    const entry = this.#waiting.get(line.key);
-    if (!entry) return false;
-    entry.dropped = true;
-    this.#waiting.delete(line.key);
-    return true;
   }
 
   #nextSlice() {
     const lines = [];
     let forceScroll = false;
-    while (this.#queue.length && lines.length < this.sliceLines) {
-      const entry = this.#queue.shift();
-      if (entry.dropped) continue;
-      this.#waiting.delete(entry.line.key);
+    for (const [key, entry] of this.#waiting) {
+      if (lines.length === this.sliceLines) break;
+      this.#waiting.delete(key);
       lines.push(entry.line);
       forceScroll ||= entry.forceScroll;
     }
@@ -92,8 +77,7 @@ export class Backlog {
     } finally {
       this.#draining = false;
     }
-    if (!this.#waiting.size) this.#queue = []; // only dropped entries were left
-    else if (!this.#scheduled) {
+    if (this.#waiting.size && !this.#scheduled) {
       this.#scheduled = true;
       this.nextFrame(() => this.#drain(this.budgetMs));
     }
